@@ -1,0 +1,434 @@
+"""Build Robot-R1 questions from shards (``robotr1-data build-qa``).
+
+Rules (docs/qa.md has the prose):
+
+- Episodes: successful ones only (``include_failed`` to keep the rest), in shard order then
+  episode order; the task description is the episode's first description.
+- Current frames: for each ``c`` in ``0, stride, 2·stride, …`` the first frame in
+  ``[c, c + stride)`` that has an image of the chosen camera (with images at every frame this is
+  ``c`` itself), kept while a keypoint strictly after it exists (``keypoints.next_keypoint``).
+- Per current frame, one question of each requested type, in the fixed order of
+  ``templates.QUESTION_TYPES``; a movement question is skipped when the gripper barely moves
+  (every axis below ``min_move``).
+- One ``numpy.random.Generator`` seeded from ``seed`` drives every draw (distractors, adjacent
+  movements, letter blocks), consumed in that fixed order: same inputs and seed, same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import UsageError, did_you_mean
+from ..keypoints import next_keypoint
+from . import distractors as D
+from . import movement as M
+from . import sft, templates
+from .store import QUESTIONS_FILE, SUMMARY_FILE, atomic_write_text
+from .templates import LETTERS, QUESTION_TYPES, TEMPLATE_VERSION, fmt_xyz
+
+
+
+@dataclasses.dataclass
+class QAConfig:
+    """Settings of one ``build-qa`` run; the defaults reproduce the paper (DESIGN.md §4)."""
+
+    types: Tuple[str, ...] = templates.DEFAULT_TYPES
+    stride: int = 10
+    camera: str = "front"
+    image_size: Tuple[int, int] = (224, 224)  # height, width of the image the model sees
+    seed: int = 0
+    min_separation: float = D.DEFAULT_MIN_SEPARATION  # m, L2, between any two state options
+    min_move: float = M.DEFAULT_MIN_MOVE  # m, per-axis change below which an axis "does not move"
+    workspace: Tuple[float, ...] = tuple(D.Workspace().flat())  # xmin xmax ymin ymax zmin zmax
+    include_failed: bool = False
+
+    def __post_init__(self):
+        self.types = tuple(self.types)
+        for t in self.types:
+            if t not in QUESTION_TYPES:
+                raise UsageError(
+                    f"unknown question type '{t}'{did_you_mean(t, QUESTION_TYPES)} "
+                    f"(choose from {','.join(QUESTION_TYPES)})"
+                )
+        if not self.types:
+            raise UsageError(f"--types is empty; choose from {','.join(QUESTION_TYPES)}")
+        if len(set(self.types)) != len(self.types):
+            raise UsageError(f"--types lists a type twice: {','.join(self.types)}")
+        if int(self.stride) < 1:
+            raise UsageError(f"--stride must be a positive number of frames, got {self.stride}")
+        self.stride = int(self.stride)
+        size = tuple(int(v) for v in self.image_size)
+        if len(size) != 2 or min(size) < 1 or max(size) > 8192:
+            raise UsageError(f"--image-size takes HEIGHT WIDTH in pixels (1..8192), got {self.image_size}")
+        self.image_size = size
+        if not (self.min_separation >= 0):
+            raise UsageError(f"--min-separation must be >= 0 m, got {self.min_separation}")
+        if not (self.min_move > 0):
+            raise UsageError(f"--min-move must be > 0 m, got {self.min_move}")
+        self.workspace = tuple(float(v) for v in self.workspace)
+        D.Workspace.from_flat(self.workspace)  # validates
+        self.seed = int(self.seed)
+
+    @property
+    def box(self) -> D.Workspace:
+        return D.Workspace.from_flat(self.workspace)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["types"] = list(self.types)
+        d["image_size"] = list(self.image_size)
+        d["workspace"] = list(self.workspace)
+        return d
+
+    @classmethod
+    def from_yaml(cls, path: str, **overrides) -> "QAConfig":
+        import yaml
+
+        try:
+            with open(path, "r", encoding="utf-8") as fh:
+                data = yaml.safe_load(fh) or {}
+        except OSError as e:
+            raise UsageError(f"cannot read config {path}: {e.strerror}") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"config {path} must be a mapping of QAConfig fields")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        for k in data:
+            if k not in fields:
+                raise UsageError(f"unknown field '{k}' in {path}{did_you_mean(k, fields)}")
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**data)
+
+
+@dataclasses.dataclass
+class EpisodeView:
+    """What the builder needs of one episode (low-dim only; images stay in the shard)."""
+
+    task: str
+    variation: int
+    description: str
+    gripper_pose: np.ndarray  # (T, 7)
+    gripper_open: np.ndarray  # (T,)
+    keypoints: np.ndarray  # (K,)
+    image_frames: np.ndarray  # (N,) frames that have images of the chosen camera
+    shard: str  # as stored in records (relative to the QA dir where possible)
+    episode: str  # group path in the shard
+
+
+def find_shards(inputs: Sequence[str]) -> List[Path]:
+    """Shard files from files and directories (``*.h5`` searched recursively), sorted, unique."""
+    if not inputs:
+        raise UsageError("build-qa needs at least one shard file or directory")
+    found = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            hits = sorted(q for q in p.rglob("*.h5") if q.is_file())
+            if not hits:
+                raise UsageError(f"no *.h5 shards under directory {item}; record some with robotr1-data record")
+            found.extend(hits)
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise UsageError(f"shard path {item} does not exist; pass .h5 files or directories holding them")
+    out, seen = [], set()
+    for p in found:
+        key = os.path.realpath(p)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return sorted(out, key=lambda q: str(q))
+
+
+def current_frames(length: int, image_frames: np.ndarray, keypoints: np.ndarray, stride: int) -> List[int]:
+    """Current frames by the sampling rule (module docstring)."""
+    imgs = np.unique(np.asarray(image_frames, dtype=np.int64))
+    out: List[int] = []
+    for c in range(0, int(length), int(stride)):
+        j = int(np.searchsorted(imgs, c, side="left"))
+        if j >= len(imgs) or imgs[j] >= c + stride or imgs[j] >= length:
+            continue
+        f = int(imgs[j])
+        if next_keypoint(keypoints, f) is None:
+            break
+        if not out or out[-1] != f:
+            out.append(f)
+    return out
+
+
+def _qid(shard: str, episode: str, frame: int, qtype: str, task: str) -> str:
+    h = hashlib.sha1(f"{shard}|{episode}|{frame}|{qtype}".encode("utf-8")).hexdigest()[:12]
+    return f"{task}-{qtype}-{h}"
+
+
+def _xyz_list(xyz) -> List[float]:
+    return [float(v) for v in D.round_xyz(xyz)]
+
+
+class _Stats:
+    def __init__(self):
+        self.counts: Dict[str, Counter] = defaultdict(Counter)  # task -> type -> n
+        self.letters: Dict[str, Counter] = defaultdict(Counter)  # type -> letter -> n
+        self.option_dist: Dict[str, List[float]] = defaultdict(list)  # mean pairwise per question
+        self.answer_dist: Dict[str, List[float]] = defaultdict(list)  # mean answer-distractor
+        self.min_sep: Dict[str, float] = {}
+        self.skipped: Counter = Counter()
+        self.episodes = 0
+
+    def add(self, rec: dict, points: Optional[List[np.ndarray]]):
+        t = rec["type"]
+        self.counts[rec["task"]][t] += 1
+        if t in templates.MCQA_TYPES:
+            self.letters[t][rec["answer"]] += 1
+        if points is not None:
+            pts = [np.asarray(p, float) for p in points]
+            a = LETTERS.index(rec["answer"])
+            pair = [float(np.abs(pts[i] - pts[j]).sum() if t == "movement" else np.linalg.norm(pts[i] - pts[j]))
+                    for i in range(4) for j in range(i + 1, 4)]
+            ans = [float(np.abs(pts[a] - pts[j]).sum() if t == "movement" else np.linalg.norm(pts[a] - pts[j]))
+                   for j in range(4) if j != a]
+            self.option_dist[t].append(float(np.mean(pair)))
+            self.answer_dist[t].append(float(np.mean(ans)))
+            self.min_sep[t] = min(self.min_sep.get(t, np.inf), min(pair))
+
+
+def episode_questions(
+    ep: EpisodeView,
+    config: QAConfig,
+    rng: np.random.Generator,
+    letters: D.LetterAssigner,
+    stats: Optional[_Stats] = None,
+) -> List[dict]:
+    """All questions of one episode, in deterministic order."""
+    stats = stats if stats is not None else _Stats()
+    pose = np.asarray(ep.gripper_pose, dtype=np.float64)
+    gopen = np.asarray(ep.gripper_open, dtype=np.float64).reshape(-1)
+    kps = np.asarray(ep.keypoints, dtype=np.int64).reshape(-1)
+    T = pose.shape[0]
+    if len(kps) == 0:
+        stats.skipped["episodes_without_keypoints"] += 1
+        return []
+    actions = sft.keypoint_actions(pose, gopen, kps)
+    box = config.box
+    ordered_types = [t for t in QUESTION_TYPES if t in config.types]
+    records: List[dict] = []
+    frames = current_frames(T, ep.image_frames, kps, config.stride)
+    if len(ep.image_frames) == 0:
+        stats.skipped["episodes_without_images"] += 1
+    for f in frames:
+        nk = next_keypoint(kps, f)
+        step = int(np.searchsorted(kps, nk))
+        cur, nxt = pose[f, :3], pose[nk, :3]
+        code = M.movement_code(nxt - cur, config.min_move)
+        move_label = M.label(code)
+        for qtype in ordered_types:
+            points = None
+            options: Dict[str, str] = {}
+            target: Optional[List[float]] = None
+            if qtype in ("waypoint", "current"):
+                truth = nxt if qtype == "waypoint" else cur
+                target = _xyz_list(truth)
+                letter = letters.next(qtype)
+                others = D.sample_states(truth, rng, box, 3, config.min_separation)
+                options = D.arrange(letter, fmt_xyz(target), [fmt_xyz(o) for o in others])
+                answer, answer_text = letter, templates.mcqa_answer(letter)
+                rest = iter(others)
+                points = [np.asarray(target) if k == letter else next(rest) for k in LETTERS]
+            elif qtype == "movement":
+                if code == (0, 0, 0):
+                    stats.skipped["movement_below_min_move"] += 1
+                    continue
+                letter = letters.next(qtype)
+                others = M.sample_adjacent(code, rng, 3)
+                options = D.arrange(letter, M.label(code), [M.label(o) for o in others])
+                answer, answer_text = letter, templates.mcqa_answer(letter)
+                rest = iter(others)
+                points = [np.asarray(code if k == letter else next(rest), float) for k in LETTERS]
+            else:  # waypoint_open
+                target = _xyz_list(nxt)
+                answer = answer_text = fmt_xyz(target)
+            prompt = templates.build_prompt(
+                qtype, ep.description, config.camera, None if qtype == "current" else cur, options or None
+            )
+            rec = {
+                "id": _qid(ep.shard, ep.episode, f, qtype, ep.task),
+                "type": qtype,
+                "task": ep.task,
+                "variation": int(ep.variation),
+                "shard": ep.shard,
+                "episode": ep.episode,
+                "frame": int(f),
+                "next_keypoint": int(nk),
+                "camera": config.camera,
+                "image_size": list(config.image_size),
+                "prompt": prompt,
+                "options": options,
+                "answer": answer,
+                "target": target,
+                "sft_direct": sft.direct_target(answer_text),
+                "sft_cot": sft.cot_target(ep.description, actions, step, move_label, cur, nxt, answer_text),
+                "template_version": TEMPLATE_VERSION,
+            }
+            records.append(rec)
+            stats.add(rec, points)
+    return records
+
+
+def _read_episode(reader, ep: str, camera: str) -> Tuple[dict, Optional[dict]]:
+    """Attributes and low-dim arrays of one episode; arrays None when the camera is missing."""
+    attrs = reader.attrs(ep)
+    cams = attrs.get("cameras")
+    key = f"{camera}_rgb"
+    if cams is not None and camera not in cams and key not in cams:
+        return attrs, None
+    arrays = {}
+    try:
+        for name in ("gripper_pose", "gripper_open", "keypoints", "image_frames"):
+            arrays[name] = np.asarray(reader.low_dim(ep, name))
+    except (UsageError, KeyError):  # a reader without index fields in low_dim: load the episode
+        e = reader.load(ep, images=False)
+        arrays = {
+            "gripper_pose": e.gripper_pose,
+            "gripper_open": e.gripper_open,
+            "keypoints": e.keypoints,
+            "image_frames": e.image_frames,
+        }
+    return attrs, arrays
+
+
+def _shard_ref(path: Path, out_dir: Path) -> str:
+    """How a record names its shard: relative to the QA dir when possible, else absolute."""
+    absolute = os.path.abspath(path)
+    try:
+        return Path(os.path.relpath(absolute, os.path.abspath(out_dir))).as_posix()
+    except ValueError:  # different drives (Windows)
+        return Path(absolute).as_posix()
+
+
+def build_qa(shards: Sequence[str], out_dir: str, config: Optional[QAConfig] = None, log=print) -> dict:
+    """Build ``out_dir/questions.jsonl`` and ``out_dir/summary.json``; return the summary."""
+    from ..shards import ShardReader  # imported here: the QA rules above need no HDF5
+
+    config = config or QAConfig()
+    paths = find_shards(shards)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create QA directory {out_dir}: {e.strerror}; pass a writable --out") from None
+    rng = np.random.default_rng(config.seed)
+    letters = D.LetterAssigner(rng)
+    stats = _Stats()
+    records: List[dict] = []
+    shard_refs = []
+    for path in paths:
+        ref = _shard_ref(path, out)
+        shard_refs.append(ref)
+        before = len(records)
+        with ShardReader(str(path)) as reader:
+            for ep in sorted(reader.episodes):
+                attrs, arrays = _read_episode(reader, ep, config.camera)
+                if not attrs.get("success", True) and not config.include_failed:
+                    stats.skipped["failed_episodes"] += 1
+                    continue
+                if arrays is None:
+                    stats.skipped["episodes_without_camera"] += 1
+                    continue
+                descriptions = attrs.get("descriptions") or [str(attrs.get("task", "")).replace("_", " ")]
+                view = EpisodeView(
+                    task=str(attrs.get("task")),
+                    variation=int(attrs.get("variation", 0)),
+                    description=str(descriptions[0]),
+                    gripper_pose=arrays["gripper_pose"],
+                    gripper_open=arrays["gripper_open"],
+                    keypoints=arrays["keypoints"],
+                    image_frames=arrays["image_frames"],
+                    shard=ref,
+                    episode=ep,
+                )
+                stats.episodes += 1
+                records.extend(episode_questions(view, config, rng, letters, stats))
+        log(f"{path}: {len(records) - before} questions")
+    if not records:
+        why = ", ".join(f"{k}={v}" for k, v in sorted(stats.skipped.items())) or "no usable frames"
+        raise UsageError(
+            f"no questions built from {len(paths)} shard(s) ({why}); check --camera "
+            f"'{config.camera}' was recorded, that episodes succeeded, and --stride"
+        )
+    write_records(out / QUESTIONS_FILE, records)
+    summary = make_summary(records, stats, config, shard_refs)
+    atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    log(format_summary(summary))
+    return summary
+
+
+def dumps_record(rec: dict) -> str:
+    return json.dumps(rec, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+
+
+def write_records(path: Path, records: Iterable[dict]) -> None:
+    """Write JSON Lines atomically (readers see the old file or the whole new one)."""
+    atomic_write_text(Path(path), "".join(dumps_record(r) + "\n" for r in records))
+
+
+def make_summary(records: List[dict], stats: _Stats, config: QAConfig, shard_refs: List[str]) -> dict:
+    by_type = Counter(r["type"] for r in records)
+    letters = {}
+    for t, c in sorted(stats.letters.items()):
+        n = sum(c.values())
+        letters[t] = {k: {"count": c.get(k, 0), "share": round(c.get(k, 0) / n, 4) if n else 0.0} for k in LETTERS}
+    dist = {}
+    for t in sorted(stats.option_dist):
+        dist[t] = {
+            "unit": "movement code steps (L1)" if t == "movement" else "m (L2)",
+            "mean_pairwise": round(float(np.mean(stats.option_dist[t])), 4),
+            "mean_answer_to_distractor": round(float(np.mean(stats.answer_dist[t])), 4),
+            "min_pairwise": round(float(stats.min_sep[t]), 4),
+        }
+    return {
+        "template_version": TEMPLATE_VERSION,
+        "config": config.to_dict(),
+        "image_size": list(config.image_size),
+        "shards": shard_refs,
+        "episodes": stats.episodes,
+        "num_questions": len(records),
+        "questions_by_type": dict(sorted(by_type.items())),
+        "questions_by_task": {task: dict(sorted(c.items())) for task, c in sorted(stats.counts.items())},
+        "letter_balance": letters,
+        "option_distance": dist,
+        "skipped": dict(sorted(stats.skipped.items())),
+    }
+
+
+def format_summary(summary: dict) -> str:
+    """The printed table: questions per task and type, letter balance, option distances."""
+    types = [t for t in QUESTION_TYPES if t in summary["questions_by_type"]]
+    w = max([len("task")] + [len(t) for t in summary["questions_by_task"]]) + 2
+    cols = types + ["total"]
+    lines = [f"QA build ({summary['template_version']}): {summary['num_questions']} questions "
+             f"from {summary['episodes']} episodes in {len(summary['shards'])} shard(s)"]
+    lines.append("task".ljust(w) + "".join(c.rjust(15) for c in cols))
+    for task, c in summary["questions_by_task"].items():
+        lines.append(task.ljust(w) + "".join(str(c.get(t, 0)).rjust(15) for t in types)
+                     + str(sum(c.values())).rjust(15))
+    lines.append("all".ljust(w) + "".join(str(summary["questions_by_type"].get(t, 0)).rjust(15) for t in types)
+                 + str(summary["num_questions"]).rjust(15))
+    if summary["letter_balance"]:
+        lines.append("letter balance (share of answers):")
+        for t, c in summary["letter_balance"].items():
+            lines.append(f"  {t:<14}" + "  ".join(f"{k} {v['share'] * 100:5.1f}%" for k, v in c.items()))
+    if summary["option_distance"]:
+        lines.append("distance between options (mean pairwise / answer-to-distractor / min):")
+        for t, d in summary["option_distance"].items():
+            lines.append(f"  {t:<14}{d['mean_pairwise']:.3f} / {d['mean_answer_to_distractor']:.3f} / "
+                         f"{d['min_pairwise']:.3f} {d['unit']}")
+    if summary["skipped"]:
+        lines.append("skipped: " + ", ".join(f"{k}={v}" for k, v in summary["skipped"].items()))
+    return "\n".join(lines)

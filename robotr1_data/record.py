@@ -1,0 +1,114 @@
+"""Record one expert demo into an Episode: low-dim state every step, images where asked.
+
+The simulator state is kept for every frame (the source of truth, STYLE §3); images are a view
+of it, rendered at every ``image_every``-th frame and at every keypoint.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from robotr1_data.episode import Episode
+from robotr1_data.expert import DemoError, Expert
+from robotr1_data.keypoints import discover_keypoints
+
+
+def episode_seed(seed: int, task: str, episode: int, attempt: int) -> np.random.SeedSequence:
+    """The seed of one attempt at one episode: a function of (seed, task, episode, attempt) only,
+    so the same command gives the same data whatever the worker count or order."""
+    return np.random.SeedSequence([seed, zlib.crc32(task.encode()), episode, attempt])
+
+
+def seed_int(seq: np.random.SeedSequence) -> int:
+    return int(seq.generate_state(1, np.uint64)[0] & 0x7FFFFFFFFFFFFFFF)
+
+
+def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int = 1) -> Episode:
+    """Reset to ``variation`` with ``seed``, run the expert and return the recorded Episode.
+
+    Raises DemoError when the expert fails; the caller retries with another seed.
+    """
+    rng = np.random.default_rng(seed)
+    descriptions = sim.reset(variation, rng)
+    frames: List[Dict[str, np.ndarray]] = []
+    snapshots: Dict[int, Dict[str, np.ndarray]] = {}
+    extrinsics: Dict[int, Dict[str, np.ndarray]] = {}
+    rendering = bool(getattr(sim, "cameras", None))
+
+    def capture():
+        index = len(frames)
+        frames.append(sim.observe())
+        if rendering:
+            # Render now (cheap to keep) rather than re-simulate later: keypoints are known only
+            # at the end, so every frame a keypoint could land on must be captured.
+            snapshots[index] = sim.render()
+            extrinsics[index] = {c: p["extrinsics"] for c, p in sim.camera_parameters().items()}
+
+    capture()
+    planner_keypoints = expert.run(capture)
+    stacked = {k: np.stack([f[k] for f in frames]) for k in frames[0]}
+    keypoints = discover_keypoints(stacked["joint_velocities"], stacked["gripper_open"])
+
+    images: Dict[str, np.ndarray] = {}
+    image_frames = np.zeros(0, np.int64)
+    intrinsics, cam_extr, near_far = {}, {}, {}
+    if rendering:
+        keep = set(range(0, len(frames), max(1, image_every))) | set(keypoints.tolist())
+        keep |= set(int(k) for k in planner_keypoints)
+        image_frames = np.array(sorted(keep), dtype=np.int64)
+        for key in snapshots[0]:
+            images[key] = np.stack([snapshots[i][key] for i in image_frames])
+        params = sim.camera_parameters()
+        for cam, p in params.items():
+            intrinsics[cam] = p["intrinsics"]
+            near_far[cam] = (p["near"], p["far"])
+            cam_extr[cam] = np.stack([extrinsics[i][cam] for i in image_frames])
+
+    return Episode(
+        task=sim.task.name, variation=int(variation), seed=int(seed),
+        descriptions=list(descriptions), success=True,
+        joint_positions=stacked["joint_positions"], joint_velocities=stacked["joint_velocities"],
+        gripper_pose=stacked["gripper_pose"], gripper_open=stacked["gripper_open"],
+        gripper_joint_positions=stacked["gripper_joint_positions"],
+        sim_state=stacked["sim_state"], task_low_dim_state=stacked["task_low_dim_state"],
+        planner_keypoints=np.asarray(planner_keypoints, dtype=np.int64), keypoints=keypoints,
+        images=images, image_frames=image_frames, camera_intrinsics=intrinsics,
+        camera_extrinsics=cam_extr, camera_near_far=near_far,
+        mask_names=sim.mask_names() if rendering else [],
+        extra={"backend": sim.name, "model_overrides": sim.overrides},
+    )
+
+
+class AttemptLog:
+    """Counts expert failures by reason, as they happen (STYLE §8)."""
+
+    def __init__(self):
+        self.failures: Dict[str, int] = {}
+        self.attempts = 0
+
+    def add(self, reason: str):
+        self.failures[reason] = self.failures.get(reason, 0) + 1
+
+
+def record_with_retries(sim, expert: Expert, task: str, variation: int, seed: int, episode: int,
+                        max_attempts: int, log: AttemptLog, image_every: int = 1,
+                        on_failure=None) -> Episode:
+    """Try new seeds until the expert succeeds; raise DemoError after ``max_attempts``."""
+    last: Optional[DemoError] = None
+    for attempt in range(max_attempts):
+        s = seed_int(episode_seed(seed, task, episode, attempt))
+        log.attempts += 1
+        try:
+            ep = record_demo(sim, expert, variation, s, image_every=image_every)
+            ep.attempts = attempt + 1
+            return ep
+        except DemoError as err:
+            log.add(err.reason)
+            last = err
+            if on_failure:
+                on_failure(task, episode, attempt, err)
+    raise DemoError("gave_up", f"{task} episode {episode}: {max_attempts} attempts failed, "
+                    f"last: {last}")

@@ -1,0 +1,133 @@
+"""The shard schema as data: names, dtypes, shapes and units, shared by writer, reader, validator.
+
+docs/format.md is the prose version of this module; change both together and bump
+SCHEMA_VERSION when a reader of the old version could misread a new file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..episode import LOW_DIM_FIELDS
+
+SCHEMA_VERSION = 1
+EPISODES_GROUP = "episodes"
+MANIFEST_NAME = "manifest.json"
+SHARD_SUFFIX = ".h5"
+
+# Per-frame low-dim datasets: name -> (units, symbolic shape). Dtypes come from
+# episode.LOW_DIM_FIELDS so a new field is declared once.
+LOW_DIM_UNITS = {
+    "joint_positions": ("rad", "T,7"),
+    "joint_velocities": ("rad/s", "T,7"),
+    "gripper_pose": ("m (x,y,z), unit quaternion (qx,qy,qz,qw); world frame", "T,7"),
+    "gripper_open": ("1.0 open (open amount > 0.9), 0.0 closed", "T"),
+    "gripper_joint_positions": ("m (finger joint positions)", "T,2"),
+    "sim_state": ("backend-defined simulator state (re-render source of truth)", "T,S"),
+    "task_low_dim_state": ("task-defined", "T,D"),
+}
+assert set(LOW_DIM_UNITS) == set(LOW_DIM_FIELDS), "keep LOW_DIM_UNITS in step with episode.py"
+
+# Frame-index datasets (int64): name -> (units, symbolic shape).
+INDEX_FIELDS = {
+    "keypoints": ("frame index (ARM/PerAct rule, robotr1_data.keypoints)", "K"),
+    "planner_keypoints": ("frame index (expert reached a waypoint)", "P"),
+    "image_frames": ("frame index of each stored image (row n of image datasets)", "N"),
+}
+
+# Per-camera image datasets, named "<cam>_<kind>": kind -> (dtype, trailing shape, units, shape).
+IMAGE_KINDS = {
+    "rgb": (np.uint8, 3, "uint8 RGB, 0-255", "N,H,W,3"),
+    "depth": (np.float32, 2, "m, z-depth along the camera axis", "N,H,W"),
+    "mask": (np.int32, 2, "body id (-1 background); names in mask_names", "N,H,W"),
+}
+
+# Per-camera metadata datasets, named "<cam>_<suffix>".
+INTRINSICS = "camera_intrinsics"  # (3,3), RLBench convention: negative focal lengths
+EXTRINSICS = "camera_extrinsics"  # (N,4,4) camera->world, one per stored image
+NEAR, FAR = "camera_near", "camera_far"  # scalars, m
+CAMERA_META_UNITS = {
+    INTRINSICS: ("pixels; RLBench convention (negative focal lengths)", "3,3"),
+    EXTRINSICS: ("camera->world homogeneous transform, m; camera z forward, x left, y up", "N,4,4"),
+    NEAR: ("m", ""),
+    FAR: ("m", ""),
+}
+
+# Episode group attributes: name -> kind ("json" values are stored as JSON strings).
+EPISODE_ATTRS = {
+    "task": "str",
+    "variation": "int",
+    "seed": "int",
+    "descriptions": "json",
+    "success": "bool",
+    "attempts": "int",
+    "length": "int",
+    "extra": "json",
+    "cameras": "json",
+}
+ROOT_ATTRS = ("schema_version", "config", "created_by", "mask_names", "num_episodes")
+
+
+def decode_attr(kind: str, value: Any) -> Any:
+    """An HDF5 attribute value back to the Python type the writer was given."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8")
+    if kind == "json":
+        return json.loads(value)
+    if kind == "int":
+        return int(value)
+    if kind == "bool":
+        return bool(value)
+    return str(value)
+
+
+def to_json(value: Any, what: str) -> str:
+    from ..errors import UsageError
+
+    try:
+        # sort_keys makes the same configuration give the same bytes (stable checksums).
+        return json.dumps(value, sort_keys=True)
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"{what} must be JSON-serialisable (plain dicts, lists, numbers, "
+                         f"strings): {e}") from None
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename durable: the directory entry lives in the directory's own data."""
+    try:
+        fd = os.open(str(directory), os.O_RDONLY)
+    except OSError:
+        return  # some filesystems/platforms cannot open directories; the rename still happened
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` so that readers see either the old file or the whole new one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)

@@ -1,0 +1,230 @@
+"""ShardReader: one shard file -> Episodes, attributes, single frames."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import h5py
+import numpy as np
+
+from ..episode import LOW_DIM_FIELDS, Episode
+from ..errors import UsageError, did_you_mean
+from . import _spec as S
+
+EpisodeRef = Union[int, str]
+
+
+def open_shard(path: Union[str, os.PathLike]) -> h5py.File:
+    """Open ``path`` read-only as a shard, or raise UsageError that says what to do."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"no shard at {path}; check the path (a dataset directory's "
+                         f"{S.MANIFEST_NAME} lists its shards)")
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory; pass one shard file inside it "
+                         f"({S.MANIFEST_NAME} lists them) or use validate/inspect on the directory")
+    if not h5py.is_hdf5(str(path)):
+        raise UsageError(f"{path} is not an HDF5 file, so not a robotr1 shard; if it was copied, "
+                         f"the copy may be incomplete: compare its sha256 with {S.MANIFEST_NAME} "
+                         "or regenerate it")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise UsageError(f"{path} cannot be opened as HDF5 ({e}); the file is probably truncated "
+                         "or corrupted: re-copy or regenerate it") from None
+    version = f.attrs.get("schema_version")
+    if version is None:
+        f.close()
+        raise UsageError(f"{path} is an HDF5 file but not a robotr1 shard (no 'schema_version' "
+                         "root attribute); shards are written by robotr1_data.shards.ShardWriter")
+    if int(version) > S.SCHEMA_VERSION:
+        f.close()
+        raise UsageError(f"{path} uses shard schema version {int(version)}, newer than this "
+                         f"robotr1 supports ({S.SCHEMA_VERSION}); upgrade: pip install -U robotr1")
+    return f
+
+
+class ShardReader:
+    """Read a shard. Use as a context manager, or call ``close()``.
+
+    Safe to hand to data-loader workers: an HDF5 handle must not cross processes, so a reader
+    reopens the file on first use after a fork, and pickles as its path (spawned workers).
+    One handle per worker, as robomimic users ask for (DESIGN §7).
+    """
+
+    def __init__(self, path: Union[str, os.PathLike]):
+        self.path = Path(path)
+        self._f: Optional[h5py.File] = open_shard(self.path)  # fail now, with the fix
+        self._pid = os.getpid()
+        self._closed = False
+        self._frames_cache: Dict[str, np.ndarray] = {}
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path = state["path"]
+        self._f, self._pid, self._closed, self._frames_cache = None, os.getpid(), False, {}
+
+    # -- plumbing --------------------------------------------------------------------------
+    @property
+    def h5(self) -> h5py.File:
+        """The underlying h5py.File (opened in this process on first use)."""
+        if self._closed:
+            raise UsageError(f"ShardReader for {self.path} is closed; open a new one")
+        if self._f is None or self._pid != os.getpid():
+            self._f = open_shard(self.path)  # never reuse another process's handle
+            self._pid = os.getpid()
+        return self._f
+
+    def __enter__(self) -> "ShardReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        # A handle inherited through fork belongs to the parent: drop it, do not close it.
+        if self._f is not None and self._pid == os.getpid():
+            self._f.close()
+        self._f = None
+        self._closed = True
+
+    def __len__(self) -> int:
+        return len(self.episodes)
+
+    def _group(self, ep: EpisodeRef) -> h5py.Group:
+        names = self.episodes
+        if isinstance(ep, (int, np.integer)):
+            if not -len(names) <= int(ep) < len(names):
+                raise UsageError(f"episode index {int(ep)} out of range: {self.path} holds "
+                                 f"{len(names)} episodes")
+            return self.h5[names[int(ep)]]
+        key = str(ep).strip("/")
+        if "/" not in key:
+            key = f"{S.EPISODES_GROUP}/{key}"
+        if key not in names:
+            raise UsageError(f"no episode {ep!r} in {self.path}{did_you_mean(key, names)} "
+                             "(ShardReader.episodes lists them)")
+        return self.h5[key]
+
+    # -- shard-level -----------------------------------------------------------------------
+    @property
+    def episodes(self) -> List[str]:
+        """Group paths, in write order: ``["episodes/000000", ...]``."""
+        grp = self.h5.get(S.EPISODES_GROUP)
+        return [f"{S.EPISODES_GROUP}/{k}" for k in sorted(grp)] if grp is not None else []
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.h5.attrs["schema_version"])
+
+    @property
+    def config(self) -> dict:
+        """The generator configuration the shard was written with (enough to regenerate it)."""
+        return json.loads(S.decode_attr("str", self.h5.attrs.get("config", "{}")))
+
+    @property
+    def created_by(self) -> str:
+        return S.decode_attr("str", self.h5.attrs.get("created_by", "unknown"))
+
+    @property
+    def mask_names(self) -> List[str]:
+        """Body id -> name for the masks (the first episode's scene)."""
+        return json.loads(S.decode_attr("str", self.h5.attrs.get("mask_names", "[]")))
+
+    # -- episode-level ---------------------------------------------------------------------
+    def attrs(self, ep: EpisodeRef) -> dict:
+        """Episode attributes as Python values (JSON ones decoded)."""
+        g = self._group(ep)
+        out = {k: S.decode_attr(kind, g.attrs[k]) for k, kind in S.EPISODE_ATTRS.items()
+               if k in g.attrs}
+        out["mask_names"] = (S.decode_attr("json", g.attrs["mask_names"])
+                             if "mask_names" in g.attrs else self.mask_names)
+        return out
+
+    def low_dim(self, ep: EpisodeRef, field: str) -> np.ndarray:
+        """One per-frame or index field of an episode, e.g. ``low_dim(0, "gripper_pose")``."""
+        known = list(LOW_DIM_FIELDS) + list(S.INDEX_FIELDS)
+        if field not in known:
+            raise UsageError(f"unknown low-dim field {field!r}{did_you_mean(field, known)}; "
+                             f"fields: {', '.join(known)}")
+        return self._group(ep)[field][()]
+
+    def image_frames(self, ep: EpisodeRef) -> np.ndarray:
+        g = self._group(ep)
+        if g.name not in self._frames_cache:
+            self._frames_cache[g.name] = g["image_frames"][()]
+        return self._frames_cache[g.name]
+
+    def frame(self, ep: EpisodeRef, key: str, i: int) -> np.ndarray:
+        """Image (or camera pose) ``key`` at *frame index* ``i``, reading only that chunk.
+
+        ``key`` is ``<cam>_rgb``, ``<cam>_depth``, ``<cam>_mask`` or ``<cam>_camera_extrinsics``.
+        """
+        g = self._group(ep)
+        per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
+                     or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
+        if key not in per_image:
+            raise UsageError(f"no per-frame image field {key!r} in {g.name}"
+                             f"{did_you_mean(key, per_image)}; available: "
+                             f"{', '.join(sorted(per_image)) or 'none (recorded without cameras)'}")
+        frames = self.image_frames(ep)
+        # Images may be stored for a subset of frames; image_frames maps frame -> row.
+        row = int(np.searchsorted(frames, i))
+        if row >= len(frames) or frames[row] != i:
+            shown = frames[:8].tolist() + (["..."] if len(frames) > 8 else [])
+            raise UsageError(f"frame {i} of {g.name} has no stored image; frames with images: "
+                             f"{shown} ({len(frames)} in all)")
+        return g[key][row]
+
+    def load(self, ep: EpisodeRef, images: bool = True,
+             cameras: Optional[Sequence[str]] = None) -> Episode:
+        """The whole episode as an :class:`Episode`.
+
+        ``images=False`` skips pixel arrays (fast); camera metadata and ``image_frames`` are
+        still loaded, because extrinsics are indexed by ``image_frames`` rows.
+        ``cameras`` restricts images and camera metadata to those cameras.
+        """
+        g = self._group(ep)
+        a = self.attrs(ep)
+        meta_cams = sorted({k[: -len(S.INTRINSICS) - 1] for k in g if k.endswith(S.INTRINSICS)}
+                           | {k[: -len(S.EXTRINSICS) - 1] for k in g if k.endswith(S.EXTRINSICS)}
+                           | {k[: -len(S.NEAR) - 1] for k in g if k.endswith(S.NEAR)})
+        all_cams = sorted(set(a.get("cameras", [])) | set(meta_cams))
+        if cameras is None:
+            cams = all_cams
+        else:
+            cams = list(cameras)
+            for c in cams:
+                if c not in all_cams:
+                    raise UsageError(f"camera {c!r} not in {g.name}{did_you_mean(c, all_cams)}; "
+                                     f"recorded cameras: {', '.join(all_cams) or 'none'}")
+
+        imgs: Dict[str, np.ndarray] = {}
+        intr: Dict[str, np.ndarray] = {}
+        extr: Dict[str, np.ndarray] = {}
+        near_far: Dict[str, tuple] = {}
+        for cam in cams:
+            if images:
+                for kind in S.IMAGE_KINDS:
+                    if f"{cam}_{kind}" in g:
+                        imgs[f"{cam}_{kind}"] = g[f"{cam}_{kind}"][()]
+            if f"{cam}_{S.INTRINSICS}" in g:
+                intr[cam] = g[f"{cam}_{S.INTRINSICS}"][()]
+            if f"{cam}_{S.EXTRINSICS}" in g:
+                extr[cam] = g[f"{cam}_{S.EXTRINSICS}"][()]
+            if f"{cam}_{S.NEAR}" in g:
+                near_far[cam] = (float(g[f"{cam}_{S.NEAR}"][()]), float(g[f"{cam}_{S.FAR}"][()]))
+
+        fields = {f: g[f][()] for f in list(LOW_DIM_FIELDS) + list(S.INDEX_FIELDS)}
+        return Episode(
+            task=a["task"], variation=a["variation"], seed=a["seed"],
+            descriptions=a["descriptions"], success=a["success"],
+            images=imgs, camera_intrinsics=intr, camera_extrinsics=extr,
+            camera_near_far=near_far, mask_names=a["mask_names"],
+            attempts=a.get("attempts", 1), extra=a.get("extra"), **fields,
+        )

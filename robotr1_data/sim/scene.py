@@ -1,0 +1,83 @@
+"""Compose a task's MuJoCo model: the shared world (robot, table, cameras) plus task objects.
+
+This is our counterpart of an RLBench task's ``.ttt`` scene file. Tasks describe their objects
+through the helpers in ``robotr1_data.tasks.parts``, which call into this builder; nothing else
+edits MJCF.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional, Sequence
+
+import mujoco
+
+from robotr1_data.sim.assets import asset_path
+
+TABLE_TOP_Z = 0.752
+TABLE_CENTER = (0.25, 0.0, TABLE_TOP_Z)
+HAND_BODY = "panda_hand"
+
+GEOM_TYPES = {
+    "box": mujoco.mjtGeom.mjGEOM_BOX,
+    "sphere": mujoco.mjtGeom.mjGEOM_SPHERE,
+    "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
+    "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE,
+}
+
+
+class SceneBuilder:
+    def __init__(self):
+        self.spec = mujoco.MjSpec.from_file(str(asset_path("world.xml")))
+        self.graspable: List[str] = []
+
+    def body(self, name: str, pos: Sequence[float] = (0, 0, TABLE_TOP_Z), free: bool = False,
+             parent: Optional[str] = None, quat: Sequence[float] = (1, 0, 0, 0)):
+        parent_body = self.spec.worldbody if parent is None else self.spec.body(parent)
+        body = parent_body.add_body(name=name, pos=list(pos), quat=list(quat))
+        if free:
+            body.add_freejoint(name=f"{name}_free")
+        return body
+
+    def geom(self, body, kind: str, size: Sequence[float], rgba: Sequence[float],
+             pos: Sequence[float] = (0, 0, 0), name: Optional[str] = None, collide: bool = True,
+             density: float = 400.0, friction: Sequence[float] = (1.0, 0.005, 0.0001), **kw):
+        geom = body.add_geom(type=GEOM_TYPES[kind], size=list(size) + [0] * (3 - len(size)),
+                             rgba=list(rgba), pos=list(pos), density=density,
+                             friction=list(friction), **kw)
+        if name:
+            geom.name = name
+        if not collide:
+            geom.contype = 0
+            geom.conaffinity = 0
+        return geom
+
+    def site(self, body, name: str, size: Sequence[float], pos: Sequence[float] = (0, 0, 0)):
+        """A box-shaped region (like RLBench's proximity sensors), invisible in renders."""
+        return body.add_site(name=name, type=mujoco.mjtGeom.mjGEOM_BOX, size=list(size),
+                             pos=list(pos), rgba=[0, 1, 0, 0], group=4)
+
+    def slide_joint(self, body, name: str, axis, range_, stiffness: float = 0.0,
+                    damping: float = 1.0):
+        return body.add_joint(name=name, type=mujoco.mjtJoint.mjJNT_SLIDE, axis=list(axis),
+                              range=list(range_), limited=mujoco.mjtLimited.mjLIMITED_TRUE,
+                              stiffness=stiffness, damping=damping)
+
+    def hinge_joint(self, body, name: str, axis, range_, stiffness: float = 0.0,
+                    damping: float = 0.5, pos=(0, 0, 0)):
+        return body.add_joint(name=name, type=mujoco.mjtJoint.mjJNT_HINGE, axis=list(axis),
+                              range=list(range_), limited=mujoco.mjtLimited.mjLIMITED_TRUE,
+                              stiffness=stiffness, damping=damping, pos=list(pos))
+
+    def graspable_body(self, name: str):
+        """Register ``name`` so the gripper can hold it: a weld to the hand, off until grasped.
+
+        RLBench attaches a grasped object to the gripper; a weld constraint does the same
+        through the solver, so a held object still collides and stays put when released.
+        """
+        self.graspable.append(name)
+        self.spec.add_equality(type=mujoco.mjtEq.mjEQ_WELD, name=f"grasp_{name}",
+                               name1=HAND_BODY, name2=name, objtype=mujoco.mjtObj.mjOBJ_BODY,
+                               active=False, solref=[0.01, 1.0])
+
+    def compile(self) -> mujoco.MjModel:
+        return self.spec.compile()

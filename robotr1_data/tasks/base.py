@@ -1,0 +1,138 @@
+"""The Task base class, mirroring RLBench's ``rlbench.backend.task.Task`` hooks.
+
+A task says what is in the scene (``build``), how a variation changes it and what the
+instructions are (``init_episode``), where the expert should go (``self.waypoints``) and when it
+has succeeded (``register_success_conditions``). Rendering, recording and planning live
+elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import List, Optional, Sequence
+
+import numpy as np
+
+from robotr1_data.tasks.conditions import Condition
+
+# Gripper pointing straight down (TCP z = -world z), fingers opening along world y at yaw 0.
+DOWN_QUAT = np.array([0.0, 1.0, 0.0, 0.0])  # w, x, y, z
+
+
+def down_quat(yaw: float = 0.0) -> np.ndarray:
+    """Top-down gripper orientation turned by ``yaw`` radians about world z (w, x, y, z)."""
+    half = 0.5 * yaw
+    rz = np.array([math.cos(half), 0.0, 0.0, math.sin(half)])
+    return _quat_mul(rz, DOWN_QUAT)
+
+
+def _quat_mul(a, b):
+    w1, x1, y1, z1 = a
+    w2, x2, y2, z2 = b
+    return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
+
+
+@dataclasses.dataclass
+class Waypoint:
+    """RLBench's ``waypointN`` dummy: a TCP pose plus what to do on arrival.
+
+    ``gripper`` is 'open', 'close' or None; ``linear`` asks for a straight-line path (the
+    ``linear`` extension string in RLBench); ``open_amount`` opens to a fraction.
+    """
+
+    pos: Sequence[float]
+    quat: Sequence[float] = tuple(DOWN_QUAT)
+    gripper: Optional[str] = None
+    linear: bool = False
+    open_amount: float = 1.0
+    name: str = ""
+
+
+class Task:
+    """Subclass this, name the file after the task, and register it (see docs/tasks.md)."""
+
+    name: str = ""
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.rng: np.random.Generator = np.random.default_rng(0)
+        self.waypoints: List[Waypoint] = []
+        self._success: List[Condition] = []
+        self._fail: List[Condition] = []
+        self._graspable: List[str] = []
+        self._low_dim_bodies: List[str] = []
+
+    # --- scene (RLBench: the task's .ttt file) -------------------------------------------
+    @classmethod
+    def build(cls, scene) -> None:
+        """Add the task's objects to ``scene`` (a SceneBuilder)."""
+        raise NotImplementedError
+
+    # --- hooks, as in RLBench ------------------------------------------------------------
+    def init_task(self) -> None:
+        """Called once after the scene loads: register conditions and graspable objects."""
+        raise NotImplementedError
+
+    def init_episode(self, index: int) -> List[str]:
+        """Set up variation ``index`` (placing objects with ``self.rng``); return descriptions."""
+        raise NotImplementedError
+
+    def variation_count(self) -> int:
+        raise NotImplementedError
+
+    def get_low_dim_state(self) -> np.ndarray:
+        """Positions of the task's objects (RLBench's ``task_low_dim_state``)."""
+        if not self._low_dim_bodies:
+            return np.zeros(0)
+        return np.concatenate([self.sim.body_position(b) for b in self._low_dim_bodies])
+
+    def cleanup(self) -> None:
+        pass
+
+    # --- registration helpers --------------------------------------------------------------
+    def register_success_conditions(self, conditions: Sequence[Condition]):
+        self._success = list(conditions)
+
+    def register_fail_conditions(self, conditions: Sequence[Condition]):
+        self._fail = list(conditions)
+
+    def register_graspable_objects(self, bodies: Sequence[str]):
+        self._graspable = list(bodies)
+
+    def register_low_dim_bodies(self, bodies: Sequence[str]):
+        self._low_dim_bodies = list(bodies)
+
+    @property
+    def graspable_objects(self) -> List[str]:
+        return list(self._graspable)
+
+    def reset_conditions(self):
+        for c in self._success + self._fail:
+            c.reset()
+
+    def success(self):
+        """(all success conditions met, any condition asks to terminate)."""
+        results = [c.condition_met(self.sim) for c in self._success]
+        met = bool(results) and all(m for m, _ in results)
+        terminate = any(t for _, t in results)
+        return met, terminate
+
+    def failed(self) -> bool:
+        return any(c.condition_met(self.sim)[0] for c in self._fail)
+
+
+def sample_positions(rng: np.random.Generator, count: int, low: Sequence[float],
+                     high: Sequence[float], min_distance: float, max_tries: int = 1000) -> np.ndarray:
+    """``count`` points uniform in the box [low, high], pairwise at least ``min_distance`` apart
+    in xy (RLBench's SpawnBoundary with collision checking, reduced to what our objects need)."""
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    points: List[np.ndarray] = []
+    for _ in range(max_tries):
+        p = rng.uniform(low, high)
+        if all(np.linalg.norm(p[:2] - q[:2]) >= min_distance for q in points):
+            points.append(p)
+            if len(points) == count:
+                return np.array(points)
+    raise RuntimeError(f"could not place {count} objects {min_distance} m apart in {low}..{high}")

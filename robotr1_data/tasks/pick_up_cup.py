@@ -1,0 +1,48 @@
+"""pick_up_cup: lift the cup of the named colour; a second cup of another colour distracts."""
+
+from typing import List
+
+from robotr1_data.tasks import parts
+from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
+
+CUP_HEIGHT = 0.09
+
+
+class PickUpCup(Task):
+    name = "pick_up_cup"
+
+    @classmethod
+    def build(cls, scene):
+        parts.cup(scene, "cup1", height=CUP_HEIGHT)
+        parts.cup(scene, "cup2", height=CUP_HEIGHT)
+        parts.lift_region(scene, "success_region", height=0.1)
+
+    def init_task(self):
+        self.register_graspable_objects(["cup1", "cup2"])
+        self.register_success_conditions([GraspedCondition("cup1"),
+                                          DetectedCondition("cup1", "success_region")])
+        self.register_low_dim_bodies(["cup1", "cup2"])
+
+    def init_episode(self, index: int) -> List[str]:
+        color_name, rgb = parts.COLORS[index]
+        other = self.rng.choice([i for i in range(len(parts.COLORS)) if i != index])
+        self.sim.set_color("cup1", rgb, geoms=["cup1_body"])
+        self.sim.set_color("cup2", parts.COLORS[other][1], geoms=["cup2_body"])
+        points = sample_positions(self.rng, 2, low=(0.0, -0.25, 0.752), high=(0.35, 0.25, 0.752),
+                                  min_distance=0.15)
+        self.sim.set_body_pose("cup1", points[0])
+        self.sim.set_body_pose("cup2", points[1])
+        x, y, z = points[0]
+        yaw = self.rng.uniform(-0.6, 0.6)
+        grasp_z = z + CUP_HEIGHT - 0.035
+        self.waypoints = [
+            Waypoint((x, y, grasp_z + 0.12), down_quat(yaw), name="waypoint0"),
+            Waypoint((x, y, grasp_z), down_quat(yaw), gripper="close", linear=True, name="waypoint1"),
+            Waypoint((x, y, grasp_z + 0.2), down_quat(yaw), linear=True, name="waypoint2"),
+        ]
+        return [f"pick up the {color_name} cup", f"grasp the {color_name} cup and lift it",
+                f"lift the {color_name} cup"]
+
+    def variation_count(self) -> int:
+        return len(parts.COLORS)

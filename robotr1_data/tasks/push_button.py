@@ -1,0 +1,39 @@
+"""push_button: press the button (RLBench varies its colour)."""
+
+from typing import List
+
+from robotr1_data.tasks import parts
+from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.conditions import JointCondition
+
+CAP_TOP = 0.056  # cap top above the table: housing 0.04 + cap 0.016
+
+
+class PushButton(Task):
+    name = "push_button"
+
+    @classmethod
+    def build(cls, scene):
+        parts.button(scene, "push_button_target")
+
+    def init_task(self):
+        self.register_success_conditions([JointCondition("push_button_target_joint", 0.006)])
+        self.register_low_dim_bodies(["push_button_target_cap"])
+
+    def init_episode(self, index: int) -> List[str]:
+        color_name, rgb = parts.COLORS[index]
+        self.sim.set_color("push_button_target_cap", rgb)
+        (p,) = sample_positions(self.rng, 1, low=(0.0, -0.25, 0.752), high=(0.35, 0.25, 0.752),
+                                min_distance=0.0)
+        self.sim.set_body_pose("push_button_target", p)
+        top = p[2] + CAP_TOP
+        yaw = self.rng.uniform(-0.5, 0.5)
+        self.waypoints = [
+            Waypoint((p[0], p[1], top + 0.08), down_quat(yaw), gripper="close", name="waypoint0"),
+            Waypoint((p[0], p[1], top - 0.012), down_quat(yaw), linear=True, name="waypoint1"),
+        ]
+        return [f"push the {color_name} button", f"push down the {color_name} button",
+                f"press the button with the {color_name} base", f"press the {color_name} button"]
+
+    def variation_count(self) -> int:
+        return len(parts.COLORS)

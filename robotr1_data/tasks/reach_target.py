@@ -1,0 +1,41 @@
+"""reach_target: touch the ball of the named colour; two distractor balls of other colours."""
+
+from typing import List
+
+import numpy as np
+
+from robotr1_data.tasks import parts
+from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.conditions import TipNearCondition
+
+
+class ReachTarget(Task):
+    name = "reach_target"
+
+    @classmethod
+    def build(cls, scene):
+        for ball in ("target", "distractor0", "distractor1"):
+            parts.target_sphere(scene, ball)
+
+    def init_task(self):
+        self.register_success_conditions([TipNearCondition("target", radius=0.03)])
+        self.register_low_dim_bodies(["target", "distractor0", "distractor1"])
+
+    def init_episode(self, index: int) -> List[str]:
+        color_name, rgb = parts.COLORS[index]
+        others = [i for i in range(len(parts.COLORS)) if i != index]
+        picks = self.rng.choice(others, size=2, replace=False)
+        self.sim.set_color("target", rgb)
+        for ball, pick in zip(("distractor0", "distractor1"), picks):
+            self.sim.set_color(ball, parts.COLORS[pick][1])
+        points = sample_positions(self.rng, 3, low=(0.0, -0.3, 0.82), high=(0.4, 0.3, 1.15),
+                                  min_distance=0.12)
+        for ball, p in zip(("target", "distractor0", "distractor1"), points):
+            self.sim.set_body_pose(ball, p)
+        self.waypoints = [Waypoint(points[0], down_quat(), name="waypoint0")]
+        return [f"reach the {color_name} target",
+                f"touch the {color_name} ball with the panda gripper",
+                f"reach the {color_name} sphere"]
+
+    def variation_count(self) -> int:
+        return len(parts.COLORS)

@@ -1,0 +1,258 @@
+"""A tiny, offline Qwen2.5-VL for tests, benchmarks and ``make demo``'s training smoke run.
+
+``build_tiny_vlm(out_dir, seed)`` writes a randomly initialised Qwen2.5-VL (text hidden 64, 2 layers,
+vision depth 2) plus a byte-level BPE tokenizer trained on a few KB of Robot-R1-style text and a
+processor, all with ``save_pretrained``, so the directory loads exactly like a hub checkpoint:
+``robotr1_train.models.load_model_and_processor(out_dir)``. Nothing is downloaded.
+
+Images are resized to 56x56 (4 image tokens each) so a multi-image prompt stays a few dozen tokens.
+The directory is cache-friendly: a second call with the same seed returns at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+# The special tokens Qwen2.5-VL's chat template and processor rely on, with the ids they get here.
+SPECIAL_TOKENS = [
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+]
+TINY_VERSION = 1  # bump when the tiny model's recipe changes, so cached copies are rebuilt
+
+# Qwen2.5-VL's chat template, reduced to what Robot-R1 prompts use (text and images).
+CHAT_TEMPLATE = (
+    "{% set image_count = namespace(value=0) %}"
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' or 'image' in content %}"
+    "{% set image_count.value = image_count.value + 1 %}"
+    "<|vision_start|><|image_pad|><|vision_end|>"
+    "{% elif 'text' in content %}{{ content['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+_CORPUS_LINES = [
+    "You are Franka Robot Assistant. Look at the front view image and answer the question.",
+    "Task: pick up the red cup. Task: push the maroon button. Task: put rubbish in bin.",
+    "Task: put the phone on the base. Task: take the lid off the saucepan.",
+    "The x axis points from the front of the table (+) to the back (-). The y axis points from left (-) to right (+).",
+    "The z axis points from down (-) to up (+). The world origin [0.25, 0, 0.752] is the centre of the table surface.",
+    "The gripper is 0.06 (x) by 0.2 (y) by 0.09 (z) metres, fingers 0.04 metres.",
+    "Current Robot State Position: [0.265, -0.112, 1.154]",
+    "What is the position of the next keypoint? What is the current position of the gripper?",
+    "Which movement brings the gripper to the next keypoint?",
+    "[[A]] [0.265, -0.112, 1.154] [[B]] [0.301, 0.044, 0.912] [[C]] [-0.087, 0.215, 0.803] [[D]] [0.118, -0.276, 1.021]",
+    "[[A]] move forward [[B]] move backward [[C]] move left slightly and move up [[D]] move right and move down",
+    "Think about the question inside <think></think>, then give the answer inside <answer></answer>.",
+    "<think> The gripper is above the cup, so it should move down. </think> <answer> [[A]] </answer>",
+    "<think> The button is to the right. </think> <answer> [[B]] </answer>",
+    "<think> Compare the options with the image. </think> <answer> [[C]] </answer>",
+    "<think> The lid handle is higher. </think> <answer> [[D]] </answer>",
+    "<answer> [0.312, 0.087, 0.955] </answer> <answer> [-0.041, -0.193, 1.208] </answer>",
+    "Plan: reach the cup, grasp it, lift it. Subtask: reach the cup. Move: move down slightly. Answer: [[A]]",
+    "Plan: approach the button, press it. Subtask: press the button. Move: move down. Answer: [[B]]",
+    "0 1 2 3 4 5 6 7 8 9 0.0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 -0.1 -0.2 -0.3 1.0 1.1 1.2",
+    "move forward, move backward, move left, move right, move up, move down, slightly, and, stay",
+    "A B C D a b c d yes no the gripper robot cup button bin phone base lid saucepan rubbish",
+]
+
+
+def _corpus() -> list[str]:
+    lines = []
+    for rep in range(6):
+        lines.extend(_CORPUS_LINES)
+        lines.extend(f"[{0.05 * i - 0.3 + 0.001 * rep:.3f}, {0.731 - 0.07 * i:.3f}, {1.0 + 0.013 * i:.3f}]"
+                     for i in range(12))
+    return lines
+
+
+def build_tokenizer(vocab_size: int = 512):
+    """Train a byte-level BPE on the built-in corpus; returns a ``PreTrainedTokenizerFast``."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(_corpus(), trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+        additional_special_tokens=SPECIAL_TOKENS[1:],
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    fast.padding_side = "left"
+    return fast
+
+
+def tiny_config(tokenizer, text_hidden: int = 64, layers: int = 2, vision_depth: int = 2):
+    """A Qwen2_5_VLConfig small enough for a CPU test; token ids taken from ``tokenizer``."""
+    from transformers import Qwen2_5_VLConfig
+
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in SPECIAL_TOKENS}
+    heads = 4
+    head_dim = text_hidden // heads
+    # mrope_section must sum to head_dim / 2 (temporal, height, width)
+    half = head_dim // 2
+    t = half // 4
+    h = (half - t) // 2
+    mrope = [t, h, half - t - h]
+    text = dict(
+        vocab_size=len(tokenizer),
+        hidden_size=text_hidden,
+        intermediate_size=2 * text_hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": mrope},
+        bos_token_id=ids["<|endoftext|>"],
+        eos_token_id=ids["<|im_end|>"],
+        pad_token_id=ids["<|endoftext|>"],
+        tie_word_embeddings=False,
+    )
+    vision = dict(
+        depth=vision_depth,
+        hidden_size=32,
+        intermediate_size=64,
+        num_heads=2,
+        out_hidden_size=text_hidden,
+        patch_size=14,
+        spatial_merge_size=2,
+        temporal_patch_size=2,
+        window_size=112,
+        fullatt_block_indexes=[vision_depth - 1],
+    )
+    return Qwen2_5_VLConfig(
+        text_config=text,
+        vision_config=vision,
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+        tie_word_embeddings=False,
+    )
+
+
+def build_processor(tokenizer, image_pixels: int = 56 * 56):
+    """Qwen2_5_VLProcessor around ``tokenizer``; PIL image processor, no video processor (no torchvision)."""
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    from robotr1_train.models import make_processor
+
+    image_processor = Qwen2VLImageProcessorPil(min_pixels=image_pixels, max_pixels=image_pixels)
+    return make_processor(tokenizer, image_processor, CHAT_TEMPLATE)
+
+
+def build_tiny_vlm(out_dir, seed: int = 0) -> str:
+    """Write the tiny Qwen2.5-VL, tokenizer and processor to ``out_dir``; return the path (str).
+
+    Idempotent: when ``out_dir`` already holds a tiny model built with the same seed and recipe
+    version, nothing is rebuilt.
+    """
+    import torch
+    from transformers import Qwen2_5_VLForConditionalGeneration
+
+    out = Path(out_dir)
+    stamp = out / "robotr1_tiny.json"
+    want = {"seed": int(seed), "version": TINY_VERSION}
+    if stamp.exists():
+        try:
+            if json.loads(stamp.read_text()) == want:
+                return str(out)
+        except (OSError, ValueError):
+            pass
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = build_tokenizer()
+    config = tiny_config(tokenizer)
+    devnull_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model = Qwen2_5_VLForConditionalGeneration(config)
+    finally:
+        torch.random.set_rng_state(devnull_state)
+    model.generation_config.pad_token_id = config.text_config.pad_token_id
+    model.generation_config.eos_token_id = config.text_config.eos_token_id
+    model.generation_config.bos_token_id = config.text_config.bos_token_id
+    model.save_pretrained(out)
+    from robotr1_train.models import save_processor
+
+    save_processor(build_processor(tokenizer), out)
+    tmp = stamp.with_suffix(".tmp")
+    tmp.write_text(json.dumps(want))
+    os.replace(tmp, stamp)
+    return str(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# synthetic questions (tests, bench): no QA store or shards needed
+
+
+def synthetic_records(n: int = 4, images_per_prompt=1, types=("waypoint", "current", "movement")) -> list[dict]:
+    """``n`` Robot-R1-shaped MCQA records; ``images_per_prompt`` is an int or a list (cycled)."""
+    counts = images_per_prompt if isinstance(images_per_prompt, (list, tuple)) else [images_per_prompt]
+    out = []
+    for i in range(n):
+        k = int(counts[i % len(counts)])
+        imgs = " ".join(["<image>"] * k)
+        letter = "ABCD"[i % 4]
+        out.append({
+            "id": f"syn-{i:04d}",
+            "type": types[i % len(types)],
+            "task": "pick_up_cup", "variation": 0, "shard": "synthetic.h5", "episode": i, "frame": 0,
+            "camera": "front",
+            "prompt": (f"You are Franka Robot Assistant. {imgs} Current Robot State Position: "
+                       f"[0.{i % 10}00, 0.100, 1.000]. Which option? [[A]] [[B]] [[C]] [[D]]"),
+            "options": {c: f"[0.{j}00, 0.000, 1.000]" for j, c in enumerate("ABCD")},
+            "answer": letter,
+            "target": None,
+            "sft_direct": f"<answer> [[{letter}]] </answer>",
+            "sft_cot": f"<think> Plan: reach. Subtask: reach. Move: move down. Answer: [[{letter}]] </think> "
+                       f"<answer> [[{letter}]] </answer>",
+            "image_size": [56, 56],
+        })
+    return out
+
+
+def synthetic_image_loader(record: dict, qa_dir=None):
+    """Deterministic (56, 56, 3) uint8 images, one per ``<image>`` in the prompt."""
+    import zlib
+
+    import numpy as np
+
+    n = record["prompt"].count("<image>")
+    seed = zlib.crc32(str(record.get("id")).encode())
+    rng = np.random.default_rng(seed)
+    imgs = [rng.integers(0, 256, size=(56, 56, 3), dtype=np.uint8) for _ in range(n)]
+    return imgs[0] if n == 1 else imgs
+
+
+def digit_reward(text, record) -> dict:
+    """A learnable toy reward: the fraction of characters that are digits (dense, easy to climb)."""
+    if not isinstance(text, str) or not text:
+        return {"total": 0.0, "format": 0.0, "accuracy": 0.0}
+    frac = sum(c.isdigit() and c.isascii() for c in text) / len(text)
+    return {"total": frac, "format": 0.0, "accuracy": frac}
