@@ -180,7 +180,8 @@ def coerce(cls, name: str, value: Any) -> Any:
                 return [v.strip() for v in value.split(",") if v.strip()]
             return list(value)
     except (TypeError, ValueError):
-        raise UsageError(f"config key '{name}' needs a {getattr(t, '__name__', t)}, got {value!r}") from None
+        kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(t, "a list")
+        raise UsageError(f"config key '{name}' needs {kind}, got {value!r}") from None
     return value
 
 

@@ -175,6 +175,8 @@ class MetricsLogger:
     def __init__(self, run_dir: str, enabled: bool = True, tensorboard: bool = True):
         self.enabled = enabled
         self.path = os.path.join(run_dir, "metrics.jsonl")
+        if enabled:
+            os.makedirs(run_dir, exist_ok=True)
         self.tb = None
         if enabled and tensorboard:
             try:

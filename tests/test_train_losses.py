@@ -129,7 +129,7 @@ def test_config_errors_tell_the_fix(tmp_path):
     bad.write_text("grpo:\n  num_generation: 4\n")
     with pytest.raises(UsageError, match="num_generations"):
         build_config(GRPOConfig, str(bad), "grpo", {})
-    with pytest.raises(UsageError, match="needs a int"):
+    with pytest.raises(UsageError, match="needs an integer"):
         build_config(GRPOConfig, None, "grpo", {"num_generations": "many"})
     with pytest.raises(UsageError, match="advantage_estimator"):
         build_config(GRPOConfig, None, "grpo", {"advantage_estimator": "rlo"})

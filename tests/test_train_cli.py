@@ -1,0 +1,119 @@
+"""``robotr1-train`` end to end on the tiny model, and bad input -> one line, exit code 2."""
+
+import json
+import os
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from robotr1_train.cli import main  # noqa: E402
+from robotr1_train.testing import build_tiny_vlm, synthetic_image_loader, synthetic_records  # noqa: E402
+
+pytestmark = pytest.mark.train
+torch.set_num_threads(1)
+
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "robot_r1.yaml")
+SMALL = ["--rollout-batch-size", "2", "--global-batch-size", "2", "--num-generations", "2",
+         "--max-response-length", "4", "--micro-batch-size", "4", "--progress-bar", "false",
+         "--tensorboard", "false", "--save-steps", "1"]
+
+
+@pytest.fixture(scope="module")
+def tiny_path(tmp_path_factory):
+    return build_tiny_vlm(tmp_path_factory.mktemp("tiny_vlm"), seed=0)
+
+
+@pytest.fixture
+def qa_dir(tmp_path, monkeypatch):
+    d = tmp_path / "qa"
+    d.mkdir()
+    with open(d / "questions.jsonl", "w") as f:
+        for r in synthetic_records(4, images_per_prompt=1):
+            f.write(json.dumps(r) + "\n")
+    import robotr1_train.data as data
+
+    monkeypatch.setattr(data, "default_image_loader", synthetic_image_loader)
+    return str(d)
+
+
+def one_line_error(capsys, *needles):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("robotr1-train: error: "), err
+    for n in needles:
+        assert n in err[0], err[0]
+    return err[0]
+
+
+def test_grpo_cli_runs_checkpoints_and_resumes(tiny_path, qa_dir, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    args = ["grpo", "--qa", qa_dir, "--model", tiny_path, "--out", out, "--config", CONFIG, *SMALL,
+            "--set", "learning_rate=1e-3", "--max-steps", "2"]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
+    assert [r["step"] for r in rows] == [1, 2]
+    assert "reward/mean" in rows[0] and "actor/kl" in rows[0]
+    cfg = open(os.path.join(out, "config.yaml")).read()
+    assert "learning_rate: 0.001" in cfg and "kl_coef: 0.01" in cfg
+    assert os.path.isfile(os.path.join(out, "final", "config.json"))
+    assert os.path.isdir(os.path.join(out, "checkpoints", "step_000002"))
+    capsys.readouterr()
+    # a second run into the same directory must say --resume
+    assert main(args) == 2
+    one_line_error(capsys, "--resume")
+    assert main([a if a != "2" or i != len(args) - 1 else "3" for i, a in enumerate(args)] + ["--resume"]) == 0
+    rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
+    assert [r["step"] for r in rows] == [1, 2, 3]
+
+
+def test_sft_cli_with_lora(tiny_path, qa_dir, tmp_path):
+    out = str(tmp_path / "sft")
+    assert main(["sft", "--qa", qa_dir, "--model", tiny_path, "--out", out, "--target", "cot", "--lora",
+                 "--max-steps", "1", "--global-batch-size", "2", "--progress-bar", "false",
+                 "--tensorboard", "false"]) == 0
+    assert os.path.isfile(os.path.join(out, "final", "adapter_config.json"))
+    assert "target: cot" in open(os.path.join(out, "config.yaml")).read()
+
+
+def test_make_tiny_model_cli(tmp_path, capsys):
+    assert main(["make-tiny-model", "--out", str(tmp_path / "m")]) == 0
+    assert os.path.isfile(tmp_path / "m" / "config.json")
+
+
+def test_missing_qa(tiny_path, tmp_path, capsys):
+    assert main(["grpo", "--qa", str(tmp_path / "nope"), "--model", tiny_path, "--out", str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "does not exist")
+    (tmp_path / "empty").mkdir()
+    assert main(["grpo", "--qa", str(tmp_path / "empty"), "--model", tiny_path, "--out", str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "questions.jsonl")
+
+
+def test_model_that_is_not_a_vlm(qa_dir, tmp_path, capsys):
+    from transformers import Qwen2Config
+
+    text_only = tmp_path / "text_only"
+    Qwen2Config(hidden_size=8, intermediate_size=16, num_hidden_layers=1, num_attention_heads=2,
+                num_key_value_heads=1, vocab_size=32).save_pretrained(text_only)
+    assert main(["grpo", "--qa", qa_dir, "--model", str(text_only), "--out", str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "not a vision-language model")
+    assert main(["grpo", "--qa", qa_dir, "--model", str(tmp_path / "missing_dir"), "--out", str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "neither a directory nor a hub id")
+    (tmp_path / "no_config").mkdir()
+    assert main(["grpo", "--qa", qa_dir, "--model", str(tmp_path / "no_config"), "--out", str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "no config.json")
+
+
+def test_unknown_config_key_and_bad_values(tiny_path, qa_dir, tmp_path, capsys):
+    base = ["grpo", "--qa", qa_dir, "--model", tiny_path, "--out", str(tmp_path / "o")]
+    assert main(base + ["--set", "num_generation=3"]) == 2
+    one_line_error(capsys, "unknown config key 'num_generation'", "did you mean 'num_generations'")
+    assert main(base + ["--set", "question_types=waypont"]) == 2
+    one_line_error(capsys, "waypont")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("grpo:\n  klcoef: 0.1\n")
+    assert main(base + ["--config", str(bad)]) == 2
+    one_line_error(capsys, "did you mean 'kl_coef'")
+    assert main(["sft", "--qa", qa_dir, "--model", tiny_path, "--out", str(tmp_path / "s"),
+                 "--set", "target=cott"]) == 2
+    one_line_error(capsys, "target")
