@@ -174,6 +174,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:
+        from robotr1_data.generate import GenerationError
+        if not isinstance(exc, GenerationError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; completed shards are kept and a rerun resumes", file=sys.stderr)
         return 130

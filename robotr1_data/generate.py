@@ -22,6 +22,10 @@ from robotr1_data.episode import CAMERAS
 from robotr1_data.errors import UsageError
 
 
+class GenerationError(RuntimeError):
+    """Some shards could not be completed; the message lists each with its reason."""
+
+
 @dataclasses.dataclass
 class GenerateConfig:
     tasks: List[str]
@@ -156,11 +160,13 @@ def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
     return stats
 
 
-def _worker(args):
+def _worker(args, progress=None):
     cfg, unit = args
     try:
-        return run_unit(cfg, unit)
-    except Exception as exc:  # report, don't hang the pool
+        return run_unit(cfg, unit, progress=progress)
+    except UsageError as exc:
+        return {"task": unit.task, "shard": unit.path, "usage_error": str(exc)}
+    except Exception as exc:  # report and go on: the other shards are still worth writing
         return {"task": unit.task, "shard": unit.path, "error": f"{type(exc).__name__}: {exc}"}
 
 
@@ -185,7 +191,9 @@ def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]
     bar = tqdm(total=total, unit="demo", disable=not show_progress, file=sys.stderr)
     if cfg.workers == 1:
         for unit in todo:
-            results.append(run_unit(cfg, unit, progress=lambda: bar.update(1)))
+            results.append(_worker((cfg, unit), progress=lambda: bar.update(1)))
+            if "usage_error" in results[-1]:
+                break
     else:
         ctx = mp.get_context("spawn")  # a fresh interpreter per worker: no inherited GL state
         with ctx.Pool(min(cfg.workers, len(todo) or 1), maxtasksperchild=8) as pool:
@@ -193,12 +201,16 @@ def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]
                 results.append(res)
                 bar.update(res.get("episodes", 0))
     bar.close()
+    usage = [r["usage_error"] for r in results if "usage_error" in r]
+    if usage:
+        raise UsageError(usage[0])
     errors = [r for r in results if "error" in r]
     entries = [Path(cfg.out) / u.path for u in units if (Path(cfg.out) / u.path).exists()]
     write_manifest(cfg.out, entries, config=cfg.to_json())
     if errors:
         lines = "\n".join(f"  {r['shard']}: {r['error']}" for r in errors)
-        raise RuntimeError(f"{len(errors)} shard(s) failed:\n{lines}")
+        raise GenerationError(f"{len(errors)} shard(s) failed (completed shards are kept; rerun "
+                              f"the same command to retry only these):\n{lines}")
     return summarize(results)
 
 

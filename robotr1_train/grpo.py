@@ -134,6 +134,15 @@ class GRPOTrainer:
     def _autocast(self):
         return self.acc.autocast() if self.acc.mixed_precision != "no" else contextlib.nullcontext()
 
+    def _full_params(self):
+        """Under FSDP, gather the root unit's parameters for calls that bypass the wrapper's forward
+        (generate, no-grad scoring). Nothing to do on one process, DDP or ZeRO-2."""
+        if str(getattr(self.acc, "distributed_type", "")).endswith("FSDP"):
+            from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+
+            return FSDP.summon_full_params(self.scorer, recurse=False, writeback=False)
+        return contextlib.nullcontext()
+
     # ------------------------------------------------------------------ rollout
     @torch.no_grad()
     def rollout(self, indices: Sequence[int]):
@@ -153,7 +162,7 @@ class GRPOTrainer:
             rep = [it for it in chunk_items for _ in range(G)]
             gen_in = move_batch(pad_prompts(rep, self.pad_id), self.acc.device, self._float_dtype())
             P = gen_in["input_ids"].shape[1]
-            with self._autocast():
+            with self._autocast(), self._full_params():
                 out = policy.generate(
                     **gen_in, do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p, top_k=0,
                     max_new_tokens=cfg.max_response_length, pad_token_id=self.pad_id,
@@ -198,7 +207,7 @@ class GRPOTrainer:
         policy = self.policy
         for sel, batch in self._micro_batches(items, samples, list(range(len(samples)))):
             args = (self.cfg.temperature, self.cfg.logprob_chunk_size, self.suppress_ids)
-            with self._autocast():
+            with self._autocast(), self._full_params():
                 if which == "ref" and self.lora:
                     with policy.disable_adapter():
                         lp = CompletionScorer(policy, *args)(**batch)
@@ -267,7 +276,6 @@ class GRPOTrainer:
                     sums["ratio"] += float((ratio.detach() * mask).sum())
                     counts["tokens"] += m
                     sums["loss"] += float(loss.detach()) * self.acc.num_processes
-                    counts["updates_loss"] += 0
                 if cfg.max_grad_norm and cfg.max_grad_norm > 0:
                     gn = self.acc.clip_grad_norm_(self.scorer.parameters(), cfg.max_grad_norm)
                     sums["grad_norm"] += float(gn)

@@ -186,6 +186,12 @@ def build_tiny_vlm(out_dir, seed: int = 0) -> str:
         except (OSError, ValueError):
             pass
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except Exception:  # noqa: BLE001
+        pass
     tokenizer = build_tokenizer()
     config = tiny_config(tokenizer)
     devnull_state = torch.random.get_rng_state()

@@ -43,7 +43,7 @@ class CameraRig:
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = quality
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = quality
         self._cam_ids = {c: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) for c in cameras}
-        self._geom_body = np.append(model.geom_bodyid.astype(np.int32), -1)
+        self._geom_body = np.append(model.geom_bodyid, -1).astype(np.int32)
 
     def intrinsics(self, camera: str) -> np.ndarray:
         fovy = math.radians(self.model.cam_fovy[self._cam_ids[camera]])

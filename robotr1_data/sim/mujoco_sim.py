@@ -103,6 +103,9 @@ class MujocoSim(SimBackend):
         mj_step = self.mj.mj_step
         for _ in range(self.n_substeps):
             mj_step(self.model, self.data)
+        # mj_step leaves poses (xpos, site_xpos) computed for the qpos *before* its last
+        # integration; recompute so observations, images and the stored state agree.
+        self.mj.mj_forward(self.model, self.data)
 
     def _apply_ctrl(self):
         self.data.ctrl[:7] = self.arm_target

@@ -1,0 +1,172 @@
+"""GRPO step benchmark: step time, tokens/s and peak memory.
+
+    python bench/train_step.py                       # CPU, tiny offline Qwen2.5-VL (seconds)
+    python bench/train_step.py --config-7b --lora    # GPU: random-init Qwen2.5-VL-7B shapes, LoRA, G=5
+    python bench/train_step.py --config-3b           # GPU: 3B shapes, full fine-tuning
+    python bench/train_step.py --model PATH_OR_ID    # any checkpoint
+
+The 7B/3B models are randomly initialised at the published Qwen2.5-VL configurations (so no weights
+are downloaded); they are built directly on the GPU in bf16 under LoRA. A random model rarely emits
+the end-of-turn token, so completions run to ``--response-length``: a worst case for memory.
+Images are 224x224 (64 visual tokens) like the paper's front camera; the tiny model uses 56x56.
+Prints one JSON object (and writes it to ``--json`` if given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+# Published Qwen2.5-VL shapes (config.json of Qwen/Qwen2.5-VL-{7B,3B}-Instruct).
+SHAPES = {
+    "7b": dict(text=dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+                         num_key_value_heads=4, vocab_size=152064, mrope=[16, 24, 24], tie=False),
+               vision_out=3584),
+    "3b": dict(text=dict(hidden_size=2048, intermediate_size=11008, num_hidden_layers=36, num_attention_heads=16,
+                         num_key_value_heads=2, vocab_size=151936, mrope=[16, 24, 24], tie=True),
+               vision_out=2048),
+}
+
+
+def big_config(size: str, tokenizer):
+    from transformers import Qwen2_5_VLConfig
+
+    from robotr1_train.testing import SPECIAL_TOKENS
+
+    s = SHAPES[size]
+    t = dict(s["text"])
+    mrope, tie = t.pop("mrope"), t.pop("tie")
+    ids = {k: tokenizer.convert_tokens_to_ids(k) for k in SPECIAL_TOKENS}
+    text = dict(t, max_position_embeddings=128000,
+                rope_parameters={"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": mrope},
+                bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
+    vision = dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, out_hidden_size=s["vision_out"],
+                  patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
+                  fullatt_block_indexes=[7, 15, 23, 31], tokens_per_second=2)
+    return Qwen2_5_VLConfig(text_config=text, vision_config=vision, image_token_id=ids["<|image_pad|>"],
+                            video_token_id=ids["<|video_pad|>"], vision_start_token_id=ids["<|vision_start|>"],
+                            vision_end_token_id=ids["<|vision_end|>"], tie_word_embeddings=tie)
+
+
+def build_policy(args, workdir):
+    import torch
+
+    from robotr1_train.models import load_model_and_processor
+    from robotr1_train.testing import build_processor, build_tiny_vlm, build_tokenizer
+
+    cuda = torch.cuda.is_available()
+    if args.size:
+        from peft import LoraConfig, get_peft_model
+        from transformers import Qwen2_5_VLForConditionalGeneration
+
+        from robotr1_train.models import DEFAULT_LORA_TARGETS
+
+        tok = build_tokenizer()
+        cfg = big_config(args.size, tok)
+        dtype = torch.bfloat16 if (cuda and args.lora) else torch.float32
+        device = "cuda" if cuda else "cpu"
+        with torch.device(device):
+            model = Qwen2_5_VLForConditionalGeneration._from_config(cfg, dtype=dtype)
+        model.generation_config.eos_token_id = cfg.text_config.eos_token_id
+        model.generation_config.pad_token_id = cfg.text_config.pad_token_id
+        if cuda:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.config.use_cache = False
+            if args.lora:
+                model.enable_input_require_grads()
+        if args.lora:
+            model = get_peft_model(model, LoraConfig(r=args.lora_r, lora_alpha=2 * args.lora_r,
+                                                     target_modules=DEFAULT_LORA_TARGETS, task_type="CAUSAL_LM"))
+        return model, build_processor(tok, image_pixels=224 * 224), f"random Qwen2.5-VL-{args.size.upper()}"
+    path = args.model or build_tiny_vlm(os.path.join(workdir, "tiny"), seed=0)
+    lp = load_model_and_processor(path, lora=args.lora, lora_r=args.lora_r, lora_alpha=2 * args.lora_r)
+    return lp.model, lp.processor, ("tiny Qwen2.5-VL" if not args.model else args.model)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--config-7b", dest="size", action="store_const", const="7b")
+    g.add_argument("--config-3b", dest="size", action="store_const", const="3b")
+    g.add_argument("--model", default=None)
+    ap.add_argument("--lora", action="store_true")
+    ap.add_argument("--lora-r", type=int, default=16)
+    ap.add_argument("--G", type=int, default=5, help="completions per prompt")
+    ap.add_argument("--prompts", type=int, default=2, help="prompts per step")
+    ap.add_argument("--response-length", type=int, default=None, help="max new tokens (tiny: 32, big: 256)")
+    ap.add_argument("--micro-batch-size", type=int, default=None)
+    ap.add_argument("--steps", type=int, default=3, help="timed steps (after one warm-up step)")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from robotr1_train.config import GRPOConfig
+    from robotr1_train.grpo import GRPOTrainer
+    from robotr1_train.testing import digit_reward, synthetic_image_loader, synthetic_records
+
+    big = args.size is not None
+    resp = args.response_length or (256 if big else 32)
+    mb = args.micro_batch_size or (2 if big else 16)
+
+    def loader(record, qa_dir=None):
+        import numpy as np
+
+        img = synthetic_image_loader(record, qa_dir)
+        if big:  # 224x224 like the paper's front camera
+            img = np.kron(img, np.ones((4, 4, 1), dtype=img.dtype))
+        return img
+
+    with tempfile.TemporaryDirectory() as work:
+        model, proc, name = build_policy(args, work)
+        cfg = GRPOConfig(num_generations=args.G, rollout_batch_size=args.prompts, global_batch_size=args.prompts,
+                         generation_batch_size=args.prompts, micro_batch_size=mb, max_response_length=resp,
+                         max_steps=args.steps + 1, epochs=1000, save_steps=0, progress_bar=False, tensorboard=False,
+                         learning_rate=1e-6, lora=args.lora, seed=0)
+        tr = GRPOTrainer(cfg, model, proc, synthetic_records(max(args.prompts, 2)), os.path.join(work, "run"),
+                         image_loader=loader, reward_fn=digit_reward, lora=args.lora)
+        from robotr1_train.runtime import seed_everything
+
+        seed_everything(0)
+        rows = []
+        for i in range(args.steps + 1):
+            if torch.cuda.is_available():
+                torch.cuda.reset_peak_memory_stats()
+            t = time.perf_counter()
+            m = tr.train_step()
+            tr.step += 1
+            m["wall_s"] = time.perf_counter() - t
+            if i > 0:
+                rows.append(m)
+        mean = lambda k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
+        trainable = sum(p.numel() for p in tr.policy.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in tr.policy.parameters())
+        out = {
+            "model": name, "device": str(tr.acc.device),
+            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "lora": args.lora, "G": args.G, "prompts_per_step": args.prompts, "max_response_length": resp,
+            "params_total": total, "params_trainable": trainable, "torch_threads": args.threads,
+            "step_s": mean("time/step_s"), "generate_s": mean("time/generate_s"),
+            "tokens_per_s": mean("throughput/tokens_per_s"),
+            "response_length_mean": mean("response_length/mean"),
+            "peak_memory_gib": max(r["memory/peak_bytes"] for r in rows) / 2**30,
+            "peak_memory_kind": "cuda max_memory_allocated" if torch.cuda.is_available() else "process max RSS",
+        }
+    text = json.dumps(out, indent=1)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

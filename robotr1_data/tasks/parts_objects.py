@@ -1,0 +1,215 @@
+"""Reusable free objects and fixed receptacles for the pick, place, push and sweep tasks.
+
+Like ``parts``, each function adds named bodies to a SceneBuilder and returns the names a task
+needs. Fixed receptacles (bins, bases, pegs, target patches, dustpans) are plain bodies that a
+task moves with ``sim.set_body_pose``; free objects carry a free joint. Regions are box sites
+(RLBench's proximity sensors) that ``DetectedCondition`` checks.
+
+The few waypoint recipes at the end (grasp from above, carry, put down) are shared by the tasks
+so that each task file only says *where* to grasp and *where* to put things.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Sequence
+
+import numpy as np
+
+from robotr1_data.sim.scene import TABLE_TOP_Z, SceneBuilder
+from robotr1_data.tasks.base import Waypoint, down_quat
+from robotr1_data.tasks.conditions import Condition
+
+GREY = (0.35, 0.35, 0.38, 1)
+DARK = (0.12, 0.12, 0.14, 1)
+GRIP = (1.5, 0.01, 0.001)  # high sliding friction for things the fingers hold
+
+# The TCP sits 1 cm above the fingertips; the finger pads reach 5.5 cm up from their tips.
+TIP_BELOW_TCP = 0.01
+
+
+# --- free objects ----------------------------------------------------------------------------
+def block(scene: SceneBuilder, name: str, size: float = 0.045, rgba=(1, 0, 0, 1),
+          graspable: bool = True, density: float = 300.0) -> str:
+    """A cube of edge ``size`` whose origin is its centre (RLBench's coloured blocks)."""
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + size / 2), free=True)
+    h = size / 2
+    scene.geom(body, "box", [h, h, h], rgba, name=f"{name}_geom", density=density, friction=GRIP)
+    if graspable:
+        scene.graspable_body(name)
+    return name
+
+
+def rubbish(scene: SceneBuilder, name: str = "rubbish") -> str:
+    """A crumpled paper ball: a squat collision core under a few off-white lumps."""
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + 0.02), free=True)
+    scene.geom(body, "box", [0.02, 0.02, 0.018], (0.9, 0.9, 0.86, 1), name=f"{name}_core",
+               density=150, friction=GRIP)
+    for i, (dx, dy, dz, r) in enumerate([(0.012, 0.01, 0.006, 0.016), (-0.011, 0.008, 0.004, 0.015),
+                                         (0.0, -0.012, 0.007, 0.017), (-0.006, -0.004, -0.004, 0.016)]):
+        scene.geom(body, "sphere", [r], (0.93, 0.93, 0.9, 1), pos=(dx, dy, dz),
+                   name=f"{name}_lump{i}", collide=False, density=1)
+    scene.graspable_body(name)
+    return name
+
+
+def tomato(scene: SceneBuilder, name: str, radius: float = 0.024) -> str:
+    """A red ball with a green stalk; rolling friction keeps it from wandering off."""
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + radius), free=True)
+    scene.geom(body, "sphere", [radius], (0.85, 0.1, 0.05, 1), name=f"{name}_geom", density=600,
+               friction=(1.0, 0.05, 0.02))
+    scene.geom(body, "cylinder", [0.004, 0.005], (0.1, 0.5, 0.1, 1), pos=(0, 0, radius),
+               name=f"{name}_stalk", collide=False, density=1)
+    scene.graspable_body(name)
+    return name
+
+
+def phone(scene: SceneBuilder, name: str = "phone", length: float = 0.12, width: float = 0.056,
+          thickness: float = 0.022) -> str:
+    """A phone lying flat, long along its local x; origin at its centre."""
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + thickness / 2), free=True)
+    scene.geom(body, "box", [length / 2, width / 2, thickness / 2], DARK, name=f"{name}_body",
+               density=500, friction=GRIP)
+    scene.geom(body, "box", [length / 2 - 0.006, width / 2 - 0.004, 0.0005], (0.2, 0.35, 0.6, 1),
+               pos=(0, 0, thickness / 2), name=f"{name}_screen", collide=False, density=1)
+    scene.graspable_body(name)
+    return name
+
+
+def square_ring(scene: SceneBuilder, name: str, inner: float = 0.05, bar: float = 0.014,
+                height: float = 0.025, rgba=(0.9, 0.55, 0.1, 1)) -> str:
+    """A flat square frame (insert_onto_square_peg's ring): four bars around a square hole."""
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + height / 2), free=True)
+    half_out = inner / 2 + bar
+    for i, (px, py, sx, sy) in enumerate([(inner / 2 + bar / 2, 0, bar / 2, half_out),
+                                          (-inner / 2 - bar / 2, 0, bar / 2, half_out),
+                                          (0, inner / 2 + bar / 2, inner / 2, bar / 2),
+                                          (0, -inner / 2 - bar / 2, inner / 2, bar / 2)]):
+        scene.geom(body, "box", [sx, sy, height / 2], rgba, pos=(px, py, 0), name=f"{name}_bar{i}",
+                   density=400, friction=GRIP)
+    scene.graspable_body(name)
+    return name
+
+
+def stick(scene: SceneBuilder, name: str, length: float = 0.3, handle: float = 0.012,
+          head: Sequence[float] = (0.03, 0.02, 0.02), rgba=(0.55, 0.35, 0.2, 1)) -> str:
+    """A stick (reach_and_drag) or broom (sweep): a square handle along local x ending in a head.
+
+    The origin is the handle's grasp point, 2/3 of the way from the head; the head is at -x.
+    """
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + 0.04), free=True)
+    h = handle / 2
+    grip_off = length / 3  # handle centre sits toward +x of the origin
+    scene.geom(body, "box", [length / 2, h, h], rgba, pos=(-length / 2 + grip_off, 0, 0),
+               name=f"{name}_handle", density=500, friction=GRIP)
+    hx, hy, hz = head
+    scene.geom(body, "box", [hx, hy, hz], (0.25, 0.25, 0.28, 1),
+               pos=(-length + grip_off - hx, 0, hz - h - 0.04 + h), name=f"{name}_head",
+               density=500)
+    scene.graspable_body(name)
+    return name
+
+
+# --- fixed receptacles and regions -----------------------------------------------------------
+def open_box(scene: SceneBuilder, name: str, inner: Sequence[float] = (0.09, 0.11),
+             height: float = 0.1, wall: float = 0.006, rgba=GREY) -> Dict[str, str]:
+    """A fixed open-topped box (a bin): four walls and a floor, with a region inside."""
+    body = scene.body(name, pos=(0.3, 0.0, TABLE_TOP_Z))
+    ix, iy = inner
+    scene.geom(body, "box", [ix + wall, iy + wall, wall / 2], rgba, pos=(0, 0, wall / 2),
+               name=f"{name}_floor")
+    for i, (px, py, sx, sy) in enumerate([(ix + wall / 2, 0, wall / 2, iy + wall),
+                                          (-ix - wall / 2, 0, wall / 2, iy + wall),
+                                          (0, iy + wall / 2, ix, wall / 2),
+                                          (0, -iy - wall / 2, ix, wall / 2)]):
+        scene.geom(body, "box", [sx, sy, height / 2], rgba, pos=(px, py, height / 2),
+                   name=f"{name}_wall{i}")
+    region = f"{name}_region"
+    scene.site(body, region, size=[ix, iy, height / 2], pos=(0, 0, height / 2))
+    return {"body": name, "region": region}
+
+
+def phone_base(scene: SceneBuilder, name: str = "phone_base", length: float = 0.15,
+               width: float = 0.08, height: float = 0.015) -> Dict[str, str]:
+    """A flat charging base, long along local x, with stops at both ends and a region on top."""
+    body = scene.body(name, pos=(0.3, 0.0, TABLE_TOP_Z))
+    scene.geom(body, "box", [length / 2, width / 2, height / 2], (0.8, 0.8, 0.82, 1),
+               pos=(0, 0, height / 2), name=f"{name}_plate")
+    for i, sign in enumerate((1, -1)):
+        scene.geom(body, "box", [0.006, width / 2, 0.012], (0.2, 0.2, 0.22, 1),
+                   pos=(sign * (length / 2 + 0.006), 0, 0.012), name=f"{name}_stop{i}")
+    scene.geom(body, "box", [0.012, 0.012, 0.0006], (0.1, 0.8, 0.3, 1), pos=(0.05, 0, height),
+               name=f"{name}_light", collide=False, density=1)
+    region = f"{name}_region"
+    scene.site(body, region, size=[0.025, 0.02, 0.02], pos=(0, 0, height + 0.011))
+    return {"body": name, "region": region, "top": height}
+
+
+def target_patch(scene: SceneBuilder, name: str, half: float = 0.05, rgba=(0, 1, 0, 1),
+                 region_height: float = 0.06) -> Dict[str, str]:
+    """A coloured square painted on the table with a region above it (slide/drag targets)."""
+    body = scene.body(name, pos=(0.3, 0.0, TABLE_TOP_Z))
+    scene.geom(body, "box", [half, half, 0.0008], rgba, pos=(0, 0, 0.0008), name=f"{name}_geom",
+               collide=False, density=1)
+    region = f"{name}_region"
+    scene.site(body, region, size=[half, half, region_height / 2], pos=(0, 0, region_height / 2))
+    return {"body": name, "region": region}
+
+
+def floating_target(scene: SceneBuilder, name: str, radius: float = 0.02,
+                    tolerance: float = 0.03) -> Dict[str, str]:
+    """A non-colliding marker ball with a region around it (pick_and_lift's goal)."""
+    body = scene.body(name, pos=(0.2, 0.0, 1.0))
+    scene.geom(body, "sphere", [radius], (0.1, 0.9, 0.1, 0.5), name=f"{name}_geom", collide=False)
+    region = f"{name}_region"
+    scene.site(body, region, size=[tolerance] * 3)
+    return {"body": name, "region": region}
+
+
+# --- conditions the parts above need ---------------------------------------------------------
+class DetectedSeveralCondition(Condition):
+    """At least ``count`` of ``bodies`` lie inside ``region`` (RLBench's DetectedSeveralCondition)."""
+
+    def __init__(self, bodies: Sequence[str], region: str, count: int):
+        self.bodies, self.region, self.count = list(bodies), region, count
+
+    def condition_met(self, sim):
+        inside = sum(sim.point_in_site(sim.body_position(b), self.region) for b in self.bodies)
+        return inside >= self.count, False
+
+
+# --- waypoint recipes --------------------------------------------------------------------------
+def grasp_yaw(object_yaw: float, symmetry: float = math.pi / 2) -> float:
+    """The gripper yaw closest to zero that lines the fingers up with an object's faces."""
+    return (object_yaw + symmetry / 2) % symmetry - symmetry / 2
+
+
+def pick_waypoints(pos: Sequence[float], yaw: float, approach: float = 0.1, lift: float = 0.15,
+                   prefix: str = "") -> List[Waypoint]:
+    """Above ``pos``, straight down, close on the object, straight back up."""
+    x, y, z = pos
+    q = down_quat(yaw)
+    return [Waypoint((x, y, z + approach), q, name=f"{prefix}approach"),
+            Waypoint((x, y, z), q, gripper="close", linear=True, name=f"{prefix}grasp"),
+            Waypoint((x, y, z + lift), q, linear=True, name=f"{prefix}lift")]
+
+
+def place_waypoints(pos: Sequence[float], yaw: float, approach: float = 0.1,
+                    retreat: float = 0.1, prefix: str = "") -> List[Waypoint]:
+    """Above ``pos``, straight down, open, straight back up (the TCP pose at release is ``pos``)."""
+    x, y, z = pos
+    q = down_quat(yaw)
+    return [Waypoint((x, y, z + approach), q, name=f"{prefix}above"),
+            Waypoint((x, y, z), q, gripper="open", linear=True, name=f"{prefix}release"),
+            Waypoint((x, y, z + retreat), q, linear=True, name=f"{prefix}retreat")]
+
+
+def rotate_z(vec: Sequence[float], yaw: float) -> np.ndarray:
+    c, s = math.cos(yaw), math.sin(yaw)
+    x, y = vec[0], vec[1]
+    return np.array([c * x - s * y, s * x + c * y] + list(vec[2:]))
+
+
+def yaw_quat(yaw: float) -> np.ndarray:
+    """Quaternion (w, x, y, z) for a turn of ``yaw`` about world z."""
+    return np.array([math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)])

@@ -1,0 +1,34 @@
+"""Headless GL selection: explicit MUJOCO_GL honoured, a clear error when nothing works."""
+
+import pytest
+
+from robotr1_data.errors import UsageError
+from robotr1_data.sim import gl
+
+
+def test_explicit_choice_is_honoured(monkeypatch):
+    monkeypatch.setenv("MUJOCO_GL", "OSMesa")
+    assert gl.ensure_gl() == "osmesa"
+
+
+def test_no_platform_names_the_packages(monkeypatch):
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setattr(gl, "probe", lambda backend, timeout=60.0: False)
+    monkeypatch.setitem(__import__("sys").modules, "mujoco", None)
+    del __import__("sys").modules["mujoco"]
+    with pytest.raises(UsageError) as err:
+        gl.ensure_gl()
+    msg = str(err.value)
+    assert "libegl1" in msg and "libosmesa6" in msg and "xvfb-run" in msg
+
+
+def test_candidates_prefer_egl_then_osmesa_then_glfw(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert gl.candidates() == ["egl", "osmesa"]
+    monkeypatch.setenv("DISPLAY", ":99")
+    assert gl.candidates() == ["egl", "osmesa", "glfw"]
+
+
+def test_probe_finds_a_working_platform_here():
+    assert any(gl.probe(b) for b in ("egl", "osmesa")), "install libegl1 or libosmesa6"

@@ -1,0 +1,134 @@
+"""The MuJoCo backend: world frame, cameras (calibration, depth), grasping, determinism."""
+
+import numpy as np
+import pytest
+
+from robotr1_data.expert import Expert
+from robotr1_data.record import record_demo
+from robotr1_data.sim.ik import HOME_Q, PandaIK
+from robotr1_data.sim.mujoco_sim import MujocoSim
+from robotr1_data.sim.scene import TABLE_TOP_Z
+from robotr1_data.tasks.registry import get_task
+
+HAND_BODIES = {"panda_hand", "panda_leftfinger", "panda_rightfinger"}
+
+
+@pytest.fixture(scope="module")
+def cup_episode():
+    with MujocoSim(get_task("pick_up_cup"), cameras=["front", "overhead"], image_size=(128, 128)) as sim:
+        ep = record_demo(sim, Expert(sim), variation=0, seed=5)
+        yield ep
+
+
+def test_world_frame_matches_robot_r1_metadata():
+    with MujocoSim(get_task("reach_target")) as sim:
+        sim.reset(0, np.random.default_rng(0))
+        top = sim.model.geom("table_top")
+        centre = sim.data.geom("table_top").xpos + np.array([0, 0, top.size[2]])
+        np.testing.assert_allclose(centre, [0.25, 0.0, 0.752], atol=1e-9)
+        front = sim.data.cam("front").xpos
+        assert front[0] > 0.8, "the front camera sits on +x"
+        # Home pose: the TCP points down, in front of the base.
+        assert sim.tcp_pose()[2] > TABLE_TOP_Z + 0.3
+
+
+def test_joint_limits_are_the_pandas():
+    ik = PandaIK()
+    lo, hi = ik.model.jnt_range[:7].T
+    np.testing.assert_allclose(hi[[0, 2, 4, 6]], 2.8973)
+    np.testing.assert_allclose([lo[3], hi[3], lo[5], hi[5]], [-3.0718, -0.0698, -0.0175, 3.7525])
+    # Home pose forward kinematics: the textbook Panda TCP (0.307, 0, 0.487) from the base.
+    tcp = ik.fk(HOME_Q)[:3, 3] - np.array([-0.3, 0.0, 0.752])
+    np.testing.assert_allclose(tcp, [0.307, 0.0, 0.487], atol=2e-3)
+
+
+def _project(point, intrinsics, extrinsics):
+    p = np.linalg.inv(extrinsics) @ np.append(point, 1.0)
+    u = intrinsics[0, 0] * p[0] / p[2] + intrinsics[0, 2]
+    v = intrinsics[1, 1] * p[1] / p[2] + intrinsics[1, 2]
+    return u, v, p[2]
+
+
+@pytest.mark.parametrize("camera", ["front", "overhead"])
+def test_calibration_projects_gripper_onto_hand_mask(cup_episode, camera):
+    ep = cup_episode
+    names = ep.mask_names
+    hits = 0
+    for row, frame in enumerate(ep.image_frames[::6]):
+        idx = int(np.searchsorted(ep.image_frames, frame))
+        u, v, z = _project(ep.gripper_pose[frame, :3], ep.camera_intrinsics[camera],
+                           ep.camera_extrinsics[camera][idx])
+        assert z > 0, "the gripper is in front of the camera"
+        mask = ep.images[f"{camera}_mask"][idx]
+        # The TCP sits between the fingers (and, seen from above, under the wrist), so look
+        # within ~7 cm (10 px at this size): the hand and fingers must be there.
+        r, c = int(v), int(u)
+        window = mask[max(r - 10, 0):r + 11, max(c - 10, 0):c + 11]
+        labels = {names[i] for i in np.unique(window) if i >= 0}
+        hits += bool(labels & HAND_BODIES)
+    assert hits == len(ep.image_frames[::6]), "every projected gripper position lands on the hand"
+
+
+def test_depth_in_metres_matches_table_plane(cup_episode):
+    ep = cup_episode
+    for camera in ("front", "overhead"):
+        K, E = ep.camera_intrinsics[camera], ep.camera_extrinsics[camera][0]
+        depth, mask = ep.images[f"{camera}_depth"][0], ep.images[f"{camera}_mask"][0]
+        table = ep.mask_names.index("table")
+        rows, cols = np.nonzero(mask == table)
+        assert len(rows) > 100
+        pick = np.linspace(0, len(rows) - 1, 50).astype(int)
+        for r, c in zip(rows[pick], cols[pick]):
+            # Ray through the pixel centre in the camera frame (z forward), then to the world.
+            d_cam = np.array([(c + 0.5 - K[0, 2]) / K[0, 0], (r + 0.5 - K[1, 2]) / K[1, 1], 1.0])
+            d_world = E[:3, :3] @ d_cam
+            t = (TABLE_TOP_Z - E[2, 3]) / d_world[2]
+            assert abs(depth[r, c] - t) < 0.01, f"{camera} pixel ({r},{c}): {depth[r, c]} vs {t}"
+
+
+def test_images_have_rlbench_dtypes(cup_episode):
+    ep = cup_episode
+    n = len(ep.image_frames)
+    assert ep.images["front_rgb"].shape == (n, 128, 128, 3) and ep.images["front_rgb"].dtype == np.uint8
+    assert ep.images["front_depth"].dtype == np.float32
+    assert ep.images["front_mask"].dtype == np.int32
+    assert ep.camera_extrinsics["front"].shape == (n, 4, 4)
+
+
+def test_grasp_holds_the_cup_while_lifting(cup_episode):
+    ep = cup_episode
+    cup = ep.task_low_dim_state[:, :3]
+    assert cup[-1, 2] - cup[0, 2] > 0.1, "the cup was lifted"
+    closed = np.nonzero(ep.gripper_open == 0)[0]
+    after = closed[closed > closed[0] + 6]
+    offset = cup[after] - ep.gripper_pose[after, :3]
+    assert np.ptp(offset, axis=0).max() < 0.01, "the held cup moves with the gripper"
+
+
+def test_button_is_really_pressed():
+    with MujocoSim(get_task("push_button")) as sim:
+        sim.reset(3, np.random.default_rng(3))
+        assert not sim.task.success()[0]
+        Expert(sim).run(lambda: None)
+        assert sim.joint_position("push_button_target_joint") < -0.006
+
+
+def test_same_seed_same_arrays():
+    eps = []
+    for _ in range(2):
+        with MujocoSim(get_task("push_button"), cameras=["front"], image_size=(64, 64)) as sim:
+            eps.append(record_demo(sim, Expert(sim), variation=1, seed=11))
+    a, b = eps
+    for field in ("joint_positions", "gripper_pose", "sim_state", "keypoints"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    np.testing.assert_array_equal(a.images["front_rgb"], b.images["front_rgb"])
+
+
+def test_sim_state_rerenders_the_same_frame(cup_episode):
+    with MujocoSim(get_task("pick_up_cup"), cameras=["front"], image_size=(128, 128)) as sim:
+        sim.reset(0, np.random.default_rng(0))
+        sim.apply_overrides(cup_episode.extra["model_overrides"])
+        frame = int(cup_episode.keypoints[-1])
+        sim.set_state(cup_episode.sim_state[frame])
+        idx = int(np.searchsorted(cup_episode.image_frames, frame))
+        np.testing.assert_array_equal(sim.render()["front_rgb"], cup_episode.images["front_rgb"][idx])
