@@ -1,0 +1,122 @@
+"""Recording cost against the bare cost of the same physics steps and renders, in one run.
+
+For each setting and task, demos are recorded (timed); then the same number of physics steps
+and the same renders are replayed on a bare model (timed). The ratio recording / bare is the
+overhead of everything else (expert, IK, observations, stacking, keypoints): target <= 1.15.
+Also reports demos per minute per core (this runs on one core), frames and keypoints per demo
+and the expert failure rate.
+
+    python bench/record.py [--tasks ...] [--episodes N] [--markdown docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from robotr1_data.expert import DemoError, Expert  # noqa: E402
+from robotr1_data.record import record_demo  # noqa: E402
+from robotr1_data.sim.mujoco_sim import MujocoSim  # noqa: E402
+from robotr1_data.tasks.registry import all_tasks, get_task  # noqa: E402
+
+SETTINGS = {
+    "robot_r1": dict(cameras=["front"], image_size=(224, 224), rgb=True, depth=False, mask=False),
+    "all_cams": dict(cameras=["front", "left_shoulder", "right_shoulder", "overhead", "wrist"],
+                     image_size=(128, 128), rgb=True, depth=True, mask=True),
+    "no_cams": dict(cameras=[], image_size=(128, 128)),
+}
+
+
+def bench_task(task: str, setting: str, episodes: int) -> dict:
+    opts = SETTINGS[setting]
+    with MujocoSim(get_task(task), **opts) as sim:
+        expert = Expert(sim)
+        count = sim.task.variation_count()
+        eps, failures, t_rec = [], 0, 0.0
+        seed = 0
+        while len(eps) < episodes:
+            t0 = time.perf_counter()
+            try:
+                eps.append(record_demo(sim, expert, seed % count, seed))
+                t_rec += time.perf_counter() - t0
+            except DemoError:
+                failures += 1
+                t_rec += time.perf_counter() - t0
+            seed += 1
+        # Bare cost: the same number of physics steps, and the same renders of the same states.
+        frames = sum(e.length for e in eps)
+        m, d = sim.model, sim.data
+        mj = sim.mj
+        t0 = time.perf_counter()
+        for e in eps:
+            sim.set_state(e.sim_state[0])
+            for _ in range(e.length - 1):
+                for _ in range(sim.n_substeps):
+                    mj.mj_step(m, d)
+                mj.mj_forward(m, d)
+        t_phys = time.perf_counter() - t0
+        t_render = 0.0
+        if sim.rig is not None:
+            for e in eps:
+                for state in e.sim_state:
+                    sim.set_state(state)
+                    t0 = time.perf_counter()
+                    sim.render()
+                    t_render += time.perf_counter() - t0
+    bare = t_phys + t_render
+    return {"task": task, "setting": setting, "demos": len(eps), "failures": failures,
+            "failure_rate": failures / (len(eps) + failures),
+            "frames_per_demo": frames / len(eps),
+            "keypoints_per_demo": float(np.mean([len(e.keypoints) for e in eps])),
+            "record_s": t_rec, "bare_s": bare, "ratio": t_rec / bare if bare else float("nan"),
+            "demos_per_min_core": 60.0 * len(eps) / t_rec}
+
+
+def machine() -> str:
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}, MUJOCO_GL={os.environ.get('MUJOCO_GL', '?')}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--tasks", nargs="+", default=None)
+    p.add_argument("--episodes", type=int, default=3)
+    p.add_argument("--settings", nargs="+", default=["robot_r1", "all_cams", "no_cams"])
+    p.add_argument("--markdown", default=None, help="write the table to this file")
+    args = p.parse_args()
+    tasks = args.tasks or list(all_tasks())
+    rows = []
+    for setting in args.settings:
+        for task in tasks:
+            r = bench_task(task, setting, args.episodes)
+            rows.append(r)
+            print(f"{setting:<9} {task:<28} ratio {r['ratio']:.3f}  {r['demos_per_min_core']:.1f} demos/min/core  "
+                  f"{r['frames_per_demo']:.0f} frames  {r['keypoints_per_demo']:.1f} kp  "
+                  f"fail {r['failure_rate']:.0%}", flush=True)
+    lines = [f"Machine: {machine()}; {args.episodes} demos per task and setting.", "",
+             "| setting | task | demos/min/core | frames/demo | keypoints/demo | expert failure rate | record / bare |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['setting']} | {r['task']} | {r['demos_per_min_core']:.1f} | "
+                     f"{r['frames_per_demo']:.0f} | {r['keypoints_per_demo']:.1f} | "
+                     f"{r['failure_rate']:.0%} | {r['ratio']:.3f} |")
+    for setting in args.settings:
+        sel = [r for r in rows if r["setting"] == setting]
+        rec, bare = sum(r["record_s"] for r in sel), sum(r["bare_s"] for r in sel)
+        lines.append(f"| **{setting} (all tasks)** | | {60 * sum(r['demos'] for r in sel) / rec:.1f} | | | | "
+                     f"**{rec / bare:.3f}** |")
+    table = "\n".join(lines)
+    print(table)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(table + "\n")
+
+
+if __name__ == "__main__":
+    main()

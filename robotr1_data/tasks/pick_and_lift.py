@@ -1,0 +1,54 @@
+"""pick_and_lift: lift the block of the named colour up to the green target; two distractors."""
+
+from typing import List
+
+from robotr1_data.tasks import parts, parts_objects as po
+from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
+
+SIZE = 0.045
+BLOCKS = ("pick_and_lift_target", "distractor0", "distractor1")
+
+
+class PickAndLift(Task):
+    name = "pick_and_lift"
+
+    @classmethod
+    def build(cls, scene):
+        for b in BLOCKS:
+            po.block(scene, b, size=SIZE)
+        po.floating_target(scene, "success_target", tolerance=0.03)
+
+    def init_task(self):
+        self.register_graspable_objects(list(BLOCKS))
+        self.register_success_conditions([GraspedCondition("pick_and_lift_target"),
+                                          DetectedCondition("pick_and_lift_target",
+                                                            "success_target_region")])
+        self.register_low_dim_bodies(list(BLOCKS) + ["success_target"])
+
+    def init_episode(self, index: int) -> List[str]:
+        color_name, rgb = parts.COLORS[index]
+        others = self.rng.choice([i for i in range(len(parts.COLORS)) if i != index], 2,
+                                 replace=False)
+        for body, c in zip(BLOCKS, [rgb] + [parts.COLORS[i][1] for i in others]):
+            self.sim.set_color(body, c)
+        points = sample_positions(self.rng, 3, (0.0, -0.25, 0.752 + SIZE / 2),
+                                  (0.38, 0.25, 0.752 + SIZE / 2), min_distance=0.14)
+        yaws = self.rng.uniform(-3.14, 3.14, size=3)
+        for body, p, yaw in zip(BLOCKS, points, yaws):
+            self.sim.set_body_pose(body, p, po.yaw_quat(yaw))
+        (goal,) = sample_positions(self.rng, 1, (0.05, -0.2, 0.95), (0.35, 0.2, 1.1), 0.0)
+        self.sim.set_body_pose("success_target", goal)
+        grip = po.grasp_yaw(yaws[0])
+        x, y, z = points[0]
+        grasp_z = z + SIZE / 2 - 0.015
+        # The weld keeps the block where the fingers closed, so the TCP ends the same offset
+        # above the goal as it was above the block's centre.
+        self.waypoints = po.pick_waypoints((x, y, grasp_z), grip) + [
+            Waypoint((goal[0], goal[1], goal[2] + grasp_z - z), down_quat(grip), name="lift_to_target")]
+        return [f"pick up the {color_name} block and lift it up to the target",
+                f"grasp the {color_name} block to the target",
+                f"lift the {color_name} block up to the target"]
+
+    def variation_count(self) -> int:
+        return len(parts.COLORS)
