@@ -53,8 +53,9 @@ class GenerateConfig:
 
     def check(self) -> None:
         from robotr1_data.tasks.registry import get_task
-        for t in self.tasks:
-            get_task(t)
+        if self.backend == "mujoco":
+            for t in self.tasks:
+                get_task(t)
         bad = [c for c in self.cameras if c not in CAMERAS]
         if bad:
             raise UsageError(f"unknown camera(s) {bad}; choose from {list(CAMERAS)} or 'none'")
@@ -67,8 +68,9 @@ class GenerateConfig:
             raise UsageError(f"--workers must be at least 1 (got {self.workers})")
         if self.image_every < 1:
             raise UsageError(f"--image-every must be at least 1 (got {self.image_every})")
-        if self.backend != "mujoco":
-            raise UsageError(f"backend '{self.backend}' is not available; use --backend mujoco")
+        from robotr1_data.sim.factory import BACKENDS
+        if self.backend not in BACKENDS:
+            raise UsageError(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")
         out = Path(self.out)
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -116,13 +118,10 @@ def _unit_complete(cfg: GenerateConfig, unit: Unit) -> bool:
 
 def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
     """Record one unit's episodes into its shard; returns statistics for the summary."""
-    from robotr1_data.expert import Expert
     from robotr1_data.record import AttemptLog, record_with_retries
     from robotr1_data.shards import ShardWriter
-    from robotr1_data.sim.mujoco_sim import MujocoSim
-    from robotr1_data.tasks.registry import get_task
+    from robotr1_data.sim.factory import make_demo_source
 
-    task_cls = get_task(unit.task)
     log = AttemptLog()
     stats = {"task": unit.task, "shard": unit.path, "episodes": 0, "frames": 0, "keypoints": 0,
              "seconds": 0.0}
@@ -134,19 +133,19 @@ def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
 
     path = Path(cfg.out) / unit.path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with MujocoSim(task_cls, cameras=cfg.cameras, image_size=tuple(cfg.image_size), rgb=cfg.rgb,
-                   depth=cfg.depth, mask=cfg.mask, render_quality=cfg.render_quality) as sim:
-        expert = Expert(sim)
-        count = sim.task.variation_count()
+    with make_demo_source(cfg.backend, unit.task, cameras=cfg.cameras,
+                          image_size=tuple(cfg.image_size), rgb=cfg.rgb, depth=cfg.depth,
+                          mask=cfg.mask, render_quality=cfg.render_quality,
+                          image_every=cfg.image_every) as source:
+        count = source.variation_count()
         if cfg.variation is not None and not 0 <= cfg.variation < count:
             raise UsageError(f"task {unit.task} has {count} variations; --variation "
                              f"{cfg.variation} is out of range 0..{count - 1}")
         with ShardWriter(path, cfg.to_json()) as writer:
             for e in unit.episodes:
                 variation = cfg.variation if cfg.variation is not None else e % count
-                ep = record_with_retries(sim, expert, unit.task, variation, cfg.seed, e,
-                                         cfg.max_attempts, log, image_every=cfg.image_every,
-                                         on_failure=on_failure)
+                ep = record_with_retries(source, unit.task, variation, cfg.seed, e,
+                                         cfg.max_attempts, log, on_failure=on_failure)
                 ep.extra = dict(ep.extra or {}, episode_index=e)
                 writer.add(ep)
                 stats["episodes"] += 1

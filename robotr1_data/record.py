@@ -93,16 +93,15 @@ class AttemptLog:
         self.failures[reason] = self.failures.get(reason, 0) + 1
 
 
-def record_with_retries(sim, expert: Expert, task: str, variation: int, seed: int, episode: int,
-                        max_attempts: int, log: AttemptLog, image_every: int = 1,
-                        on_failure=None) -> Episode:
+def record_with_retries(source, task: str, variation: int, seed: int, episode: int,
+                        max_attempts: int, log: AttemptLog, on_failure=None) -> Episode:
     """Try new seeds until the expert succeeds; raise DemoError after ``max_attempts``."""
     last: Optional[DemoError] = None
     for attempt in range(max_attempts):
         s = seed_int(episode_seed(seed, task, episode, attempt))
         log.attempts += 1
         try:
-            ep = record_demo(sim, expert, variation, s, image_every=image_every)
+            ep = source.record(variation, s)
             ep.attempts = attempt + 1
             return ep
         except DemoError as err:
