@@ -56,6 +56,8 @@ def bench_task(task: str, setting: str, episodes: int) -> dict:
         t0 = time.perf_counter()
         for e in eps:
             sim.set_state(e.sim_state[0])
+            for _ in range(sim.settle_substeps):  # the recorder's reset settles objects too
+                mj.mj_step(m, d)
             for _ in range(e.length - 1):
                 for _ in range(sim.n_substeps):
                     mj.mj_step(m, d)

@@ -45,7 +45,7 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
             # Render now (cheap to keep) rather than re-simulate later: keypoints are known only
             # at the end, so every frame a keypoint could land on must be captured.
             snapshots[index] = sim.render()
-            extrinsics[index] = {c: p["extrinsics"] for c, p in sim.camera_parameters().items()}
+            extrinsics[index] = sim.camera_extrinsics()
 
     capture()
     planner_keypoints = expert.run(capture)

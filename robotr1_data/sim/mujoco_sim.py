@@ -39,6 +39,7 @@ class MujocoSim(SimBackend):
         self.data = mujoco.MjData(self.model)
         m = self.model
         self.n_substeps = int(round(self.control_dt / m.opt.timestep))
+        self.settle_substeps = 2 * self.n_substeps
         self._arm_qadr = np.array([m.joint(j).qposadr[0] for j in ARM_JOINTS])
         self._arm_vadr = np.array([m.joint(j).dofadr[0] for j in ARM_JOINTS])
         self._finger_qadr = np.array([m.joint(j).qposadr[0] for j in FINGER_JOINTS])
@@ -84,7 +85,7 @@ class MujocoSim(SimBackend):
         descriptions = self.task.init_episode(variation)
         mj.mj_forward(m, d)
         # Let placed objects come to rest on the table before the first recorded frame.
-        for _ in range(self.n_substeps * 2):
+        for _ in range(self.settle_substeps):
             mj.mj_step(m, d)
         d.qvel[:] = 0.0
         mj.mj_forward(m, d)
@@ -265,6 +266,12 @@ class MujocoSim(SimBackend):
         return {cam: {"intrinsics": self.rig.intrinsics(cam),
                       "extrinsics": self.rig.extrinsics(self.data, cam),
                       "near": near, "far": far} for cam in self.rig.cameras}
+
+    def camera_extrinsics(self) -> Dict[str, np.ndarray]:
+        """Per-frame camera poses only (intrinsics are fixed): the recorder's hot path."""
+        if self.rig is None:
+            return {}
+        return {cam: self.rig.extrinsics(self.data, cam) for cam in self.rig.cameras}
 
     def mask_names(self) -> List[str]:
         return [self.model.body(i).name for i in range(self.model.nbody)]

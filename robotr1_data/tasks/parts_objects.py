@@ -29,12 +29,17 @@ TIP_BELOW_TCP = 0.01
 
 
 # --- free objects ----------------------------------------------------------------------------
-def block(scene: SceneBuilder, name: str, size: float = 0.045, rgba=(1, 0, 0, 1),
-          graspable: bool = True, density: float = 300.0) -> str:
-    """A cube of edge ``size`` whose origin is its centre (RLBench's coloured blocks)."""
-    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + size / 2), free=True)
-    h = size / 2
-    scene.geom(body, "box", [h, h, h], rgba, name=f"{name}_geom", density=density, friction=GRIP)
+def block(scene: SceneBuilder, name: str, size=0.045, rgba=(1, 0, 0, 1),
+          graspable: bool = True, density: float = 300.0, friction=GRIP) -> str:
+    """A cube of edge ``size`` (or a box of edges (x, y, z)) whose origin is its centre.
+
+    The block's own ``friction`` wins over the table's and the fingers' (geom priority), so a
+    block meant for pushing can slide easily while one meant for grasping grips well.
+    """
+    sx, sy, sz = (size,) * 3 if np.isscalar(size) else size
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + sz / 2), free=True)
+    scene.geom(body, "box", [sx / 2, sy / 2, sz / 2], rgba, name=f"{name}_geom", density=density,
+               friction=friction, priority=1)
     if graspable:
         scene.graspable_body(name)
     return name
@@ -91,21 +96,23 @@ def square_ring(scene: SceneBuilder, name: str, inner: float = 0.05, bar: float 
     return name
 
 
-def stick(scene: SceneBuilder, name: str, length: float = 0.3, handle: float = 0.012,
-          head: Sequence[float] = (0.03, 0.02, 0.02), rgba=(0.55, 0.35, 0.2, 1)) -> str:
-    """A stick (reach_and_drag) or broom (sweep): a square handle along local x ending in a head.
+def stick(scene: SceneBuilder, name: str, reach: float = 0.2, tail: float = 0.08,
+          handle: float = 0.025, head: Sequence[float] = (0.012, 0.05, 0.0125),
+          rgba=(0.55, 0.35, 0.2, 1), head_rgba=(0.25, 0.25, 0.28, 1)) -> str:
+    """A T-shaped tool lying flat: a square handle along local x and a crossbar head at -x.
 
-    The origin is the handle's grasp point, 2/3 of the way from the head; the head is at -x.
+    The origin is the grasp point on the handle, ``reach`` from the head's centre; handle and
+    head share one bottom face so the tool lies flat (reach_and_drag's stick, a broom).
+    ``head`` gives the crossbar's half-extents (along the handle, across, up).
     """
-    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + 0.04), free=True)
     h = handle / 2
-    grip_off = length / 3  # handle centre sits toward +x of the origin
-    scene.geom(body, "box", [length / 2, h, h], rgba, pos=(-length / 2 + grip_off, 0, 0),
-               name=f"{name}_handle", density=500, friction=GRIP)
     hx, hy, hz = head
-    scene.geom(body, "box", [hx, hy, hz], (0.25, 0.25, 0.28, 1),
-               pos=(-length + grip_off - hx, 0, hz - h - 0.04 + h), name=f"{name}_head",
-               density=500)
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + h), free=True)
+    scene.geom(body, "box", [(reach + tail - hx) / 2, h, h], rgba,
+               pos=((tail - reach + hx) / 2, 0, 0), name=f"{name}_handle", density=400,
+               friction=GRIP)
+    scene.geom(body, "box", [hx, hy, hz], head_rgba, pos=(-reach, 0, hz - h),
+               name=f"{name}_head", density=400)
     scene.graspable_body(name)
     return name
 
@@ -146,13 +153,18 @@ def phone_base(scene: SceneBuilder, name: str = "phone_base", length: float = 0.
 
 
 def target_patch(scene: SceneBuilder, name: str, half: float = 0.05, rgba=(0, 1, 0, 1),
-                 region_height: float = 0.06) -> Dict[str, str]:
-    """A coloured square painted on the table with a region above it (slide/drag targets)."""
+                 region_height: float = 0.06, region_half: float = 0.0) -> Dict[str, str]:
+    """A coloured square painted on the table with a region above it (slide/drag targets).
+
+    The region covers the patch unless ``region_half`` narrows it (e.g. to fit only a tower).
+    """
+    region_half = region_half or half
     body = scene.body(name, pos=(0.3, 0.0, TABLE_TOP_Z))
     scene.geom(body, "box", [half, half, 0.0008], rgba, pos=(0, 0, 0.0008), name=f"{name}_geom",
                collide=False, density=1)
     region = f"{name}_region"
-    scene.site(body, region, size=[half, half, region_height / 2], pos=(0, 0, region_height / 2))
+    scene.site(body, region, size=[region_half, region_half, region_height / 2],
+               pos=(0, 0, region_height / 2))
     return {"body": name, "region": region}
 
 

@@ -26,8 +26,7 @@ class StackBlocks(Task):
             po.block(scene, b, size=SIZE)
         # The region is narrower than two blocks side by side: only a tower fits inside it.
         po.target_patch(scene, "stack_blocks_target_plane", half=0.035, rgba=(0.2, 0.2, 0.22, 1),
-                        region_height=0.3)
-        scene.spec.site("stack_blocks_target_plane_region").size = [0.02, 0.02, 0.15]
+                        region_height=0.3, region_half=0.02)
 
     def init_task(self):
         self.register_graspable_objects(TARGETS + DISTRACTORS)

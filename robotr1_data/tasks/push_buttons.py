@@ -1,0 +1,69 @@
+"""push_buttons: press 1, 2 or 3 coloured buttons in the named order.
+
+Variation ``i`` colours the three buttons with the ``i // 3``-th ordered triple of RLBench's
+colours and asks for the first ``1 + i % 3`` of them in turn (RLBench caps the count at 50).
+"""
+
+import itertools
+from typing import List
+
+from robotr1_data.tasks import parts
+from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.conditions import ConditionSet, JointCondition
+
+CAP_TOP = 0.056  # cap top above the table (see parts.button)
+BUTTONS = [f"push_buttons_target{i}" for i in range(3)]
+PERMUTATIONS = list(itertools.permutations(range(len(parts.COLORS)), 3))
+
+
+class PushButtons(Task):
+    name = "push_buttons"
+
+    @classmethod
+    def build(cls, scene):
+        for b in BUTTONS:
+            parts.button(scene, b)
+
+    def init_task(self):
+        self.register_low_dim_bodies([f"{b}_cap" for b in BUTTONS])
+
+    def init_episode(self, index: int) -> List[str]:
+        colors = [parts.COLORS[c] for c in PERMUTATIONS[index // 3]]
+        count = 1 + index % 3
+        for b, (_, rgb) in zip(BUTTONS, colors):
+            self.sim.set_color(f"{b}_cap", rgb)
+        # Pressed one after another: a button pressed out of turn does not count.
+        self.register_success_conditions([ConditionSet(
+            [JointCondition(f"{b}_joint", 0.006) for b in BUTTONS[:count]], order_matters=True)])
+        points = sample_positions(self.rng, 3, (0.0, -0.25, 0.752), (0.38, 0.25, 0.752),
+                                  min_distance=0.15)
+        for b, p in zip(BUTTONS, points):
+            self.sim.set_body_pose(b, p)
+        self.waypoints = []
+        for k, p in enumerate(points[:count]):
+            top = p[2] + CAP_TOP
+            q = down_quat(self.rng.uniform(-0.5, 0.5))
+            self.waypoints += [
+                Waypoint((p[0], p[1], top + 0.06), q, gripper="close" if k == 0 else None,
+                         name=f"button{k}_above"),
+                Waypoint((p[0], p[1], top - 0.012), q, linear=True, name=f"button{k}_press"),
+                Waypoint((p[0], p[1], top + 0.04), q, linear=True, name=f"button{k}_release")]
+        self.waypoints.pop()  # the last button stays pressed while success is checked
+        names = [name for name, _ in colors[:count]]
+        push = f"push the {names[0]} button"
+        press = f"press the {names[0]} button"
+        base = f"push down the button with the {names[0]} base"
+        for name in names[1:]:
+            push += f", then push the {name} button"
+            press += f", then press the {name} button"
+            base += f", then the {name} one"
+        return [push, press, base]
+
+    def variation_count(self) -> int:
+        return min(len(PERMUTATIONS) * 3, 50)
+
+    def failed(self) -> bool:
+        # RLBench polls success every step so an ordered ConditionSet sees each press; our
+        # expert polls only failure after each waypoint, so poll the sequence here too.
+        self.success()
+        return super().failed()
