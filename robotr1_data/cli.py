@@ -31,7 +31,7 @@ def cmd_generate(args) -> int:
                          episodes_per_shard=args.episodes_per_shard,
                          max_attempts=args.max_attempts, workers=args.workers,
                          render_quality=args.render_quality, backend=args.backend,
-                         depth=not args.no_depth, mask=not args.no_mask)
+                         depth=not args.no_depth, mask=not args.no_mask, ray=args.ray)
     per_task = generate(cfg, show_progress=not args.quiet)
     save_summary(cfg.out, per_task)
     print(format_summary(per_task))
@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-attempts", type=int, default=10,
                    help="seeds tried per episode before giving up")
     g.add_argument("--workers", type=int, default=1)
+    g.add_argument("--ray", default=None, metavar="auto|ADDRESS",
+                   help="run the units as Ray tasks: 'auto' (this machine's cluster, else a "
+                        "local one) or a cluster address; --workers is then ignored")
     g.add_argument("--backend", default="mujoco", choices=["mujoco", "rlbench"])
     g.add_argument("--render-quality", action="store_true",
                    help="shadows and reflections on (slower on CPU)")

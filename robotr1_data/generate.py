@@ -2,8 +2,14 @@
 
 Work is split into units of (task, shard index): each unit owns a fixed range of episode
 numbers and every episode's seed depends only on (seed, task, episode, attempt), so the same
-command gives the same arrays whatever the worker count. A unit writes its shard atomically; a
-rerun skips units whose shard is already complete, so a killed run resumes.
+command gives the same arrays -- and the same shard bytes -- whatever the worker count or engine
+(one process, ``--workers W`` spawned processes, or ``--ray`` tasks on a Ray cluster).
+
+Data safety: a unit writes its shard atomically (hidden temporary file, fsync, rename), so a
+shard that exists is complete. A rerun of the same command takes a lock on the output directory,
+removes temporary files left by a killed run, skips units whose shard is already complete and
+rewrites the manifest at the end: kill -9 at any moment and rerun, and the dataset ends with
+exactly the episodes asked for. See docs/generation.md.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -24,6 +31,12 @@ from robotr1_data.errors import UsageError
 
 class GenerationError(RuntimeError):
     """Some shards could not be completed; the message lists each with its reason."""
+
+
+# GenerateConfig fields that say how a run executes, not what it produces.
+EXECUTION_FIELDS = ("out", "workers", "ray")
+LOCK_NAME = ".generate.lock"
+_PARTIAL = re.compile(r"^\..+\.\d+\.tmp$")  # ShardWriter / atomic_write_text temporaries
 
 
 @dataclasses.dataclass
@@ -44,12 +57,19 @@ class GenerateConfig:
     max_attempts: int = 10
     workers: int = 1
     backend: str = "mujoco"
+    ray: Optional[str] = None  # None: local processes; "auto" or a Ray address: Ray tasks
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
         d["image_size"] = list(self.image_size)
         d["robotr1_version"] = __version__
         return d
+
+    def shard_config(self) -> dict:
+        """The settings stored in every shard: what determines its content, nothing about where
+        or how it ran (output path, worker count, Ray address), so the same episodes give the
+        same bytes on a laptop or a cluster, and a moved dataset still resumes."""
+        return {k: v for k, v in self.to_json().items() if k not in EXECUTION_FIELDS}
 
     def check(self) -> None:
         from robotr1_data.tasks.registry import get_task
@@ -66,6 +86,12 @@ class GenerateConfig:
             raise UsageError(f"--episodes must be at least 1 (got {self.episodes})")
         if self.workers < 1:
             raise UsageError(f"--workers must be at least 1 (got {self.workers})")
+        if self.episodes_per_shard < 1:
+            raise UsageError(f"--episodes-per-shard must be at least 1 (got "
+                             f"{self.episodes_per_shard})")
+        if self.ray is not None and not str(self.ray).strip():
+            raise UsageError("--ray needs 'auto' or a cluster address such as "
+                             "ray://head-node:10001 or head-node:6379")
         if self.image_every < 1:
             raise UsageError(f"--image-every must be at least 1 (got {self.image_every})")
         from robotr1_data.sim.factory import BACKENDS
@@ -109,8 +135,9 @@ def _unit_complete(cfg: GenerateConfig, unit: Unit) -> bool:
         return False
     try:
         with ShardReader(path) as r:
-            same = {k: v for k, v in r.config.items() if k not in ("workers",)} == \
-                   {k: v for k, v in cfg.to_json().items() if k not in ("workers",)}
+            # Older shards stored execution fields too; they never decide completeness.
+            same = {k: v for k, v in r.config.items() if k not in EXECUTION_FIELDS} == \
+                cfg.shard_config()
             return same and len(r.episodes) == len(unit.episodes)
     except Exception:
         return False
@@ -141,7 +168,7 @@ def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
         if cfg.variation is not None and not 0 <= cfg.variation < count:
             raise UsageError(f"task {unit.task} has {count} variations; --variation "
                              f"{cfg.variation} is out of range 0..{count - 1}")
-        with ShardWriter(path, cfg.to_json()) as writer:
+        with ShardWriter(path, cfg.shard_config()) as writer:
             for e in unit.episodes:
                 variation = cfg.variation if cfg.variation is not None else e % count
                 ep = record_with_retries(source, unit.task, variation, cfg.seed, e,
@@ -171,15 +198,23 @@ def _worker(args, progress=None):
 
 def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]:
     """Run the whole job; returns per-task statistics. Raises on any unit that failed."""
-    from tqdm import tqdm
-
-    from robotr1_data.shards import write_manifest
-
     cfg.check()
     if cfg.cameras:
         # Decide the GL platform once here; workers inherit MUJOCO_GL and skip the probe.
         from robotr1_data.sim.gl import ensure_gl
         ensure_gl()
+    with OutputLock(cfg.out):
+        removed = remove_partial_files(cfg.out)
+        if removed:
+            print(f"removed {removed} partial file(s) left by an interrupted run")
+        return _generate_locked(cfg, show_progress)
+
+
+def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict]:
+    from tqdm import tqdm
+
+    from robotr1_data.shards import write_manifest
+
     units = plan_units(cfg)
     todo = [u for u in units if not _unit_complete(cfg, u)]
     skipped = len(units) - len(todo)
@@ -188,14 +223,17 @@ def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]
     results: List[dict] = []
     total = sum(len(u.episodes) for u in todo)
     bar = tqdm(total=total, unit="demo", disable=not show_progress, file=sys.stderr)
-    if cfg.workers == 1:
+    if cfg.ray is not None and todo:
+        results = _run_ray(cfg, todo, bar)
+    elif cfg.workers == 1:
         for unit in todo:
             results.append(_worker((cfg, unit), progress=lambda: bar.update(1)))
             if "usage_error" in results[-1]:
                 break
-    else:
+    elif todo:
         ctx = mp.get_context("spawn")  # a fresh interpreter per worker: no inherited GL state
-        with ctx.Pool(min(cfg.workers, len(todo) or 1), maxtasksperchild=8) as pool:
+        with ctx.Pool(min(cfg.workers, len(todo)), maxtasksperchild=8,
+                      initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             for res in pool.imap_unordered(_worker, [(cfg, u) for u in todo]):
                 results.append(res)
                 bar.update(res.get("episodes", 0))
@@ -211,6 +249,120 @@ def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]
         raise GenerationError(f"{len(errors)} shard(s) failed (completed shards are kept; rerun "
                               f"the same command to retry only these):\n{lines}")
     return summarize(results)
+
+
+# --- engines ----------------------------------------------------------------------------------
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool initializer: a worker must not outlive a killed parent (it would keep writing a
+    shard while the rerun writes the same one). Linux: ask the kernel for SIGKILL on parent
+    death; elsewhere the pool's own pipes end idle workers."""
+    try:
+        import ctypes
+        import signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _run_ray(cfg: GenerateConfig, todo: List[Unit], bar) -> List[dict]:
+    """The same units as Ray tasks (one CPU each). Uses the Ray instance already initialised in
+    this process if any; else ``ray.init`` with ``cfg.ray`` ("auto": the cluster this machine
+    belongs to, or a new local instance)."""
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--ray needs Ray installed on this machine and every node: "
+                         "pip install 'ray>=2.9' (or drop --ray and use --workers N)") from None
+    started = False
+    if not ray.is_initialized():
+        address = None if cfg.ray == "auto" else cfg.ray
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=True)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise UsageError(f"cannot connect to Ray at '{cfg.ray}' ({exc}); start a cluster with "
+                             "`ray start --head` or pass --ray auto for a local one") from None
+        started = True
+    # Units are idempotent (atomic shard writes), so Ray may retry one whose node died.
+    remote = ray.remote(num_cpus=1, max_retries=2)(_worker)
+    pending = {remote.remote((cfg, u)): u for u in todo}
+    results: List[dict] = []
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                unit = pending.pop(ref)
+                try:
+                    res = ray.get(ref)
+                except Exception as exc:  # a worker crash or lost node after the retries
+                    res = {"task": unit.task, "shard": unit.path,
+                           "error": f"Ray task failed: {type(exc).__name__}: {exc}"}
+                results.append(res)
+                bar.update(res.get("episodes", 0))
+                if "usage_error" in res:  # same bad setting for every unit: stop early
+                    for ref2 in pending:
+                        ray.cancel(ref2)
+                    pending.clear()
+                    break
+    finally:
+        if started:
+            ray.shutdown()
+    return results
+
+
+# --- output directory hygiene -----------------------------------------------------------------
+class OutputLock:
+    """An exclusive lock on ``<out>/.generate.lock`` for the whole run, so a second generate on
+    the same directory fails with the fix instead of racing the first (and so that temporary
+    files found while holding it are known to be left over from a dead run)."""
+
+    def __init__(self, out: str):
+        self.path = Path(out) / LOCK_NAME
+        self._fh = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): run unlocked
+            return self
+        self._fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.seek(0)
+            holder = self._fh.read().strip() or "?"
+            self._fh.close()
+            self._fh = None
+            raise UsageError(f"another robotr1-data generate (pid {holder}) is writing to "
+                             f"{self.path.parent}; wait for it to finish or choose another "
+                             "--out") from None
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.write(str(os.getpid()))
+        self._fh.flush()
+        return self
+
+    def __exit__(self, *exc):
+        if self._fh is not None:
+            self._fh.close()  # closing releases the flock
+            self._fh = None
+
+
+def remove_partial_files(out: str) -> int:
+    """Delete the hidden ``.<name>.<pid>.tmp`` files that ShardWriter and the manifest writer
+    leave when their process is killed. Call only while holding OutputLock."""
+    n = 0
+    for p in Path(out).rglob(".*.tmp"):
+        if p.is_file() and _PARTIAL.match(p.name):
+            try:
+                p.unlink()
+                n += 1
+            except OSError:
+                pass
+    return n
 
 
 def summarize(results: Sequence[dict]) -> Dict[str, dict]:

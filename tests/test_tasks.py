@@ -76,3 +76,23 @@ def test_reset_is_deterministic(sims, name):
         sim.reset(0, np.random.default_rng(42))
         states.append(sim.get_state())
     np.testing.assert_array_equal(states[0], states[1])
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_keypoints_at_every_gripper_change(sims, name):
+    from robotr1_data.record import record_demo
+
+    sim = _sim(sims, name)
+    if not sim.task.graspable_objects:
+        pytest.skip("no grasping in this task")
+    count = sim.task.variation_count()
+    for seed in range(3):
+        try:
+            ep = record_demo(sim, Expert(sim), seed % count, seed)
+        except DemoError:
+            continue
+        changes = np.nonzero(np.diff(ep.gripper_open) != 0)[0] + 1
+        assert len(changes) >= 1, f"{name}: a grasping demo changes the gripper state"
+        missing = sorted(set(changes.tolist()) - set(ep.keypoints.tolist()))
+        assert not missing, f"{name} seed {seed}: no keypoint at gripper changes {missing}"
+        assert ep.keypoints[-1] == ep.length - 1

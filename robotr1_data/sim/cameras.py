@@ -34,6 +34,8 @@ class CameraRig:
         self.height, self.width = height, width
         self.modes = {"rgb": rgb, "depth": depth, "mask": mask}
         check_rendering()
+        if quality:
+            model.vis.quality.offsamples = 4  # multisampling: read when the GL buffers are made
         try:
             self.renderer = mujoco.Renderer(model, height=height, width=width)
         except Exception as exc:  # mujoco.FatalError when no GL platform could be loaded

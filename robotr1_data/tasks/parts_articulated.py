@@ -332,3 +332,13 @@ def chicken(scene: SceneBuilder, name: str = "chicken") -> str:
                density=600)
     scene.graspable_body(name)
     return name
+
+
+def item_block(scene: SceneBuilder, name: str = "item", size: float = 0.04,
+               rgba=(0.9, 0.75, 0.1, 1)) -> str:
+    """A free, graspable cube (the item put into drawers)."""
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + size / 2), free=True)
+    _box(scene, body, (0, 0, 0), (size / 2,) * 3, rgba, name=f"{name}_geom", density=400,
+         friction=(1.5, 0.01, 0.001))
+    scene.graspable_body(name)
+    return name

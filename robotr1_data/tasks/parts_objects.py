@@ -96,25 +96,42 @@ def square_ring(scene: SceneBuilder, name: str, inner: float = 0.05, bar: float 
     return name
 
 
-def stick(scene: SceneBuilder, name: str, reach: float = 0.2, tail: float = 0.08,
-          handle: float = 0.025, head: Sequence[float] = (0.012, 0.05, 0.0125),
-          rgba=(0.55, 0.35, 0.2, 1), head_rgba=(0.25, 0.25, 0.28, 1)) -> str:
-    """A T-shaped tool lying flat: a square handle along local x and a crossbar head at -x.
+def stick(scene: SceneBuilder, name: str, reach: float = 0.2, tail: float = 0.1,
+          handle: float = 0.02, drop: float = 0.055, head_half: Sequence[float] = (0.012, 0.05),
+          rgba=(0.55, 0.35, 0.2, 1), head_rgba=(0.25, 0.25, 0.28, 1)) -> Dict[str, float]:
+    """A hockey-stick tool (reach_and_drag's stick, a broom) and the rest it lies on.
 
-    The origin is the grasp point on the handle, ``reach`` from the head's centre; handle and
-    head share one bottom face so the tool lies flat (reach_and_drag's stick, a broom).
-    ``head`` gives the crossbar's half-extents (along the handle, across, up).
+    A square handle runs along local x; at its -x end a head (half-extents ``head_half`` along
+    and across the handle) hangs ``drop`` below the handle, so the handle passes over what the
+    head drags. The origin is the grasp point on the handle, ``reach`` from the head's centre.
+    At reset the head stands on the table and the handle's far end on a fixed rest
+    (``{name}_rest``), so the handle lies level ``drop`` above the table: place both with
+    ``place_stick``.
     """
     h = handle / 2
-    hx, hy, hz = head
-    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + h), free=True)
+    hx, hy = head_half
+    hz = (drop + handle) / 2
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + drop + h), free=True)
     scene.geom(body, "box", [(reach + tail - hx) / 2, h, h], rgba,
                pos=((tail - reach + hx) / 2, 0, 0), name=f"{name}_handle", density=400,
                friction=GRIP)
-    scene.geom(body, "box", [hx, hy, hz], head_rgba, pos=(-reach, 0, hz - h),
+    scene.geom(body, "box", [hx, hy, hz], head_rgba, pos=(-reach, 0, h - hz),
                name=f"{name}_head", density=400)
+    rest = scene.body(f"{name}_rest", pos=(0.2, 0.3, TABLE_TOP_Z))
+    scene.geom(rest, "box", [0.02, 0.03, drop / 2], (0.3, 0.3, 0.33, 1), pos=(0, 0, drop / 2),
+               name=f"{name}_rest_geom")
     scene.graspable_body(name)
-    return name
+    return {"body": name, "reach": reach, "tail": tail, "drop": drop, "handle": handle}
+
+
+def place_stick(sim, name: str, grip_xy: Sequence[float], yaw: float, tail: float = 0.1,
+                drop: float = 0.055, handle: float = 0.02) -> np.ndarray:
+    """Lay a ``stick`` level with its grasp point at ``grip_xy``; returns that point (x, y, z)."""
+    grip = np.array([grip_xy[0], grip_xy[1], TABLE_TOP_Z + drop + handle / 2])
+    sim.set_body_pose(name, grip, yaw_quat(yaw))
+    rest = grip + rotate_z((tail - 0.03, 0.0, 0.0), yaw)
+    sim.set_body_pose(f"{name}_rest", (rest[0], rest[1], TABLE_TOP_Z))
+    return grip
 
 
 # --- fixed receptacles and regions -----------------------------------------------------------

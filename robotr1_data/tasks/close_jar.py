@@ -1,0 +1,60 @@
+"""close_jar: pick the lid up from the table and put it on the jar of the named colour; a second
+jar of another colour distracts."""
+
+from typing import List
+
+from robotr1_data.tasks import parts, parts_articulated as pa
+from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+
+JARS = ("jar0", "jar1")
+
+
+class CloseJar(Task):
+    name = "close_jar"
+
+    @classmethod
+    def build(cls, scene):
+        for jar in JARS:
+            pa.jar(scene, jar)
+        pa.jar_lid(scene, "jar_lid0")
+
+    def init_task(self):
+        self.register_graspable_objects(["jar_lid0"])
+        self.register_low_dim_bodies(["jar_lid0", *JARS])
+
+    def init_episode(self, index: int) -> List[str]:
+        color_name, rgb = parts.COLORS[index]
+        target, other = JARS[index % 2], JARS[1 - index % 2]
+        distractor = self.rng.choice([i for i in range(len(parts.COLORS)) if i != index])
+        self.sim.set_color(target, rgb, geoms=[f"{target}_glass"])
+        self.sim.set_color(other, parts.COLORS[distractor][1], geoms=[f"{other}_glass"])
+        self.register_success_conditions([NothingGrasped(),
+                                          DetectedCondition("jar_lid0", f"{target}_success")])
+        points = sample_positions(self.rng, 3, low=(0.0, -0.25, 0.752), high=(0.35, 0.25, 0.752),
+                                  min_distance=0.16)
+        for jar, p in zip(JARS, points[:2]):
+            self.sim.set_body_pose(jar, p)
+        lid = points[2] + [0, 0, pa.Jar.lid_half]
+        self.sim.set_body_pose("jar_lid0", lid, pa.yaw_quat(self.rng.uniform(-3.14, 3.14)))
+        jar = points[index % 2]
+        grip = lid + [0, 0, 0.004]
+        carry_z = jar[2] + pa.Jar.neck_top + 0.08
+        place = jar + [0, 0, pa.Jar.neck_top + pa.Jar.lid_half + 0.004 + 0.004]
+        q_pick = down_quat(self.rng.uniform(-0.8, 0.8))
+        q_place = down_quat(self.rng.uniform(-0.8, 0.8))
+        self.waypoints = [
+            Waypoint(grip + [0, 0, 0.08], q_pick, name="waypoint0"),
+            Waypoint(grip, q_pick, gripper="close", linear=True, name="waypoint1"),
+            Waypoint((grip[0], grip[1], carry_z), q_pick, linear=True, name="waypoint2"),
+            Waypoint((place[0], place[1], carry_z), q_place, name="waypoint3"),
+            Waypoint(place, q_place, gripper="open", linear=True, name="waypoint4"),
+            Waypoint(place + [0, 0, 0.06], q_place, linear=True, name="waypoint5"),
+        ]
+        return [f"close the {color_name} jar",
+                f"screw on the {color_name} jar lid",
+                f"grasping the lid, lift it from the table and use it to seal the {color_name} jar",
+                f"pick up the lid from the table and put it on the {color_name} jar"]
+
+    def variation_count(self) -> int:
+        return len(parts.COLORS)

@@ -1,0 +1,63 @@
+"""put_money_in_safe: pick up the stack of bank notes and leave it on the bottom, middle or top
+shelf of the open safe."""
+
+import math
+from typing import List
+
+import numpy as np
+
+from robotr1_data.tasks import parts_articulated as pa
+from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+
+MONEY_HALF_Z = 0.0125
+REACH_IN = -0.03   # money centre's x in the safe frame when left on the shelf
+FRONT_OFF = -0.22  # TCP x in the safe frame before sliding in
+
+
+class PutMoneyInSafe(Task):
+    name = "put_money_in_safe"
+
+    @classmethod
+    def build(cls, scene):
+        pa.safe(scene, "safe")
+        pa.money(scene, "dollar_stack")
+
+    def init_task(self):
+        self.register_graspable_objects(["dollar_stack"])
+        self.register_low_dim_bodies(["dollar_stack", "safe"])
+
+    def init_episode(self, index: int) -> List[str]:
+        option = pa.SHELF_OPTIONS[index]
+        self.register_success_conditions([NothingGrasped(),
+                                          DetectedCondition("dollar_stack", f"success_detector{index}")])
+        side = self.rng.choice([-1.0, 1.0])
+        origin = np.array([self.rng.uniform(0.15, 0.28), side * self.rng.uniform(0.2, 0.26), 0.752])
+        yaw = side * (math.pi / 2 + self.rng.uniform(0.0, 0.4))
+        self.sim.set_body_pose("safe", origin, pa.yaw_quat(yaw))
+        money = np.array([self.rng.uniform(0.05, 0.3), -side * self.rng.uniform(0.05, 0.22),
+                          0.752 + MONEY_HALF_Z])
+        money_yaw = self.rng.uniform(-math.pi / 2, math.pi / 2)
+        self.sim.set_body_pose("dollar_stack", money, pa.yaw_quat(money_yaw))
+
+        grip = money + [0, 0, 0.004]
+        q_pick, q_safe = down_quat(money_yaw), down_quat(pa.grip_yaw(yaw))
+        shelf_z = pa.SAFE.shelf_top(index) + MONEY_HALF_Z + 0.004 + 0.004
+        above = pa.at(origin, yaw, [FRONT_OFF, 0, pa.SAFE.height + 0.06])
+        front = pa.at(origin, yaw, [FRONT_OFF, 0, shelf_z])
+        inside = pa.at(origin, yaw, [REACH_IN, 0, shelf_z])
+        self.waypoints = [
+            Waypoint(grip + [0, 0, 0.08], q_pick, name="waypoint0"),
+            Waypoint(grip, q_pick, gripper="close", linear=True, name="waypoint1"),
+            Waypoint(grip + [0, 0, 0.12], q_pick, linear=True, name="waypoint2"),
+            Waypoint(above, q_safe, name="waypoint3"),
+            Waypoint(front, q_safe, linear=True, name="waypoint4"),
+            Waypoint(inside, q_safe, gripper="open", linear=True, name="waypoint5"),
+            Waypoint(front, q_safe, linear=True, name="waypoint6"),
+        ]
+        return [f"put the money away in the safe on the {option} shelf",
+                f"leave the money on the {option} shelf on the safe",
+                f"place the stack of bank notes on the {option} shelf of the safe"]
+
+    def variation_count(self) -> int:
+        return len(pa.SHELF_OPTIONS)

@@ -1,0 +1,56 @@
+"""turn_tap: grasp the left or right tap handle and turn it a quarter turn (1.57 rad, as in
+RLBench) on its hinge; both levers turn outward, away from the spout."""
+
+import math
+from typing import List
+
+import numpy as np
+
+from robotr1_data.tasks import parts_articulated as pa
+from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.conditions import JointCondition
+
+OPTIONS = ["left", "right"]
+TURN = 1.85   # how far the expert turns; success needs 1.57 rad
+ARC_STEPS = 3  # straight segments approximating the lever tip's arc
+
+
+class TurnTap(Task):
+    name = "turn_tap"
+
+    @classmethod
+    def build(cls, scene):
+        pa.tap(scene, "tap")
+
+    def init_task(self):
+        self.register_low_dim_bodies(["tap", "tap_left", "tap_right"])
+
+    def init_episode(self, index: int) -> List[str]:
+        option = OPTIONS[index]
+        self.register_success_conditions([JointCondition(f"{option}_joint", 1.57)])
+        origin = np.array([self.rng.uniform(0.15, 0.32), self.rng.uniform(-0.15, 0.15), 0.752])
+        yaw = self.rng.uniform(-0.25, 0.25)
+        self.sim.set_body_pose("tap", origin, pa.yaw_quat(yaw))
+        side = 1.0 if option == "left" else -1.0
+        sign = -side  # left turns clockwise, right counter-clockwise (seen from above)
+        hub = np.array([0.0, side * pa.Tap.handle_y, pa.Tap.grip_z])
+
+        def grasp_pose(turned: float):
+            alpha = math.pi + sign * turned  # lever direction in the tap frame
+            local = hub + pa.Tap.lever * np.array([math.cos(alpha), math.sin(alpha), 0.0])
+            return pa.at(origin, yaw, local), down_quat(yaw + sign * turned)
+
+        start, q0 = grasp_pose(0.0)
+        self.waypoints = [Waypoint(start + [0, 0, 0.08], q0, name="waypoint0"),
+                          Waypoint(start, q0, gripper="close", linear=True, name="waypoint1")]
+        for i in range(1, ARC_STEPS + 1):
+            pos, q = grasp_pose(TURN * i / ARC_STEPS)
+            self.waypoints.append(Waypoint(pos, q, linear=True, name=f"waypoint{i + 1}",
+                                           gripper="open" if i == ARC_STEPS else None))
+        self.waypoints.append(Waypoint(pos + [0, 0, 0.06], q, linear=True,
+                                       name=f"waypoint{ARC_STEPS + 2}"))
+        return [f"turn {option} tap", f"rotate the {option} tap",
+                f"grasp the {option} tap and turn it"]
+
+    def variation_count(self) -> int:
+        return len(OPTIONS)
