@@ -37,7 +37,7 @@ $(STAMP_ALL): setup.cfg setup.py | $(VPY)
 setup: gl-deps $(STAMP_DATA)
 setup-all: gl-deps $(STAMP_ALL)
 
-demo: setup
+demo: setup-all
 	$(VENV)/bin/robotr1-data demo --out $(DEMO_OUT)
 
 test: setup-all

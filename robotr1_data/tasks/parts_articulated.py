@@ -300,7 +300,7 @@ class Grill:
 
 
 def grill(scene: SceneBuilder, name: str = "grill") -> Dict[str, str]:
-    """A barbecue grill with a grate top and its lid open behind (a prop), plus a region
+    """A barbecue grill with a grate top and its lid swung open at part +y (a prop), plus a region
     ``success`` on the table beside it (part -y) where food taken off the grill is set down."""
     body = scene.body(name, pos=(0.25, 0.0, TABLE_TOP_Z))
     hx, hy, hz = Grill.half
@@ -309,8 +309,8 @@ def grill(scene: SceneBuilder, name: str = "grill") -> Dict[str, str]:
         y = -hy + 0.02 + i * (2 * hy - 0.04) / 6
         _box(scene, body, (0, y, Grill.top + 0.001), (hx - 0.01, 0.003, 0.001), METAL,
              collide=False, density=1)
-    _box(scene, body, (hx + 0.01, 0, Grill.top + 0.09), (0.01, hy, 0.09), (0.12, 0.12, 0.13, 1),
-         name=f"{name}_lid", collide=False)
+    _box(scene, body, (0, hy + 0.03, Grill.top + 0.085), (hx, 0.008, 0.09), (0.12, 0.12, 0.13, 1),
+         name=f"{name}_lid", collide=False, quat=[0.9848, -0.1736, 0, 0])
     scene.site(body, "success", size=[0.1, 0.08, 0.05], pos=(0, -0.25, 0.04))
     return {"grill": name, "region": "success"}
 

@@ -185,6 +185,28 @@ def target_patch(scene: SceneBuilder, name: str, half: float = 0.05, rgba=(0, 1,
     return {"body": name, "region": region}
 
 
+def peg_stand(scene: SceneBuilder, name: str, count: int = 3, spacing: float = 0.12,
+              peg_half: float = 0.017, peg_height: float = 0.06,
+              base_height: float = 0.02) -> Dict[str, object]:
+    """A fixed bar with ``count`` square pegs along local y, each with a region at its foot
+    (insert_onto_square_peg's spokes). Pegs are geoms ``{name}_peg{i}``."""
+    body = scene.body(name, pos=(0.3, 0.0, TABLE_TOP_Z))
+    length = spacing * (count - 1) / 2 + 0.05
+    scene.geom(body, "box", [0.05, length, base_height / 2], (0.4, 0.3, 0.22, 1),
+               pos=(0, 0, base_height / 2), name=f"{name}_base")
+    pegs, regions = [], []
+    for i in range(count):
+        y = (i - (count - 1) / 2) * spacing
+        pegs.append(f"{name}_peg{i}")
+        scene.geom(body, "box", [peg_half, peg_half, peg_height / 2], (0.5, 0.5, 0.5, 1),
+                   pos=(0, y, base_height + peg_height / 2), name=pegs[-1])
+        regions.append(f"{name}_peg{i}_region")
+        scene.site(body, regions[-1], size=[0.012, 0.012, 0.02], pos=(0, y, base_height + 0.02))
+    return {"body": name, "pegs": pegs, "regions": regions, "offsets": [
+        (0.0, (i - (count - 1) / 2) * spacing) for i in range(count)],
+        "top": base_height + peg_height}
+
+
 def floating_target(scene: SceneBuilder, name: str, radius: float = 0.02,
                     tolerance: float = 0.03) -> Dict[str, str]:
     """A non-colliding marker ball with a region around it (pick_and_lift's goal)."""

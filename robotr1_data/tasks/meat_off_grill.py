@@ -1,0 +1,61 @@
+"""meat_off_grill: take the chicken or the steak off the grill and set it down beside it."""
+
+from typing import List
+
+import numpy as np
+
+from robotr1_data.tasks import parts_articulated as pa
+from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+
+MEAT = ["chicken", "steak"]
+HALF_Z = {"chicken": 0.018, "steak": 0.01}  # resting height of each piece's origin
+
+
+class MeatOffGrill(Task):
+    name = "meat_off_grill"
+
+    @classmethod
+    def build(cls, scene):
+        pa.grill(scene, "grill")
+        pa.chicken(scene, "chicken")
+        pa.steak(scene, "steak")
+
+    def init_task(self):
+        self.register_graspable_objects(MEAT)
+        self.register_low_dim_bodies(MEAT + ["grill"])
+
+    def init_episode(self, index: int) -> List[str]:
+        meat = MEAT[index]
+        self.register_success_conditions([NothingGrasped(), DetectedCondition(meat, "success")])
+        origin = np.array([self.rng.uniform(0.15, 0.3), self.rng.uniform(0.0, 0.08), 0.752])
+        yaw = self.rng.uniform(-0.2, 0.2)
+        self.sim.set_body_pose("grill", origin, pa.yaw_quat(yaw))
+        slots = [0.065, -0.065]
+        self.rng.shuffle(slots)
+        poses = {}
+        for piece, slot in zip(MEAT, slots):
+            local = [self.rng.uniform(-0.03, 0.03), slot + self.rng.uniform(-0.01, 0.01),
+                     pa.Grill.top + HALF_Z[piece]]
+            piece_yaw = yaw + self.rng.uniform(-0.4, 0.4)
+            poses[piece] = (pa.at(origin, yaw, local), piece_yaw)
+            self.sim.set_body_pose(piece, poses[piece][0], pa.yaw_quat(piece_yaw))
+        pos, piece_yaw = poses[meat]
+        q = down_quat(piece_yaw)
+        grip = pos + [0, 0, 0.005]
+        drop = pa.at(origin, yaw, [0.0, -0.25, HALF_Z[meat] + 0.005 + 0.012])
+        carry_z = origin[2] + pa.Grill.top + 0.1
+        self.waypoints = [
+            Waypoint(grip + [0, 0, 0.08], q, name="waypoint0"),
+            Waypoint(grip, q, gripper="close", linear=True, name="waypoint1"),
+            Waypoint((grip[0], grip[1], carry_z), q, linear=True, name="waypoint2"),
+            Waypoint((drop[0], drop[1], carry_z), q, name="waypoint3"),
+            Waypoint(drop, q, gripper="open", linear=True, name="waypoint4"),
+            Waypoint(drop + [0, 0, 0.06], q, linear=True, name="waypoint5"),
+        ]
+        return [f"take the {meat} off the grill",
+                f"pick up the {meat} and place it next to the grill",
+                f"remove the {meat} from the grill and set it down to the side"]
+
+    def variation_count(self) -> int:
+        return len(MEAT)
