@@ -100,6 +100,42 @@ def cmd_demo(args) -> int:
     return run_demo(args.out, episodes=args.episodes, seed=args.seed, workers=args.workers)
 
 
+def cmd_render(args) -> int:
+    from robotr1_data.render import RenderConfig, render
+    cfg = RenderConfig(shards=args.shards, out=args.out, cameras=_cameras(args.cameras),
+                       image_size=tuple(args.image_size), rgb=not args.no_rgb,
+                       depth=not args.no_depth, mask=not args.no_mask,
+                       render_quality=args.render_quality, image_every=args.image_every,
+                       workers=args.workers)
+    results = render(cfg, show_progress=not args.quiet)
+    eps = sum(r["episodes"] for r in results)
+    kept = sum(1 for r in results if r.get("skipped"))
+    print(f"rendered {eps} episodes in {len(results)} shard(s)"
+          + (f" ({kept} already complete, kept)" if kept else "") + f"; wrote {cfg.out}/")
+    return 0
+
+
+def cmd_import_rlbench(args) -> int:
+    from robotr1_data.rlbench_io.importer import import_rlbench
+    summary = import_rlbench(args.root, args.out, tasks=args.tasks,
+                             episodes_per_shard=args.episodes_per_shard)
+    for task, n in sorted(summary["episodes"].items()):
+        print(f"  {task}: {n} episodes")
+    print(f"imported {sum(summary['episodes'].values())} episodes ({summary['layout']} layout) "
+          f"into {args.out}/ (manifest.json)")
+    return 0
+
+
+def cmd_export_rlbench(args) -> int:
+    from robotr1_data.rlbench_io.exporter import export_rlbench
+    summary = export_rlbench(args.shards, args.out, layout=args.layout,
+                             sim_state=not args.no_sim_state)
+    print(f"exported {summary['episodes']} episodes to {args.out}/ ({args.layout} layout)")
+    for line in summary.get("warnings", []):
+        print(f"  warning: {line}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotr1-data", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -130,6 +166,39 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-mask", action="store_true")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=cmd_generate)
+
+    r = sub.add_parser("render", help="re-render stored episodes at other cameras or sizes")
+    r.add_argument("shards", nargs="+", help="shard files or dataset directories")
+    r.add_argument("--out", required=True)
+    r.add_argument("--cameras", nargs="*", default=["all"], help="camera names or 'all'")
+    r.add_argument("--image-size", nargs=2, type=int, default=[128, 128], metavar=("H", "W"))
+    r.add_argument("--image-every", type=int, default=None,
+                   help="images every K-th step and at keypoints (default: as recorded)")
+    r.add_argument("--no-rgb", action="store_true")
+    r.add_argument("--no-depth", action="store_true")
+    r.add_argument("--no-mask", action="store_true")
+    r.add_argument("--render-quality", action="store_true")
+    r.add_argument("--workers", type=int, default=1)
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_render)
+
+    ir = sub.add_parser("import-rlbench",
+                        help="convert an RLBench dataset_generator folder into shards")
+    ir.add_argument("root", help="folder holding <task>/variation<V>/ or <task>/all_variations/")
+    ir.add_argument("--out", required=True)
+    ir.add_argument("--tasks", nargs="*", default=None, help="only these tasks (default: all)")
+    ir.add_argument("--episodes-per-shard", type=int, default=25)
+    ir.set_defaults(func=cmd_import_rlbench)
+
+    er = sub.add_parser("export-rlbench",
+                        help="write shards in RLBench's dataset_generator layout")
+    er.add_argument("shards", nargs="+", help="shard files or dataset directories")
+    er.add_argument("--out", required=True)
+    er.add_argument("--layout", default="variation", choices=["variation", "all_variations"],
+                    help="<task>/variation<V>/episodes (default) or <task>/all_variations/episodes")
+    er.add_argument("--no-sim-state", action="store_true",
+                    help="leave out the simulator states (smaller; no re-render after import)")
+    er.set_defaults(func=cmd_export_rlbench)
 
     lt = sub.add_parser("list-tasks", help="table of tasks: variations, description, source")
     lt.set_defaults(func=cmd_list_tasks)

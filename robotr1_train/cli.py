@@ -166,8 +166,101 @@ def register_make_tiny_model(sub) -> None:
     p.set_defaults(func=run_make_tiny_model)
 
 
-# Evaluation commands (eval-qa, eval-sim) add their register function here.
-SUBCOMMANDS: list[Callable] = [register_grpo, register_sft, register_make_tiny_model]
+def _task_list(values) -> list:
+    out = []
+    for v in values or []:
+        out.extend(t for t in v.split(",") if t)
+    return [] if out in ([], ["all"]) else out
+
+
+def run_eval_sim(args) -> int:
+    from robotr1_train.evaluation.closed_loop import EvalSimConfig, evaluate
+
+    cfg = EvalSimConfig(
+        policies=args.policy, tasks=_task_list(args.tasks), episodes=args.episodes, seed=args.seed,
+        out=args.out, variation=args.variation, max_keypoints=args.max_keypoints,
+        max_steps_per_keypoint=args.max_steps_per_keypoint, workers=args.workers, camera=args.camera,
+        image_size=tuple(args.image_size), video=not args.no_video, video_every=args.video_every,
+        train_data=args.train_data, max_new_tokens=args.max_new_tokens, vlm_gripper=args.vlm_gripper,
+        do_sample=args.do_sample, temperature=args.temperature, device=args.device,
+        show_progress=not args.quiet)
+    results = evaluate(cfg)
+    for label, s in results["summary"].items():
+        o = s["overall"]
+        print(f"{label}: success {o['successes']}/{o['episodes']} = {o['success_rate']:.3f} "
+              f"(95% CI {o['ci95'][0]:.3f}-{o['ci95'][1]:.3f}), failures "
+              + (", ".join(f"{k}={v}" for k, v in o["failures"].items() if v) or "none"))
+    print(f"results in {os.path.join(args.out, 'results.json')}, report in {os.path.join(args.out, 'report.md')}")
+    return 0
+
+
+def register_eval_sim(sub) -> None:
+    p = sub.add_parser("eval-sim", help="closed-loop evaluation of a policy in the simulator (success rates, "
+                                        "report, videos)")
+    p.add_argument("--policy", action="append", required=True, metavar="SPEC",
+                   help="vlm:RUN_DIR, oracle, random or noop; repeat to compare several in one report")
+    p.add_argument("--tasks", nargs="+", default=["all"], help="task names (space or comma separated) or 'all'")
+    p.add_argument("--episodes", type=int, default=10, help="episodes per task (variations cycle)")
+    p.add_argument("--seed", type=int, default=0, help="evaluation seed (its own stream, disjoint from training)")
+    p.add_argument("--out", required=True, help="output directory (results.json, report.md, success.png, videos/)")
+    p.add_argument("--variation", type=int, default=None, help="evaluate one variation only")
+    p.add_argument("--max-keypoints", type=int, default=25, help="keypoint budget per episode")
+    p.add_argument("--max-steps-per-keypoint", type=int, default=120, help="control steps (0.05 s) per keypoint")
+    p.add_argument("--workers", type=int, default=1, help="parallel simulator processes")
+    p.add_argument("--camera", default="front", help="the view the VLM sees and the videos show")
+    p.add_argument("--image-size", type=int, nargs=2, default=[224, 224], metavar=("H", "W"))
+    p.add_argument("--no-video", action="store_true", help="skip the per-episode videos (faster, no GL needed)")
+    p.add_argument("--video-every", type=int, default=1, help="keep every n-th control step in the videos")
+    p.add_argument("--train-data", action="append", default=[], metavar="DIR",
+                   help="training shards (files or directories) to check the eval seeds against")
+    g = p.add_argument_group("vlm policy")
+    g.add_argument("--max-new-tokens", type=int, default=256)
+    g.add_argument("--vlm-gripper", choices=("auto", "keep"), default="auto",
+                   help="auto: an answer at the current position toggles the gripper; keep: never changes it")
+    g.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
+    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--device", default=None, help="cuda, cpu, ... (default: cuda when available)")
+    p.add_argument("--quiet", action="store_true", help="no per-episode lines")
+    p.set_defaults(func=run_eval_sim)
+
+
+def run_eval_qa(args) -> int:
+    from robotr1_train.evaluation.offline_qa import EvalQAConfig, evaluate_qa
+
+    cfg = EvalQAConfig(qa=args.qa, model=args.model, out=args.out or "", types=_task_list(args.types),
+                       max_samples=args.max_samples, batch_size=args.batch_size,
+                       max_new_tokens=args.max_new_tokens, do_sample=args.do_sample,
+                       temperature=args.temperature, seed=args.seed, device=args.device,
+                       show_progress=not args.quiet)
+    results = evaluate_qa(cfg)
+    for t, a in list(results["by_type"].items()) + [("all", results["overall"])]:
+        l1 = f", mean L1 {a['mean_l1']:.3f} m" if a["mean_l1"] is not None else ""
+        print(f"{t}: accuracy {a['accuracy']:.3f} over {a['n']}, parse failures {a['parse_failures']} "
+              f"({a['parse_failure_rate']:.3f}){l1}")
+    out = cfg.resolved_out()
+    print(f"results in {os.path.join(out, 'results.json')}, report in {os.path.join(out, 'report.md')}")
+    return 0
+
+
+def register_eval_qa(sub) -> None:
+    p = sub.add_parser("eval-qa", help="offline accuracy of a model on a QA store (per type and task)")
+    p.add_argument("--qa", required=True, help="QA store directory (holds questions.jsonl)")
+    p.add_argument("--model", required=True, help="run directory (uses its final/), model or adapter directory")
+    p.add_argument("--out", default=None, help="output directory (default: MODEL/eval-qa)")
+    p.add_argument("--types", nargs="+", default=None, help="question types (default: all in the store)")
+    p.add_argument("--max-samples", type=int, default=-1, help="evaluate the first N questions only")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--max-new-tokens", type=int, default=512)
+    p.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=run_eval_qa)
+
+
+SUBCOMMANDS: list[Callable] = [register_grpo, register_sft, register_make_tiny_model, register_eval_sim,
+                               register_eval_qa]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint, down_quat
 from robotr1_data.tasks.conditions import DetectedCondition
 
 INNER, BAR, HEIGHT = 0.056, 0.014, 0.025  # ring hole, side width and height

@@ -43,8 +43,9 @@ class OpenDrawer(Task):
         pa.drawer_cabinet(scene, "drawer_frame")
 
     def init_task(self):
-        self.register_low_dim_bodies(["drawer_frame"] + [f"drawer_frame_handle_{o}"
-                                                         for o in pa.DRAWER_OPTIONS])
+        handles = [f"drawer_frame_handle_{o}" for o in pa.DRAWER_OPTIONS]
+        self.register_graspable_objects(handles)
+        self.register_low_dim_bodies(["drawer_frame"] + handles)
 
     def init_episode(self, index: int) -> List[str]:
         option = pa.DRAWER_OPTIONS[index]

@@ -146,7 +146,8 @@ def saucepan(scene: SceneBuilder, name: str = "saucepan") -> Dict[str, str]:
                name=f"{name}_rim")
     scene.geom(pan, "cylinder", [S.radius - 0.006, 0.0003], (0.08, 0.08, 0.09, 1),
                pos=(0, 0, S.height + 0.0003), collide=False, density=1)
-    _box(scene, pan, (0, S.radius + 0.065, S.height - 0.015), (0.012, 0.065, 0.007), (0.1, 0.1, 0.1, 1),
+    _box(scene, pan, (0, S.radius + 0.065, S.height - 0.015), (0.012, 0.065, 0.007),
+         (0.1, 0.1, 0.1, 1),
          name=f"{name}_handle")
     rest = S.height + S.lid_half
     scene.site(pan, f"{name}_success", size=[0.3, 0.3, 0.3], pos=(0, 0, rest + 0.06 + 0.3))
@@ -214,7 +215,8 @@ def tap(scene: SceneBuilder, name: str = "tap") -> Dict[str, str]:
          collide=False)
     out = {"base": name}
     for side, sign, rgba in (("left", 1, (0.8, 0.1, 0.1, 1)), ("right", -1, (0.1, 0.2, 0.8, 1))):
-        handle = scene.body(f"{name}_{side}", pos=(0, sign * Tap.handle_y, Tap.pivot_z), parent=name)
+        handle = scene.body(f"{name}_{side}", pos=(0, sign * Tap.handle_y, Tap.pivot_z),
+                            parent=name)
         scene.hinge_joint(handle, f"{side}_joint", axis=(0, 0, 1), range_=(-2.4, 2.4), damping=0.3)
         scene.geom(handle, "cylinder", [0.016, 0.015], METAL, pos=(0, 0, 0.015),
                    name=f"{name}_{side}_hub")
@@ -231,7 +233,8 @@ class ShelfUnit:
     x = -depth / 2). Compartments are tall enough for the hand to reach in with a held object."""
 
     def __init__(self, depth=0.18, width=0.27, pitch=0.15, shelves=3, wall=0.01):
-        self.depth, self.width, self.pitch, self.shelves, self.wall = depth, width, pitch, shelves, wall
+        self.depth, self.width, self.pitch = depth, width, pitch
+        self.shelves, self.wall = shelves, wall
 
     def shelf_top(self, k: int) -> float:
         return self.wall * 2 + k * self.pitch
@@ -242,7 +245,7 @@ class ShelfUnit:
 
 
 SAFE = ShelfUnit()
-CUPBOARD = ShelfUnit(depth=0.18, width=0.27, pitch=0.18, shelves=1)
+CUPBOARD = ShelfUnit(depth=0.18, width=0.27, pitch=0.21, shelves=1)
 
 
 def shelf_unit(scene: SceneBuilder, name: str, unit: ShelfUnit, rgba, region_prefix: str,
@@ -277,9 +280,9 @@ def safe(scene: SceneBuilder, name: str = "safe") -> Dict[str, object]:
 
 
 def cupboard(scene: SceneBuilder, name: str = "cupboard") -> Dict[str, object]:
-    """A wooden cupboard with one compartment (region ``success``)."""
-    out = shelf_unit(scene, name, CUPBOARD, (0.85, 0.8, 0.7, 1), f"{name}_success")
-    return out
+    """A cupboard standing on the table (RLBench's hangs on a wall) with one compartment,
+    region ``<name>_success0``."""
+    return shelf_unit(scene, name, CUPBOARD, (0.85, 0.8, 0.7, 1), f"{name}_success")
 
 
 def money(scene: SceneBuilder, name: str = "dollar_stack") -> str:
@@ -340,5 +343,44 @@ def item_block(scene: SceneBuilder, name: str = "item", size: float = 0.04,
     body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + size / 2), free=True)
     _box(scene, body, (0, 0, 0), (size / 2,) * 3, rgba, name=f"{name}_geom", density=400,
          friction=(1.5, 0.01, 0.001))
+    scene.graspable_body(name)
+    return name
+
+
+# --- groceries -----------------------------------------------------------------------------------
+# RLBench's nine groceries (put_groceries_in_cupboard order) as simple packages: (shape, half
+# sizes, colour). Every package is at most 0.06 m across the gripper and 0.09 m tall, so it fits
+# the Panda hand and the cupboard.
+GROCERIES = [
+    ("crackers", "box", (0.04, 0.022, 0.045), (0.9, 0.45, 0.1, 1)),
+    ("chocolate jello", "box", (0.03, 0.02, 0.02), (0.4, 0.22, 0.1, 1)),
+    ("strawberry jello", "box", (0.03, 0.02, 0.02), (0.95, 0.4, 0.55, 1)),
+    ("soup", "cylinder", (0.025, 0.035), (0.8, 0.1, 0.1, 1)),
+    ("tuna", "cylinder", (0.03, 0.015), (0.2, 0.35, 0.75, 1)),
+    ("spam", "box", (0.035, 0.02, 0.025), (0.15, 0.2, 0.5, 1)),
+    ("coffee", "cylinder", (0.03, 0.045), (0.3, 0.18, 0.1, 1)),
+    ("mustard", "box", (0.025, 0.018, 0.045), (0.95, 0.85, 0.1, 1)),
+    ("sugar", "box", (0.035, 0.02, 0.04), (0.95, 0.95, 0.92, 1)),
+]
+
+
+def grocery_half_height(index: int) -> float:
+    _, kind, half, _ = GROCERIES[index]
+    return half[2] if kind == "box" else half[1]
+
+
+def grocery(scene: SceneBuilder, index: int) -> str:
+    """Free, graspable grocery ``index`` of GROCERIES, its origin at its centre; body name is
+    the grocery name with underscores (RLBench's shape names)."""
+    label, kind, half, rgba = GROCERIES[index]
+    name = label.replace(" ", "_")
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + grocery_half_height(index)), free=True)
+    size = list(half) if kind == "box" else [half[0], half[1]]
+    scene.geom(body, kind, size, rgba, name=f"{name}_geom", density=300,
+               friction=(1.5, 0.01, 0.001))
+    label_half = ([half[0] + 0.0005, half[1] * 0.6, half[2] * 0.4] if kind == "box"
+                  else [half[0] + 0.0005, half[1] * 0.4])
+    scene.geom(body, kind, label_half, (0.95, 0.95, 0.95, 1) if index != 8 else (0.2, 0.4, 0.8, 1),
+               collide=False, density=1)
     scene.graspable_body(name)
     return name

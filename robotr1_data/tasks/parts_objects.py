@@ -17,15 +17,12 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from robotr1_data.sim.scene import TABLE_TOP_Z, SceneBuilder
-from robotr1_data.tasks.base import Waypoint, down_quat
+from robotr1_data.tasks.base import Waypoint, _quat_mul, down_quat, sample_positions
 from robotr1_data.tasks.conditions import Condition
 
 GREY = (0.35, 0.35, 0.38, 1)
 DARK = (0.12, 0.12, 0.14, 1)
 GRIP = (1.5, 0.01, 0.001)  # high sliding friction for things the fingers hold
-
-# The TCP sits 1 cm above the fingertips; the finger pads reach 5.5 cm up from their tips.
-TIP_BELOW_TCP = 0.01
 
 
 # --- free objects ----------------------------------------------------------------------------
@@ -50,8 +47,9 @@ def rubbish(scene: SceneBuilder, name: str = "rubbish") -> str:
     body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + 0.02), free=True)
     scene.geom(body, "box", [0.02, 0.02, 0.018], (0.9, 0.9, 0.86, 1), name=f"{name}_core",
                density=150, friction=GRIP)
-    for i, (dx, dy, dz, r) in enumerate([(0.012, 0.01, 0.006, 0.016), (-0.011, 0.008, 0.004, 0.015),
-                                         (0.0, -0.012, 0.007, 0.017), (-0.006, -0.004, -0.004, 0.016)]):
+    lumps = [(0.012, 0.01, 0.006, 0.016), (-0.011, 0.008, 0.004, 0.015),
+             (0.0, -0.012, 0.007, 0.017), (-0.006, -0.004, -0.004, 0.016)]
+    for i, (dx, dy, dz, r) in enumerate(lumps):
         scene.geom(body, "sphere", [r], (0.93, 0.93, 0.9, 1), pos=(dx, dy, dz),
                    name=f"{name}_lump{i}", collide=False, density=1)
     scene.graspable_body(name)
@@ -134,6 +132,59 @@ def place_stick(sim, name: str, grip_xy: Sequence[float], yaw: float, tail: floa
     return grip
 
 
+CUP_SIDES = 16
+
+
+def tapered_cup(scene: SceneBuilder, name: str, bottom_radius: float = 0.026,
+                top_radius: float = 0.036, height: float = 0.07, wall: float = 0.004,
+                rgba=(1, 0, 0, 1), region: bool = False) -> Dict[str, object]:
+    """A hollow cup whose walls widen upward, so cups of one size nest (stack_cups).
+
+    The wall is slanted slabs; the origin is the centre of the base. A cup dropped into another
+    settles ``nest_pitch`` higher. Thin slabs let a 40 N pinch tunnel through them, so the
+    fingers touch an invisible solid grip band at the rim instead. Collision bits: walls (2/2)
+    meet only other cups' walls and bases; bases (2/3) also the table; the band (4/1) only
+    the gripper and the table, never another cup, so a cup can drop through it. Colour a
+    cup through ``cup_geoms`` so the band stays invisible. With ``region`` the cup carries
+    a region ``{name}_region`` inside it, moving with it, for cups stacked into it.
+    """
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z), free=True)
+    slope = math.atan2(top_radius - bottom_radius, height)
+    slant = height / math.cos(slope)
+    mid = (bottom_radius + top_radius) / 2 - wall / 2
+    half_width = (top_radius + bottom_radius) / 2 * math.tan(math.pi / CUP_SIDES) * 1.08
+    ry = np.array([math.cos(slope / 2), 0.0, math.sin(slope / 2), 0.0])
+    for i in range(CUP_SIDES):
+        phi = 2 * math.pi * i / CUP_SIDES
+        rz = np.array([math.cos(phi / 2), 0.0, 0.0, math.sin(phi / 2)])
+        scene.geom(body, "box", [wall / 2, half_width, slant / 2], rgba,
+                   pos=(mid * math.cos(phi), mid * math.sin(phi), height / 2),
+                   name=f"{name}_wall{i}", density=400, friction=GRIP,
+                   quat=list(_quat_mul(rz, ry)), contype=2, conaffinity=2)
+    scene.geom(body, "cylinder", [bottom_radius - 0.001, wall / 2], rgba, pos=(0, 0, wall / 2),
+               name=f"{name}_base", density=400, friction=GRIP, contype=2, conaffinity=3)
+    band_mid = height - 0.012
+    band_radius = bottom_radius + (top_radius - bottom_radius) * band_mid / height
+    scene.geom(body, "cylinder", [band_radius, 0.01], (0, 0, 0, 0), pos=(0, 0, band_mid),
+               name=f"{name}_grip_band", density=1, friction=GRIP, contype=4, conaffinity=1)
+    if region:
+        scene.site(body, f"{name}_region", size=[0.012, 0.012, 0.04], pos=(0, 0, 0.05))
+    scene.graspable_body(name)
+    return {"body": name, "height": height,
+            "nest_pitch": cup_nest_pitch(bottom_radius, top_radius, height, wall)}
+
+
+def cup_nest_pitch(bottom_radius: float = 0.026, top_radius: float = 0.036,
+                   height: float = 0.07, wall: float = 0.004) -> float:
+    """How much higher a ``tapered_cup`` rests when nested in another of the same size."""
+    return wall / math.sin(math.atan2(top_radius - bottom_radius, height))
+
+
+def cup_geoms(name: str) -> List[str]:
+    """The visible geoms of a ``tapered_cup`` (for ``sim.set_color``)."""
+    return [f"{name}_wall{i}" for i in range(CUP_SIDES)] + [f"{name}_base"]
+
+
 # --- fixed receptacles and regions -----------------------------------------------------------
 def open_box(scene: SceneBuilder, name: str, inner: Sequence[float] = (0.09, 0.11),
              height: float = 0.1, wall: float = 0.006, rgba=GREY) -> Dict[str, str]:
@@ -207,6 +258,36 @@ def peg_stand(scene: SceneBuilder, name: str, count: int = 3, spacing: float = 0
         "top": base_height + peg_height}
 
 
+def dustpan(scene: SceneBuilder, name: str, wall_height: float = 0.06,
+            inner: Sequence[float] = (0.05, 0.065), wall: float = 0.005,
+            rgba=(0.2, 0.45, 0.8, 1)) -> Dict[str, str]:
+    """A dustpan open toward local +x: back and side walls and a region over its floor.
+
+    The floor is painted on the table (no step for dirt to climb), the side walls are half as
+    high as the back wall; ``wall_height`` sets the pan's size ("tall" or "short").
+    """
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z))
+    ix, iy = inner
+    scene.geom(body, "box", [ix, iy, 0.0008], (0.85, 0.85, 0.88, 1), pos=(0, 0, 0.0008),
+               name=f"{name}_floor", collide=False, density=1)
+    scene.geom(body, "box", [wall / 2, iy + wall, wall_height / 2], rgba,
+               pos=(-ix - wall / 2, 0, wall_height / 2), name=f"{name}_back")
+    for i, sign in enumerate((1, -1)):
+        scene.geom(body, "box", [ix, wall / 2, wall_height / 4], rgba,
+                   pos=(0, sign * (iy + wall / 2), wall_height / 4), name=f"{name}_side{i}")
+    region = f"{name}_region"
+    scene.site(body, region, size=[ix, iy, 0.02], pos=(0, 0, 0.02))
+    return {"body": name, "region": region}
+
+
+def dirt(scene: SceneBuilder, name: str, half: float = 0.006) -> str:
+    """One small dark crumb of dirt."""
+    body = scene.body(name, pos=(0.2, 0.0, TABLE_TOP_Z + half), free=True)
+    scene.geom(body, "box", [half] * 3, (0.3, 0.22, 0.12, 1), name=f"{name}_geom", density=600,
+               friction=(0.6, 0.005, 0.0001))
+    return name
+
+
 def floating_target(scene: SceneBuilder, name: str, radius: float = 0.02,
                     tolerance: float = 0.03) -> Dict[str, str]:
     """A non-colliding marker ball with a region around it (pick_and_lift's goal)."""
@@ -219,7 +300,8 @@ def floating_target(scene: SceneBuilder, name: str, radius: float = 0.02,
 
 # --- conditions the parts above need ---------------------------------------------------------
 class DetectedSeveralCondition(Condition):
-    """At least ``count`` of ``bodies`` lie inside ``region`` (RLBench's DetectedSeveralCondition)."""
+    """At least ``count`` of ``bodies`` lie inside ``region`` (RLBench's
+    DetectedSeveralCondition; belongs in conditions.py once that file is open to edits)."""
 
     def __init__(self, bodies: Sequence[str], region: str, count: int):
         self.bodies, self.region, self.count = list(bodies), region, count
@@ -253,6 +335,20 @@ def place_waypoints(pos: Sequence[float], yaw: float, approach: float = 0.1,
     return [Waypoint((x, y, z + approach), q, name=f"{prefix}above"),
             Waypoint((x, y, z), q, gripper="open", linear=True, name=f"{prefix}release"),
             Waypoint((x, y, z + retreat), q, linear=True, name=f"{prefix}retreat")]
+
+
+def sample_offsets(rng: np.random.Generator, count: int, half: Sequence[float],
+                   min_distance: float) -> np.ndarray:
+    """``count`` 2-D offsets in [-half, half] at least ``min_distance`` apart (a small pile)."""
+    half = np.asarray(half, float)
+    return sample_positions(rng, count, -half, half, min_distance)
+
+
+def segment_distance(point, a, b) -> float:
+    """Distance from ``point`` to the segment a-b (to keep a lying tool clear of objects)."""
+    point, a, b = (np.asarray(v, float) for v in (point, a, b))
+    t = np.clip(np.dot(point - a, b - a) / np.dot(b - a, b - a), 0.0, 1.0)
+    return float(np.linalg.norm(point - (a + t * (b - a))))
 
 
 def rotate_z(vec: Sequence[float], yaw: float) -> np.ndarray:

@@ -45,7 +45,8 @@ class PickAndLift(Task):
         # The weld keeps the block where the fingers closed, so the TCP ends the same offset
         # above the goal as it was above the block's centre.
         self.waypoints = po.pick_waypoints((x, y, grasp_z), grip) + [
-            Waypoint((goal[0], goal[1], goal[2] + grasp_z - z), down_quat(grip), name="lift_to_target")]
+            Waypoint((goal[0], goal[1], goal[2] + grasp_z - z), down_quat(grip),
+                     name="lift_to_target")]
         return [f"pick up the {color_name} block and lift it up to the target",
                 f"grasp the {color_name} block to the target",
                 f"lift the {color_name} block up to the target"]

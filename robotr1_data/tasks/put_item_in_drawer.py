@@ -21,7 +21,8 @@ class PutItemInDrawer(Task):
         pa.item_block(scene, "item", size=ITEM)
 
     def init_task(self):
-        self.register_graspable_objects(["item"])
+        self.register_graspable_objects(["item"] + [f"drawer_frame_handle_{o}"
+                                                    for o in pa.DRAWER_OPTIONS])
         self.register_low_dim_bodies(["item", "drawer_frame"])
 
     def init_episode(self, index: int) -> List[str]:

@@ -29,10 +29,10 @@ class PutMoneyInSafe(Task):
 
     def init_episode(self, index: int) -> List[str]:
         option = pa.SHELF_OPTIONS[index]
-        self.register_success_conditions([NothingGrasped(),
-                                          DetectedCondition("dollar_stack", f"success_detector{index}")])
+        self.register_success_conditions([
+            NothingGrasped(), DetectedCondition("dollar_stack", f"success_detector{index}")])
         side = self.rng.choice([-1.0, 1.0])
-        origin = np.array([self.rng.uniform(0.15, 0.28), side * self.rng.uniform(0.2, 0.26), 0.752])
+        origin = np.array([self.rng.uniform(0.22, 0.32), side * self.rng.uniform(0.2, 0.26), 0.752])
         yaw = side * (math.pi / 2 + self.rng.uniform(0.0, 0.4))
         self.sim.set_body_pose("safe", origin, pa.yaw_quat(yaw))
         money = np.array([self.rng.uniform(0.05, 0.3), -side * self.rng.uniform(0.05, 0.22),
@@ -43,7 +43,7 @@ class PutMoneyInSafe(Task):
         grip = money + [0, 0, 0.004]
         q_pick, q_safe = down_quat(money_yaw), down_quat(pa.grip_yaw(yaw))
         shelf_z = pa.SAFE.shelf_top(index) + MONEY_HALF_Z + 0.004 + 0.004
-        above = pa.at(origin, yaw, [FRONT_OFF, 0, pa.SAFE.height + 0.06])
+        above = pa.at(origin, yaw, [FRONT_OFF, 0, pa.SAFE.shelf_top(2) + 0.08])
         front = pa.at(origin, yaw, [FRONT_OFF, 0, shelf_z])
         inside = pa.at(origin, yaw, [REACH_IN, 0, shelf_z])
         self.waypoints = [

@@ -21,11 +21,6 @@ DRAG = 0.15
 TARGETS = ["target0", "distractor1", "distractor2", "distractor3"]
 
 
-def _segment_distance(p, a, b):
-    t = np.clip(np.dot(p - a, b - a) / np.dot(b - a, b - a), 0.0, 1.0)
-    return float(np.linalg.norm(p - (a + t * (b - a))))
-
-
 class ReachAndDrag(Task):
     name = "reach_and_drag"
 
@@ -62,7 +57,7 @@ class ReachAndDrag(Task):
             stick_yaw = math.pi + self.rng.uniform(-0.25, 0.25)
             axis = np.array([math.cos(stick_yaw), math.sin(stick_yaw), 0.0])
             head = np.array([*grip_xy, 0.752]) - REACH * axis
-            if _segment_distance(cube, head, head + (REACH + TAIL) * axis) > 0.1:
+            if po.segment_distance(cube, head, head + (REACH + TAIL) * axis) > 0.1:
                 break
         else:
             raise RuntimeError("reach_and_drag: no room for the stick beside the cube")
@@ -95,7 +90,8 @@ class ReachAndDrag(Task):
         ]
         return [f"use the stick to drag the cube onto the {color_name} target",
                 f"use the stick to drag the cube onto the {color_name} square",
-                f"pick up the stick and use it to push or pull the cube onto the {color_name} target",
+                f"pick up the stick and use it to push or pull the cube onto the {color_name} "
+                f"target",
                 f"drag the block towards the {color_name} square on the table top",
                 f"grasping the stick by one end, pick it up and use the other end to move the "
                 f"block onto the {color_name} target"]

@@ -64,7 +64,8 @@ class SlideBlockToColorTarget(Task):
                 f"slide the block onto the {color_name} square",
                 f"push the block until it is sitting on top of the {color_name} target",
                 f"slide the block towards the {color_name} plane",
-                f"cover the {color_name} target with the block by pushing the block in its direction"]
+                f"cover the {color_name} target with the block by pushing the block in its "
+                f"direction"]
 
     def variation_count(self) -> int:
         return len(TARGET_COLORS)

@@ -17,7 +17,8 @@ class TakeLidOffSaucepan(Task):
     def init_task(self):
         self.register_graspable_objects(["saucepan_lid"])
         self.register_success_conditions([ConditionSet([
-            GraspedCondition("saucepan_lid"), DetectedCondition("saucepan_lid", "saucepan_success")])])
+            GraspedCondition("saucepan_lid"),
+            DetectedCondition("saucepan_lid", "saucepan_success")])])
         self.register_low_dim_bodies(["saucepan", "saucepan_lid"])
 
     def init_episode(self, index: int) -> List[str]:

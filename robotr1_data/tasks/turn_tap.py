@@ -23,6 +23,7 @@ class TurnTap(Task):
         pa.tap(scene, "tap")
 
     def init_task(self):
+        self.register_graspable_objects(["tap_left", "tap_right"])
         self.register_low_dim_bodies(["tap", "tap_left", "tap_right"])
 
     def init_episode(self, index: int) -> List[str]:

@@ -40,6 +40,7 @@ class Observation:
     images: Dict[str, np.ndarray]  # camera name -> (H, W, 3) uint8 RGB, e.g. {"front": ...}
     tcp_pose: np.ndarray  # (7,) x, y, z, qx, qy, qz, qw (RLBench's gripper_pose)
     keypoint_index: int  # how many keypoints the episode has executed so far
+    joint_positions: Optional[np.ndarray] = None  # (7,) commanded arm joints (the IK seed)
 
 
 @dataclasses.dataclass

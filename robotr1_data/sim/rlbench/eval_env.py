@@ -67,7 +67,8 @@ class RLBenchEvalEnv:
             raise UsageError("call reset(variation, seed) before execute()")
         xyz = np.asarray(target_xyz, dtype=np.float64).reshape(-1)
         if xyz.shape != (3,) or not np.all(np.isfinite(xyz)):
-            raise UsageError(f"target_xyz must be 3 finite numbers (world metres), got {target_xyz!r}")
+            raise UsageError(f"target_xyz must be 3 finite numbers (world metres), "
+                             f"got {target_xyz!r}")
         if quat_wxyz is None:  # keep the current gripper orientation (xyzw in gripper_pose)
             quat_xyzw = np.asarray(self._obs.gripper_pose, dtype=np.float64)[3:7]
         else:

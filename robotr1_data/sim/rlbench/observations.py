@@ -103,7 +103,8 @@ def images(obs, cameras: Sequence[str], kinds: Iterable[str], depth_in_meters: b
             if kind == "rgb":
                 a = np.asarray(value)
                 if a.dtype != np.uint8:  # RLBench gives uint8; a float 0..1 image is scaled
-                    a = np.clip(np.round(np.asarray(a, np.float64) * 255.0), 0, 255).astype(np.uint8)
+                    a = np.clip(np.round(np.asarray(a, np.float64) * 255.0), 0, 255)
+                    a = a.astype(np.uint8)
                 out[f"{cam}_rgb"] = a
             elif kind == "depth":
                 p = params[cam]
@@ -112,6 +113,8 @@ def images(obs, cameras: Sequence[str], kinds: Iterable[str], depth_in_meters: b
                 a = np.asarray(value)
                 if a.ndim == 3:  # masks_as_one_channel=False: RGB-coded handles
                     a = rgb_handles_to_handles(a)
+                elif a.dtype.kind == "f":  # RLBench decodes handles in floating point
+                    a = np.rint(a)
                 out[f"{cam}_mask"] = a.astype(np.int64)
     return out
 

@@ -1,0 +1,252 @@
+"""Re-render stored episodes at another camera set or image size (STYLE §3: keep the raw state,
+derive the views).
+
+Every frame's simulator state is in the shard (``sim_state``), and an episode's scene is a
+function of (task, variation, seed) plus the recorded scene edits (``extra.model_overrides``).
+So a fresh simulator reset with the episode's seed, the edits re-applied and each stored state
+set back gives the very pixels a recording with the new settings would have produced: the
+output shards are bit-identical to such a recording (tests/test_render.py checks this).
+
+Images are rendered at every ``image_every``-th frame plus every keypoint and planner keypoint,
+the recorder's own rule; ``image_every`` defaults to the source dataset's setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import os
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from robotr1_data.episode import CAMERAS, Episode
+from robotr1_data.errors import UsageError
+
+
+@dataclasses.dataclass
+class RenderConfig:
+    shards: List[str]
+    out: str
+    cameras: List[str] = dataclasses.field(default_factory=lambda: list(CAMERAS))
+    image_size: Tuple[int, int] = (128, 128)
+    rgb: bool = True
+    depth: bool = True
+    mask: bool = True
+    render_quality: bool = False
+    image_every: Optional[int] = None  # None: the source dataset's image_every
+    workers: int = 1
+
+    def check(self) -> None:
+        bad = [c for c in self.cameras if c not in CAMERAS]
+        if bad:
+            raise UsageError(f"unknown camera(s) {bad}; choose from {list(CAMERAS)}")
+        if not self.cameras:
+            raise UsageError("render needs at least one camera (--cameras front ...)")
+        if not (self.rgb or self.depth or self.mask):
+            raise UsageError("nothing to render: --no-rgb, --no-depth and --no-mask all given")
+        h, w = self.image_size
+        if not (16 <= h <= 1024 and 16 <= w <= 1024):
+            raise UsageError(f"bad --image-size {h} {w}: both sides must be within 16..1024 pixels")
+        if self.image_every is not None and self.image_every < 1:
+            raise UsageError(f"--image-every must be at least 1 (got {self.image_every})")
+        if self.workers < 1:
+            raise UsageError(f"--workers must be at least 1 (got {self.workers})")
+
+
+def image_frames_for(length: int, image_every: int, keypoints: Sequence[int],
+                     planner_keypoints: Sequence[int]) -> np.ndarray:
+    """The recorder's rule (robotr1_data.record): every K-th frame, every keypoint and every
+    planner keypoint."""
+    keep = set(range(0, length, max(1, int(image_every))))
+    keep |= {int(k) for k in keypoints} | {int(k) for k in planner_keypoints}
+    return np.array(sorted(keep), dtype=np.int64)
+
+
+class Renderer:
+    """Holds one simulator per task (created on first use) and re-renders episodes with it."""
+
+    def __init__(self, cfg: RenderConfig):
+        self.cfg = cfg
+        self._sims: Dict[str, object] = {}
+
+    def sim(self, task: str):
+        if task not in self._sims:
+            from robotr1_data.sim.mujoco_sim import MujocoSim
+            from robotr1_data.tasks.registry import get_task
+            c = self.cfg
+            self._sims[task] = MujocoSim(get_task(task), cameras=c.cameras,
+                                         image_size=tuple(c.image_size), rgb=c.rgb,
+                                         depth=c.depth, mask=c.mask,
+                                         render_quality=c.render_quality)
+        return self._sims[task]
+
+    def render(self, ep: Episode, image_every: int, where: str = "") -> Episode:
+        """``ep`` with its images, camera parameters and mask names replaced by new renders."""
+        backend = (ep.extra or {}).get("backend", "mujoco")
+        if backend != "mujoco":
+            raise UsageError(f"{where}: recorded with the '{backend}' backend; only MuJoCo "
+                             "episodes can be re-rendered from their stored states")
+        sim = self.sim(ep.task)
+        state_size = sim.get_state().shape[0]
+        if ep.sim_state.ndim != 2 or ep.sim_state.shape[1] != state_size:
+            raise UsageError(f"{where}: sim_state has shape {ep.sim_state.shape} but the "
+                             f"'{ep.task}' scene's state has {state_size} values (recorded with "
+                             "another version of the task or robot?); regenerate it instead")
+        # The scene of this episode: what reset with its seed builds, plus the recorded edits.
+        sim.reset(ep.variation, np.random.default_rng(ep.seed))
+        sim.apply_overrides((ep.extra or {}).get("model_overrides") or {})
+        frames = image_frames_for(ep.length, image_every, ep.keypoints, ep.planner_keypoints)
+        shots: List[Dict[str, np.ndarray]] = []
+        extr: Dict[str, List[np.ndarray]] = {}
+        for i in frames:
+            sim.set_state(ep.sim_state[i])
+            shots.append(sim.render())
+            for cam, p in sim.camera_parameters().items():
+                extr.setdefault(cam, []).append(p["extrinsics"])
+        params = sim.camera_parameters()
+        return dataclasses.replace(
+            ep,
+            images={k: np.stack([s[k] for s in shots]) for k in shots[0]},
+            image_frames=frames,
+            camera_intrinsics={c: p["intrinsics"] for c, p in params.items()},
+            camera_extrinsics={c: np.stack(v) for c, v in extr.items()},
+            camera_near_far={c: (p["near"], p["far"]) for c, p in params.items()},
+            mask_names=sim.mask_names(),
+        )
+
+    def close(self):
+        for s in self._sims.values():
+            s.close()
+        self._sims.clear()
+
+
+def find_inputs(paths: Sequence[str]) -> List[Tuple[Path, Path]]:
+    """(shard, path relative to its dataset root) for each shard file or dataset directory."""
+    out: List[Tuple[Path, Path]] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(q for q in p.rglob("*.h5") if not q.name.startswith("."))
+            out += [(q, q.relative_to(p)) for q in found]
+        elif p.is_file():
+            out.append((p, Path(p.name)))
+        else:
+            raise UsageError(f"'{p}' does not exist; pass shard files (.h5) or dataset directories")
+    if not out:
+        raise UsageError(f"no .h5 shards found in {', '.join(map(str, paths))}")
+    rels = [r for _, r in out]
+    if len(set(rels)) != len(rels):
+        raise UsageError("two inputs map to the same output path; render one dataset "
+                         "directory at a time")
+    return out
+
+
+def output_config(source: dict, cfg: RenderConfig, image_every: int) -> dict:
+    """The source generator config with the new view settings: the config a recording made
+    with these settings would carry."""
+    c = dict(source)
+    c.update(cameras=list(cfg.cameras), image_size=list(cfg.image_size), rgb=cfg.rgb,
+             depth=cfg.depth, mask=cfg.mask, render_quality=cfg.render_quality,
+             image_every=int(image_every))
+    return c
+
+
+def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Renderer] = None,
+                 progress=None) -> dict:
+    from robotr1_data.shards import ShardReader, ShardWriter
+
+    own = renderer is None
+    renderer = renderer or Renderer(cfg)
+    stats = {"shard": str(dst), "episodes": 0, "images": 0, "skipped": False}
+    try:
+        with ShardReader(src) as r:
+            source = r.config
+            k = cfg.image_every or int(source.get("image_every", 1) or 1)
+            config = output_config(source, cfg, k)
+            if _complete(dst, config, len(r.episodes)):
+                stats.update(skipped=True, episodes=len(r.episodes))
+                return stats
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            with ShardWriter(dst, config) as w:
+                for name in r.episodes:
+                    ep = r.load(name, images=False)
+                    new = renderer.render(ep, k, where=f"{src}: {name}")
+                    w.add(new)
+                    stats["episodes"] += 1
+                    stats["images"] += len(new.image_frames)
+                    if progress is not None:
+                        progress()
+    finally:
+        if own:
+            renderer.close()
+    return stats
+
+
+def _complete(dst: Path, config: dict, n: int) -> bool:
+    from robotr1_data.shards import ShardReader
+    if not dst.exists():
+        return False
+    try:
+        with ShardReader(dst) as r:
+            return r.config == config and len(r.episodes) == n
+    except Exception:
+        return False
+
+
+def _render_job(args):
+    cfg, src, dst = args
+    try:
+        return render_shard(cfg, src, dst)
+    except UsageError as exc:
+        return {"shard": str(dst), "usage_error": str(exc)}
+
+
+def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
+    """Re-render every episode of ``cfg.shards`` into ``cfg.out`` (same relative paths), then
+    write ``cfg.out/manifest.json``. Existing complete outputs are kept (a rerun resumes)."""
+    from tqdm import tqdm
+
+    from robotr1_data.generate import OutputLock, _die_with_parent, remove_partial_files
+    from robotr1_data.shards import write_manifest
+    from robotr1_data.sim.gl import ensure_gl
+
+    cfg.check()
+    inputs = find_inputs(cfg.shards)
+    out = Path(cfg.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write to output directory '{out}' ({exc.strerror}); choose "
+                         "another --out") from None
+    for src, rel in inputs:
+        if (out / rel).resolve() == src.resolve():
+            raise UsageError(f"--out {out} would overwrite the input {src}; choose another --out")
+    ensure_gl()
+    jobs = [(cfg, src, out / rel) for src, rel in inputs]
+    results: List[dict] = []
+    with OutputLock(str(out)):
+        remove_partial_files(str(out))
+        if cfg.workers == 1:
+            bar = tqdm(unit="episode", disable=not show_progress, file=sys.stderr)
+            renderer = Renderer(cfg)
+            try:
+                for c, src, dst in jobs:
+                    results.append(render_shard(c, src, dst, renderer, lambda: bar.update(1)))
+            finally:
+                renderer.close()
+                bar.close()
+        else:
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(min(cfg.workers, len(jobs)), initializer=_die_with_parent,
+                          initargs=(os.getpid(),)) as pool:
+                results = list(pool.imap_unordered(_render_job, jobs))
+            usage = [r["usage_error"] for r in results if "usage_error" in r]
+            if usage:
+                raise UsageError(usage[0])
+        from robotr1_data.shards import ShardReader
+        with ShardReader(jobs[0][2]) as r:
+            config = dict(r.config, rendered_from=[str(s) for s in cfg.shards])
+        write_manifest(out, [dst for _, _, dst in jobs], config=config)
+    return results
