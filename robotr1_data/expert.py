@@ -80,6 +80,7 @@ class Expert:
             nonlocal frame
             sim.step(arm, fingers)
             frame += 1
+            task.success()  # RLBench polls success every step, so ordered ConditionSets latch
             on_step()
 
         for index, wp in enumerate(task.waypoints):

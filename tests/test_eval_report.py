@@ -2,7 +2,6 @@
 
 import json
 import os
-import re
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -24,10 +24,10 @@ def down_quat(yaw: float = 0.0) -> np.ndarray:
     """Top-down gripper orientation turned by ``yaw`` radians about world z (w, x, y, z)."""
     half = 0.5 * yaw
     rz = np.array([math.cos(half), 0.0, 0.0, math.sin(half)])
-    return _quat_mul(rz, DOWN_QUAT)
+    return quat_mul(rz, DOWN_QUAT)
 
 
-def _quat_mul(a, b):
+def quat_mul(a, b):
     w1, x1, y1, z1 = a
     w2, x2, y2, z2 = b
     return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,

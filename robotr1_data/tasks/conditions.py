@@ -31,6 +31,17 @@ class DetectedCondition(Condition):
         return met, False
 
 
+class DetectedSeveralCondition(Condition):
+    """At least ``count`` of ``bodies`` lie inside ``region`` (RLBench's DetectedSeveralCondition)."""
+
+    def __init__(self, bodies: Sequence[str], region: str, count: int):
+        self.bodies, self.region, self.count = list(bodies), region, count
+
+    def condition_met(self, sim):
+        inside = sum(sim.point_in_site(sim.body_position(b), self.region) for b in self.bodies)
+        return inside >= self.count, False
+
+
 class TipNearCondition(Condition):
     """The gripper tip is within ``radius`` metres of a body (RLBench's tip-in-sensor check)."""
 

@@ -17,8 +17,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from robotr1_data.sim.scene import TABLE_TOP_Z, SceneBuilder
-from robotr1_data.tasks.base import Waypoint, _quat_mul, down_quat, sample_positions
-from robotr1_data.tasks.conditions import Condition
+from robotr1_data.tasks.base import Waypoint, down_quat, quat_mul, sample_positions
 
 GREY = (0.35, 0.35, 0.38, 1)
 DARK = (0.12, 0.12, 0.14, 1)
@@ -160,7 +159,7 @@ def tapered_cup(scene: SceneBuilder, name: str, bottom_radius: float = 0.026,
         scene.geom(body, "box", [wall / 2, half_width, slant / 2], rgba,
                    pos=(mid * math.cos(phi), mid * math.sin(phi), height / 2),
                    name=f"{name}_wall{i}", density=400, friction=GRIP,
-                   quat=list(_quat_mul(rz, ry)), contype=2, conaffinity=2)
+                   quat=list(quat_mul(rz, ry)), contype=2, conaffinity=2)
     scene.geom(body, "cylinder", [bottom_radius - 0.001, wall / 2], rgba, pos=(0, 0, wall / 2),
                name=f"{name}_base", density=400, friction=GRIP, contype=2, conaffinity=3)
     band_mid = height - 0.012
@@ -296,19 +295,6 @@ def floating_target(scene: SceneBuilder, name: str, radius: float = 0.02,
     region = f"{name}_region"
     scene.site(body, region, size=[tolerance] * 3)
     return {"body": name, "region": region}
-
-
-# --- conditions the parts above need ---------------------------------------------------------
-class DetectedSeveralCondition(Condition):
-    """At least ``count`` of ``bodies`` lie inside ``region`` (RLBench's
-    DetectedSeveralCondition; belongs in conditions.py once that file is open to edits)."""
-
-    def __init__(self, bodies: Sequence[str], region: str, count: int):
-        self.bodies, self.region, self.count = list(bodies), region, count
-
-    def condition_met(self, sim):
-        inside = sum(sim.point_in_site(sim.body_position(b), self.region) for b in self.bodies)
-        return inside >= self.count, False
 
 
 # --- waypoint recipes --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task, sample_positions
-from robotr1_data.tasks.conditions import NothingGrasped
+from robotr1_data.tasks.conditions import DetectedSeveralCondition, NothingGrasped
 
 SIZE = 0.045
 GRASP_BELOW_CENTRE = -(SIZE / 2 - 0.015)  # the TCP sits this far below the block centre
@@ -42,7 +42,7 @@ class StackBlocks(Task):
         for b in DISTRACTORS:
             self.sim.set_color(b, parts.COLORS[other][1])
         self.register_success_conditions([
-            po.DetectedSeveralCondition(TARGETS, "stack_blocks_target_plane_region", count),
+            DetectedSeveralCondition(TARGETS, "stack_blocks_target_plane_region", count),
             NothingGrasped()])
 
         points = sample_positions(self.rng, 9, (-0.02, -0.28, 0.752), (0.42, 0.28, 0.752),

@@ -9,7 +9,7 @@ report comes from the ``results.json`` beside it, printed with 3 decimals.
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 

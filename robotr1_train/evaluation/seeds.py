@@ -13,7 +13,7 @@ import os
 import sys
 import zlib
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Set
+from typing import Dict, Iterable, List, Sequence, Set
 
 import numpy as np
 
