@@ -36,6 +36,7 @@ class GenerationError(RuntimeError):
 # GenerateConfig fields that say how a run executes, not what it produces.
 EXECUTION_FIELDS = ("out", "workers", "ray")
 LOCK_NAME = ".generate.lock"
+RECYCLE_EPISODES = 200
 _PARTIAL = re.compile(r"^\..+\.\d+\.tmp$")  # ShardWriter / atomic_write_text temporaries
 
 
@@ -232,7 +233,11 @@ def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict
                 break
     elif todo:
         ctx = mp.get_context("spawn")  # a fresh interpreter per worker: no inherited GL state
-        with ctx.Pool(min(cfg.workers, len(todo)), maxtasksperchild=8,
+        # Recycle a worker after ~RECYCLE_EPISODES episodes (a safety net: bench/soak.py shows
+        # flat memory), not after a fixed number of units: small units would pay the ~2 s
+        # interpreter + MuJoCo start-up every few episodes.
+        per_child = max(1, RECYCLE_EPISODES // cfg.episodes_per_shard)
+        with ctx.Pool(min(cfg.workers, len(todo)), maxtasksperchild=per_child,
                       initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             for res in pool.imap_unordered(_worker, [(cfg, u) for u in todo]):
                 results.append(res)
