@@ -12,6 +12,7 @@ import numpy as np
 
 import mujoco
 
+from robotr1_data.errors import UsageError
 from robotr1_data.sim.base import SimBackend
 
 
@@ -67,6 +68,10 @@ class MujocoSim(SimBackend):
 
     # --- episode lifecycle -------------------------------------------------------------------
     def reset(self, variation: int, rng: np.random.Generator) -> List[str]:
+        count = self.task.variation_count()
+        if not 0 <= int(variation) < count:
+            raise UsageError(f"task {self.task.name} has {count} variation(s); variation "
+                             f"{variation} is out of range 0..{count - 1}")
         mj, m, d = self.mj, self.model, self.data
         mj.mj_resetData(m, d)
         for key, value in self._defaults.items():
