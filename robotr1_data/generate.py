@@ -200,7 +200,7 @@ def _worker(args, progress=None):
 def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]:
     """Run the whole job; returns per-task statistics. Raises on any unit that failed."""
     cfg.check()
-    if cfg.cameras:
+    if cfg.cameras and cfg.backend == "mujoco":
         # Decide the GL platform once here; workers inherit MUJOCO_GL and skip the probe.
         from robotr1_data.sim.gl import ensure_gl
         ensure_gl()

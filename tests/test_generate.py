@@ -157,3 +157,15 @@ def test_plugin_task_is_listed_and_generates(plugin, tmp_path, capsys):
     stats = _gen(tmp_path / "d", tasks=["reach_high"], episodes=2, cameras=[])
     assert stats["reach_high"]["episodes"] == 2
     assert validate_dir(tmp_path / "d") == []
+
+
+def test_validate_flags_a_short_dataset(tmp_path):
+    _gen(tmp_path, episodes=2, cameras=[], episodes_per_shard=1)
+    assert validate_dir(tmp_path) == []
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["shards"] = manifest["shards"][:1]  # as if the second unit had failed
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "push_button" / "shard-00001.h5").unlink()
+    problems = validate_dir(tmp_path)
+    assert any("task push_button: 1 episodes listed, the generate command asked for 2" in p
+               for p in problems), problems

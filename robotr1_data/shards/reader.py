@@ -61,6 +61,7 @@ class ShardReader:
         self._pid = os.getpid()
         self._closed = False
         self._frames_cache: Dict[str, np.ndarray] = {}
+        self._keys_cache: Dict[str, dict] = {}
 
     def __getstate__(self) -> dict:
         return {"path": self.path}
@@ -68,6 +69,7 @@ class ShardReader:
     def __setstate__(self, state: dict) -> None:
         self.path = state["path"]
         self._f, self._pid, self._closed, self._frames_cache = None, os.getpid(), False, {}
+        self._keys_cache = {}
 
     # -- plumbing --------------------------------------------------------------------------
     @property
@@ -78,6 +80,7 @@ class ShardReader:
         if self._f is None or self._pid != os.getpid():
             self._f = open_shard(self.path)  # never reuse another process's handle
             self._pid = os.getpid()
+            self._keys_cache = {}  # dataset objects of the old handle are not ours
         return self._f
 
     def __enter__(self) -> "ShardReader":
@@ -91,6 +94,7 @@ class ShardReader:
         if self._f is not None and self._pid == os.getpid():
             self._f.close()
         self._f = None
+        self._keys_cache = {}
         self._closed = True
 
     def __len__(self) -> int:
@@ -166,9 +170,15 @@ class ShardReader:
         ``key`` is ``<cam>_rgb``, ``<cam>_depth``, ``<cam>_mask`` or ``<cam>_camera_extrinsics``.
         """
         g = self._group(ep)
-        per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
-                     or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
-        if key not in per_image:
+        # Listing the group opens every dataset; a random-access loader calls this per sample,
+        # so the per-episode key list and datasets are cached (shards are read-only).
+        cached = self._keys_cache.get(g.name)
+        if cached is None:
+            per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
+                         or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
+            cached = self._keys_cache[g.name] = {k: g[k] for k in per_image}
+        if key not in cached:
+            per_image = list(cached)
             raise UsageError(f"no per-frame image field {key!r} in {g.name}"
                              f"{did_you_mean(key, per_image)}; available: "
                              f"{', '.join(sorted(per_image)) or 'none (recorded without cameras)'}")
@@ -179,7 +189,7 @@ class ShardReader:
             shown = frames[:8].tolist() + (["..."] if len(frames) > 8 else [])
             raise UsageError(f"frame {i} of {g.name} has no stored image; frames with images: "
                              f"{shown} ({len(frames)} in all)")
-        return g[key][row]
+        return cached[key][row]
 
     def load(self, ep: EpisodeRef, images: bool = True,
              cameras: Optional[Sequence[str]] = None) -> Episode:

@@ -52,6 +52,7 @@ def validate_dir(path: Union[str, os.PathLike], full: bool = False) -> List[str]
     except UsageError as e:
         return [f"{path / S.MANIFEST_NAME}: {e}"]
     listed = set()
+    problems += _check_completeness(manifest)
     for entry in manifest["shards"]:
         rel = entry.get("path", "?")
         shard = path / rel
@@ -84,6 +85,20 @@ def validate_dir(path: Union[str, os.PathLike], full: bool = False) -> List[str]
             problems.append(f"{p}: shard not listed in {S.MANIFEST_NAME} (left over from another "
                             "run? remove it or rewrite the manifest)")
     return problems
+
+
+def _check_completeness(manifest: dict) -> List[str]:
+    """A generated dataset holds exactly what its command asked for: never silently short."""
+    cfg = manifest.get("config") or {}
+    tasks, wanted = cfg.get("tasks"), cfg.get("episodes")
+    if not isinstance(tasks, list) or not isinstance(wanted, int):
+        return []  # not made by `generate` (e.g. imported): nothing to compare against
+    have = collections.Counter()
+    for entry in manifest.get("shards", []):
+        have.update(entry.get("tasks") or {})
+    return [f"task {t}: {have.get(t, 0)} episodes listed, the generate command asked for {wanted} "
+            "(a run failed or was interrupted; rerun the same command to complete it)"
+            for t in tasks if have.get(t, 0) != wanted]
 
 
 def validate_shard(path: Union[str, os.PathLike], full: bool = False) -> List[str]:
