@@ -53,6 +53,7 @@ class MujocoSim(SimBackend):
                           "geom_rgba": m.geom_rgba.copy(), "eq_data": m.eq_data.copy()}
         self._state_spec = getattr(mujoco.mjtState, STATE_SPEC)
         self._grasped: Optional[str] = None
+        self._ids: Dict[tuple, int] = {}
         self._joint_ref: Dict[str, float] = {}
         self.overrides: Dict[str, Dict[str, list]] = {}
         self.arm_target = self._home_q.copy()
@@ -156,25 +157,37 @@ class MujocoSim(SimBackend):
                     getattr(m, key)[m.body(name).id] = value
 
     # --- scene queries -----------------------------------------------------------------------
+    # Conditions and observations query objects by name every control step; MuJoCo's named
+    # accessors build a view per call, so names are resolved to ids once.
+    def _id(self, kind, name: str) -> int:
+        key = (kind, name)
+        idx = self._ids.get(key)
+        if idx is None:
+            idx = self._ids[key] = self.mj.mj_name2id(self.model, kind, name)
+            if idx < 0:
+                raise KeyError(f"no {kind.name[6:].lower()} named {name!r} in the scene")
+        return idx
+
     def body_position(self, body: str) -> np.ndarray:
-        return self.data.body(body).xpos.copy()
+        return self.data.xpos[self._id(self.mj.mjtObj.mjOBJ_BODY, body)].copy()
 
     def body_quat(self, body: str) -> np.ndarray:
-        return self.data.body(body).xquat.copy()
+        return self.data.xquat[self._id(self.mj.mjtObj.mjOBJ_BODY, body)].copy()
 
     def joint_position(self, joint: str) -> float:
-        return float(self.data.joint(joint).qpos[0])
+        jid = self._id(self.mj.mjtObj.mjOBJ_JOINT, joint)
+        return float(self.data.qpos[self.model.jnt_qposadr[jid]])
 
     def joint_reference(self, joint: str) -> float:
         return self._joint_ref.get(joint, 0.0)
 
     def site_position(self, site: str) -> np.ndarray:
-        return self.data.site(site).xpos.copy()
+        return self.data.site_xpos[self._id(self.mj.mjtObj.mjOBJ_SITE, site)].copy()
 
     def point_in_site(self, point: np.ndarray, site: str) -> bool:
-        s = self.data.site(site)
-        local = s.xmat.reshape(3, 3).T @ (np.asarray(point) - s.xpos)
-        return bool(np.all(np.abs(local) <= self.model.site(site).size))
+        sid = self._id(self.mj.mjtObj.mjOBJ_SITE, site)
+        local = self.data.site_xmat[sid].reshape(3, 3).T @ (np.asarray(point) - self.data.site_xpos[sid])
+        return bool(np.all(np.abs(local) <= self.model.site_size[sid]))
 
     def tcp_position(self) -> np.ndarray:
         return self.data.site_xpos[self._tcp].copy()
