@@ -318,6 +318,7 @@ class GRPOTrainer:
         metrics.update(upd)
         metrics.update({
             "epoch": epoch,
+            "world_size": self.acc.num_processes,
             "time/step_s": dt,
             "time/generate_s": t_gen,
             "throughput/tokens_per_s": (stats["prompt_tokens"] + stats["completion_tokens"]) / max(dt, 1e-9),
