@@ -69,10 +69,10 @@ class CameraRig:
         for cam in self.cameras:
             r.update_scene(data, camera=cam)
             if self.modes["rgb"]:
-                out[f"{cam}_rgb"] = r.render().copy()
+                out[f"{cam}_rgb"] = r.render()  # a fresh array each call: no copy needed
             if self.modes["depth"]:
                 r.enable_depth_rendering()
-                out[f"{cam}_depth"] = r.render().astype(np.float32)
+                out[f"{cam}_depth"] = r.render().astype(np.float32, copy=False)
                 r.disable_depth_rendering()
             if self.modes["mask"]:
                 r.enable_segmentation_rendering()

@@ -112,6 +112,12 @@ class Task:
         for c in self._success + self._fail:
             c.reset()
 
+    @property
+    def needs_polling(self) -> bool:
+        """Whether success must be evaluated every step: true when a condition remembers what
+        happened earlier (an ordered or latched ConditionSet), as RLBench polls every step."""
+        return any(c.stateful for c in self._success + self._fail)
+
     def success(self):
         """(all success conditions met, any condition asks to terminate)."""
         results = [c.condition_met(self.sim) for c in self._success]

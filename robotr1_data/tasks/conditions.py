@@ -12,6 +12,8 @@ import numpy as np
 
 
 class Condition:
+    stateful = False  # True when the result depends on earlier steps (must be polled each step)
+
     def condition_met(self, sim) -> Tuple[bool, bool]:
         raise NotImplementedError
 
@@ -87,6 +89,11 @@ class ConditionSet(Condition):
         self.simultaneously_met = simultaneously_met
         self._done: List[bool] = [False] * len(self.conditions)
 
+    @property
+    def stateful(self) -> bool:
+        return (self.order_matters or not self.simultaneously_met
+                or any(c.stateful for c in self.conditions))
+
     def reset(self):
         self._done = [False] * len(self.conditions)
         for c in self.conditions:
@@ -113,6 +120,10 @@ class ConditionSet(Condition):
 class OrConditions(Condition):
     def __init__(self, conditions: Sequence[Condition]):
         self.conditions = list(conditions)
+
+    @property
+    def stateful(self) -> bool:
+        return any(c.stateful for c in self.conditions)
 
     def reset(self):
         for c in self.conditions:
