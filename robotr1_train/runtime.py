@@ -248,3 +248,18 @@ def peak_memory_bytes() -> int:
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
     except Exception:  # noqa: BLE001
         return 0
+
+
+def save_final_model(accelerator, policy, processor, out_dir: str) -> str:
+    """Save the trained policy (or LoRA adapter) and its processor once, from the main process."""
+    import os
+
+    from robotr1_train.models import save_processor
+
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        os.makedirs(out_dir, exist_ok=True)
+        policy.save_pretrained(out_dir, safe_serialization=True)
+        save_processor(processor, out_dir)
+    accelerator.wait_for_everyone()
+    return out_dir

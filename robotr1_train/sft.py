@@ -22,7 +22,7 @@ from robotr1_train.data import (collate_sequences, encode_prompts, record_images
 from robotr1_train.logprobs import CompletionScorer, move_batch
 from robotr1_train.runtime import (MetricsLogger, load_checkpoint, make_accelerator, make_optimizer,
                                    make_scheduler, peak_memory_bytes, progress, save_checkpoint,
-                                   seed_everything)
+                                   save_final_model, seed_everything)
 
 
 def target_text(record: dict, target: str) -> str:
@@ -159,13 +159,5 @@ class SFTTrainer:
         return last
 
     def save_model(self, out_dir: Optional[str] = None) -> str:
-        from robotr1_train.models import save_processor
-
-        d = out_dir or os.path.join(self.out_dir, "final")
-        self.acc.wait_for_everyone()
-        if self.acc.is_main_process:
-            os.makedirs(d, exist_ok=True)
-            self.policy.save_pretrained(d, safe_serialization=True)
-            save_processor(self.processor, d)
-        self.acc.wait_for_everyone()
-        return d
+        return save_final_model(self.acc, self.policy, self.processor,
+                                out_dir or os.path.join(self.out_dir, "final"))
