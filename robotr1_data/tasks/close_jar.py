@@ -4,7 +4,8 @@ jar of another colour distracts."""
 from typing import List
 
 from robotr1_data.tasks import parts, parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task, down_quat, sample_positions
+from robotr1_data.tasks.recipes import pick_and_place
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
 JARS = ("jar0", "jar1")
@@ -43,14 +44,7 @@ class CloseJar(Task):
         place = jar + [0, 0, pa.Jar.neck_top + pa.Jar.lid_half + 0.004 + 0.004]
         q_pick = down_quat(self.rng.uniform(-0.8, 0.8))
         q_place = down_quat(self.rng.uniform(-0.8, 0.8))
-        self.waypoints = [
-            Waypoint(grip + [0, 0, 0.08], q_pick, name="waypoint0"),
-            Waypoint(grip, q_pick, gripper="close", linear=True, name="waypoint1"),
-            Waypoint((grip[0], grip[1], carry_z), q_pick, linear=True, name="waypoint2"),
-            Waypoint((place[0], place[1], carry_z), q_place, name="waypoint3"),
-            Waypoint(place, q_place, gripper="open", linear=True, name="waypoint4"),
-            Waypoint(place + [0, 0, 0.06], q_place, linear=True, name="waypoint5"),
-        ]
+        self.waypoints = pick_and_place(grip, place, q_pick, q_place, carry_z)
         return [f"close the {color_name} jar",
                 f"screw on the {color_name} jar lid",
                 f"grasping the lid, lift it from the table and use it to seal the {color_name} jar",

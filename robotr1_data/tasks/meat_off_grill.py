@@ -5,7 +5,8 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task, down_quat
+from robotr1_data.tasks.recipes import pick_and_place
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
 MEAT = ["chicken", "steak"]
@@ -45,14 +46,7 @@ class MeatOffGrill(Task):
         grip = pos + [0, 0, 0.005]
         drop = pa.at(origin, yaw, [0.0, -0.25, HALF_Z[meat] + 0.005 + 0.012])
         carry_z = origin[2] + pa.Grill.top + 0.1
-        self.waypoints = [
-            Waypoint(grip + [0, 0, 0.08], q, name="waypoint0"),
-            Waypoint(grip, q, gripper="close", linear=True, name="waypoint1"),
-            Waypoint((grip[0], grip[1], carry_z), q, linear=True, name="waypoint2"),
-            Waypoint((drop[0], drop[1], carry_z), q, name="waypoint3"),
-            Waypoint(drop, q, gripper="open", linear=True, name="waypoint4"),
-            Waypoint(drop + [0, 0, 0.06], q, linear=True, name="waypoint5"),
-        ]
+        self.waypoints = pick_and_place(grip, drop, q, q, carry_z)
         return [f"take the {meat} off the grill",
                 f"pick up the {meat} and place it next to the grill",
                 f"remove the {meat} from the grill and set it down to the side"]

@@ -16,7 +16,7 @@ from robotr1_data.errors import UsageError, did_you_mean
 from robotr1_data.tasks.base import Task
 
 ENTRY_POINT_GROUP = "robotr1.tasks"
-_NOT_TASKS = {"base", "conditions", "parts", "parts_articulated", "parts_objects", "registry"}
+_NOT_TASKS = {"base", "conditions", "parts", "parts_articulated", "parts_objects", "recipes", "registry"}
 _cache: Dict[str, Tuple[Type[Task], str]] = {}
 
 
