@@ -24,7 +24,7 @@ def _cameras(values: List[str]) -> List[str]:
 
 
 def cmd_generate(args) -> int:
-    from robotr1_data.generate import GenerateConfig, format_summary, generate, save_summary
+    from robotr1_data.generate import GenerateConfig, format_summary, generate
     cfg = GenerateConfig(tasks=args.tasks, episodes=args.episodes, out=args.out, seed=args.seed,
                          cameras=_cameras(args.cameras), image_size=tuple(args.image_size),
                          variation=args.variation, image_every=args.image_every,
@@ -33,7 +33,6 @@ def cmd_generate(args) -> int:
                          render_quality=args.render_quality, backend=args.backend,
                          depth=not args.no_depth, mask=not args.no_mask, ray=args.ray)
     per_task = generate(cfg, show_progress=not args.quiet)
-    save_summary(cfg.out, per_task)
     print(format_summary(per_task))
     print(f"wrote {cfg.out}/ (manifest.json, summary.json)")
     return 0

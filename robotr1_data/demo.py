@@ -11,7 +11,7 @@ DEMO_TASKS = ["reach_target", "push_button", "pick_up_cup"]
 
 
 def run_demo(out: str, episodes: int = 2, seed: int = 0, workers: int = 1) -> int:
-    from robotr1_data.generate import GenerateConfig, format_summary, generate, save_summary
+    from robotr1_data.generate import GenerateConfig, format_summary, generate
     from robotr1_data.shards import validate_dir
 
     t0 = time.perf_counter()
@@ -21,7 +21,6 @@ def run_demo(out: str, episodes: int = 2, seed: int = 0, workers: int = 1) -> in
     print(f"[1/5] generating {episodes} demos x {len(DEMO_TASKS)} tasks, 5 cameras RGB-D+mask "
           f"{cfg.image_size[0]}x{cfg.image_size[1]} -> {data_dir}")
     per_task = generate(cfg)
-    save_summary(str(data_dir), per_task)
 
     print("[2/5] validating")
     problems = validate_dir(data_dir)

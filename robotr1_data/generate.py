@@ -249,11 +249,13 @@ def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict
     errors = [r for r in results if "error" in r]
     entries = [Path(cfg.out) / u.path for u in units if (Path(cfg.out) / u.path).exists()]
     write_manifest(cfg.out, entries, config=cfg.to_json())
+    per_task = save_summary(cfg.out, [r for r in results if "error" not in r],
+                            keep=[u.path for u in units])
     if errors:
         lines = "\n".join(f"  {r['shard']}: {r['error']}" for r in errors)
         raise GenerationError(f"{len(errors)} shard(s) failed (completed shards are kept; rerun "
                               f"the same command to retry only these):\n{lines}")
-    return summarize(results)
+    return per_task
 
 
 # --- engines ----------------------------------------------------------------------------------
@@ -393,6 +395,21 @@ def format_summary(per_task: Dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def save_summary(out: str, per_task: Dict[str, dict]) -> None:
-    with open(os.path.join(out, "summary.json"), "w") as f:
-        json.dump(per_task, f, indent=2, sort_keys=True)
+def save_summary(out: str, results: Sequence[dict], keep: Sequence[str]) -> Dict[str, dict]:
+    """Merge this run's per-shard statistics into ``<out>/summary.json`` and return the per-task
+    totals over every shard of the dataset, so a resumed run still reports the whole dataset."""
+    path = os.path.join(out, "summary.json")
+    units: Dict[str, dict] = {}
+    try:
+        with open(path) as f:
+            units = json.load(f).get("shards", {})
+    except (OSError, ValueError, AttributeError):
+        pass
+    units.update({r["shard"]: r for r in results})
+    units = {k: v for k, v in units.items() if k in set(keep)}
+    per_task = summarize(list(units.values()))
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"tasks": per_task, "shards": units}, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+    return per_task

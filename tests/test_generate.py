@@ -62,7 +62,8 @@ def test_same_seed_same_data_and_resume_skips_complete_shards(tmp_path, capsys):
         for x, y in zip(A[k], B[k]):
             np.testing.assert_array_equal(x, y)
     before = (a / "push_button" / "shard-00000.h5").stat().st_mtime_ns
-    _gen(a)
+    stats = _gen(a)
+    assert stats["push_button"]["episodes"] == 2, "a resumed run still reports the whole dataset"
     assert "resuming: 1 of 1 shards already complete" in capsys.readouterr().out
     assert (a / "push_button" / "shard-00000.h5").stat().st_mtime_ns == before
 
