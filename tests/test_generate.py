@@ -170,3 +170,16 @@ def test_validate_flags_a_short_dataset(tmp_path):
     problems = validate_dir(tmp_path)
     assert any("task push_button: 1 episodes listed, the generate command asked for 2" in p
                for p in problems), problems
+
+
+def test_inspect_and_contact_sheet(tmp_path, capsys):
+    _gen(tmp_path, episodes=1)
+    shard = tmp_path / "push_button" / "shard-00000.h5"
+    assert cli.main(["inspect", str(shard)]) == 0
+    out = capsys.readouterr().out
+    assert "push_button" in out and "front" in out
+    png = tmp_path / "sheet.png"
+    assert cli.main(["contact-sheet", str(tmp_path), "--out", str(png)]) == 0
+    import cv2
+    img = cv2.imread(str(png))
+    assert img is not None and img.shape[0] >= 64 and img.shape[1] > 64 * 2
