@@ -77,6 +77,12 @@ class GenerateConfig:
         if self.backend == "mujoco":
             for t in self.tasks:
                 get_task(t)
+        elif self.backend == "rlbench":
+            # Fail before any work starts: RLBench missing, or a task name it does not know.
+            from robotr1_data.sim.rlbench import require_rlbench, resolve_task_class
+            require_rlbench()
+            for t in self.tasks:
+                resolve_task_class(t)
         bad = [c for c in self.cameras if c not in CAMERAS]
         if bad:
             raise UsageError(f"unknown camera(s) {bad}; choose from {list(CAMERAS)} or 'none'")
