@@ -183,7 +183,7 @@ def run_eval_sim(args) -> int:
         image_size=tuple(args.image_size), video=not args.no_video, video_every=args.video_every,
         train_data=args.train_data, max_new_tokens=args.max_new_tokens, vlm_gripper=args.vlm_gripper,
         do_sample=args.do_sample, temperature=args.temperature, device=args.device,
-        show_progress=not args.quiet)
+        show_progress=not args.quiet, backend=args.backend)
     results = evaluate(cfg)
     for label, s in results["summary"].items():
         o = s["overall"]
@@ -207,6 +207,8 @@ def register_eval_sim(sub) -> None:
     p.add_argument("--max-keypoints", type=int, default=25, help="keypoint budget per episode")
     p.add_argument("--max-steps-per-keypoint", type=int, default=120, help="control steps (0.05 s) per keypoint")
     p.add_argument("--workers", type=int, default=1, help="parallel simulator processes")
+    p.add_argument("--backend", choices=("mujoco", "rlbench"), default="mujoco",
+                   help="rlbench: RLBench's own tasks in CoppeliaSim (needs PyRep; see docs/rlbench_backend.md)")
     p.add_argument("--camera", default="front", help="the view the VLM sees and the videos show")
     p.add_argument("--image-size", type=int, nargs=2, default=[224, 224], metavar=("H", "W"))
     p.add_argument("--no-video", action="store_true", help="skip the per-episode videos (faster, no GL needed)")

@@ -67,6 +67,7 @@ class EvalSimConfig:
     temperature: float = 1.0
     device: Optional[str] = None  # vlm: cuda when available, else cpu
     show_progress: bool = True
+    backend: str = "mujoco"  # or "rlbench" (RLBench's tasks through PyRep; robotr1_data.sim.rlbench)
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -76,6 +77,15 @@ class EvalSimConfig:
     def resolved_tasks(self) -> List[str]:
         from robotr1_data.tasks.registry import get_task, task_names
 
+        if self.backend == "rlbench":
+            from robotr1_data.sim.rlbench import require_rlbench, resolve_task_class
+
+            if not self.tasks or self.tasks == ["all"]:
+                raise UsageError("name the tasks to evaluate with --backend rlbench (--tasks ...)")
+            require_rlbench()
+            for t in self.tasks:
+                resolve_task_class(t)
+            return list(self.tasks)
         names = list(self.tasks) if self.tasks and self.tasks != ["all"] else task_names()
         for t in names:
             get_task(t)
@@ -86,8 +96,14 @@ class EvalSimConfig:
 
         if not self.policies:
             raise UsageError("no --policy given; use vlm:RUN_DIR, oracle, random or noop")
+        if self.backend not in ("mujoco", "rlbench"):
+            raise UsageError(f"unknown backend '{self.backend}'; choose mujoco or rlbench")
         for p in self.policies:
             parse_policy_spec(p)
+            if self.backend == "rlbench":
+                from robotr1_train.evaluation.rlbench_loop import check_policy
+
+                check_policy(p)
         if self.episodes < 1:
             raise UsageError(f"--episodes must be at least 1 (got {self.episodes})")
         if self.max_keypoints < 1:
@@ -268,6 +284,10 @@ def run_unit(cfg: EvalSimConfig, spec: str, label: str, task: str, episodes: Seq
     from robotr1_train.evaluation.controller import ControllerConfig, KeypointController
 
     policy = _policy(spec, cfg)
+    if cfg.backend == "rlbench":
+        from robotr1_train.evaluation import rlbench_loop
+
+        return rlbench_loop.run_unit(cfg, policy, label, task, episodes, progress=progress)
     cameras = list(policy.cameras)
     if cfg.video and cfg.camera not in cameras:
         cameras.append(cfg.camera)
@@ -343,7 +363,7 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     eval_seeds = {t: [eval_episode_seed(cfg.seed, t, e) for e in range(cfg.episodes)] for t in tasks}
     runs = [arg for kind, arg in map(parse_policy_spec, cfg.policies) if kind == "vlm"]
     seed_check = check_overlap(eval_seeds, cfg.train_data, runs)
-    needs_gl = cfg.video or bool(runs)
+    needs_gl = (cfg.video or bool(runs)) and cfg.backend == "mujoco"
     if needs_gl:
         from robotr1_data.sim.gl import ensure_gl
 
