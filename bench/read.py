@@ -145,6 +145,8 @@ def main():
     p.add_argument("--no-depth", action="store_true")
     p.add_argument("--no-mask", action="store_true")
     p.add_argument("--reads", type=int, default=500)
+    p.add_argument("--compression", choices=["gzip", "lzf", "none"], default="gzip",
+                   help="shard compression of the generated dataset (generate --compression)")
     p.add_argument("--data", default=None, help="use this generated dataset instead")
     p.add_argument("--keep", default=None, help="keep the work directory here")
     p.add_argument("--markdown", default=None, help="append the tables to this file")
@@ -160,7 +162,8 @@ def main():
         t0 = time.perf_counter()
         generate(GenerateConfig(tasks=args.tasks, episodes=args.episodes, out=str(data), seed=0,
                                 cameras=args.cameras, image_size=(args.size, args.size),
-                                depth=not args.no_depth, mask=not args.no_mask),
+                                depth=not args.no_depth, mask=not args.no_mask,
+                                compression=None if args.compression == "none" else args.compression),
                  show_progress=False)
         print(f"generated in {time.perf_counter() - t0:.0f} s", flush=True)
     rlb_full, rlb_plain = work / "rlbench", work / "rlbench_no_state"

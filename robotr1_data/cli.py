@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--backend", default="mujoco", choices=["mujoco", "rlbench"])
     g.add_argument("--render-quality", action="store_true",
                    help="shadows and reflections on (slower on CPU)")
+    g.add_argument("--compression", choices=["gzip", "lzf", "none"], default="gzip",
+                   help="lossless shard compression: gzip (smallest, default), lzf, or none "
+                        "(fastest random reads, several times the bytes)")
     g.add_argument("--no-depth", action="store_true")
     g.add_argument("--no-mask", action="store_true")
     g.add_argument("--quiet", action="store_true")

@@ -183,3 +183,18 @@ def test_inspect_and_contact_sheet(tmp_path, capsys):
     import cv2
     img = cv2.imread(str(png))
     assert img is not None and img.shape[0] >= 64 and img.shape[1] > 64 * 2
+
+
+def test_uncompressed_shards_hold_the_same_arrays(tmp_path):
+    import h5py
+
+    _gen(tmp_path / "gz", episodes=1)
+    _gen(tmp_path / "raw", episodes=1, compression=None)
+    assert validate_dir(tmp_path / "raw") == []
+    with h5py.File(tmp_path / "raw" / "push_button" / "shard-00000.h5") as f:
+        rgb = f["episodes/000000/front_rgb"]
+        assert rgb.compression is None and rgb.chunks == (1,) + rgb.shape[1:]
+    assert _arrays(tmp_path / "gz").keys() == _arrays(tmp_path / "raw").keys()
+    for a, b in zip(_arrays(tmp_path / "gz").values(), _arrays(tmp_path / "raw").values()):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)

@@ -131,13 +131,15 @@ class ShardWriter:
                  chunks=None) -> None:
         kw = {}
         # HDF5 cannot chunk scalars or empty arrays, and compressing them gains nothing.
-        if data.ndim > 0 and data.size > 0 and self._compression is not None:
-            kw["compression"] = self._compression
-            if self._compression == "gzip":
-                kw["compression_opts"] = GZIP_LEVEL
-            # Byte-shuffle makes multi-byte numbers (depth, masks, floats) compress far better.
-            kw["shuffle"] = data.dtype.itemsize > 1
+        if data.ndim > 0 and data.size > 0:
+            if self._compression is not None:
+                kw["compression"] = self._compression
+                if self._compression == "gzip":
+                    kw["compression_opts"] = GZIP_LEVEL
+                # Byte-shuffle makes multi-byte numbers (depth, masks, floats) compress far better.
+                kw["shuffle"] = data.dtype.itemsize > 1
             # A per-chunk checksum turns silent bit rot into a read error the validator reports.
+            # Uncompressed shards are still chunked, so one frame still reads without the rest.
             kw["fletcher32"] = True
             kw["chunks"] = chunks if chunks is not None else True
         d = g.create_dataset(name, data=data, **kw)
