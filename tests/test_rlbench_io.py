@@ -1,9 +1,9 @@
 """RLBench interop: import both dataset_generator layouts written the way RLBench writes them,
 refuse malicious pickles, export loadable by RLBench's own classes, and round-trip arrays.
 
-The fixtures are written in a subprocess by a stand-in `rlbench` package with RLBench's class
-paths (`rlbench.backend.observation.Observation`, `rlbench.demo.Demo`) and plain `pickle` +
-PIL, with the depth and mask encodings coded here independently of robotr1's codec.
+The fixtures are written in a subprocess by the fake `rlbench` package in tests/fake_rlbench
+(RLBench's class paths `rlbench.backend.observation.Observation`, `rlbench.demo.Demo`) and plain
+`pickle` + PIL, with the depth and mask encodings coded here independently of robotr1's codec.
 """
 
 import dataclasses
@@ -11,7 +11,6 @@ import os
 import pickle
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -23,37 +22,7 @@ from robotr1_data.rlbench_io import UnsafePickleError, safe_load, safe_loads
 from robotr1_data.rlbench_io.importer import import_rlbench
 from robotr1_data.shards import ShardReader, validate_dir
 
-FAKE_RLBENCH = {
-    "rlbench/__init__.py": "",
-    "rlbench/backend/__init__.py": "",
-    "rlbench/backend/observation.py": """
-        class Observation(object):
-            def __init__(self, left_shoulder_rgb, left_shoulder_depth, left_shoulder_mask,
-                         left_shoulder_point_cloud, right_shoulder_rgb, right_shoulder_depth,
-                         right_shoulder_mask, right_shoulder_point_cloud, overhead_rgb,
-                         overhead_depth, overhead_mask, overhead_point_cloud, wrist_rgb,
-                         wrist_depth, wrist_mask, wrist_point_cloud, front_rgb, front_depth,
-                         front_mask, front_point_cloud, joint_velocities, joint_positions,
-                         joint_forces, gripper_open, gripper_pose, gripper_matrix,
-                         gripper_joint_positions, gripper_touch_forces, task_low_dim_state,
-                         ignore_collisions, misc):
-                for k, v in list(locals().items()):
-                    if k != "self":
-                        setattr(self, k, v)
-        """,
-    "rlbench/demo.py": """
-        import numpy as np
-        class Demo(object):
-            def __init__(self, observations, random_seed=None, num_reset_attempts=None):
-                self._observations = observations
-                self.random_seed = random_seed
-                self.num_reset_attempts = num_reset_attempts
-            def __len__(self):
-                return len(self._observations)
-            def __getitem__(self, i):
-                return self._observations[i]
-        """,
-}
+FAKE_RLBENCH = Path(__file__).parent / "fake_rlbench"  # the same fake the backend tests use
 
 # Writes an RLBench dataset as dataset_generator does; argv: root layout
 WRITER = """
@@ -154,13 +123,8 @@ print(len(demo), ob.gripper_pose.tolist(), ob.gripper_open, ob.front_rgb)
 
 
 @pytest.fixture(scope="module")
-def fake_rlbench(tmp_path_factory):
-    root = tmp_path_factory.mktemp("fake_rlbench")
-    for rel, text in FAKE_RLBENCH.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text))
-    return root
+def fake_rlbench():
+    return FAKE_RLBENCH
 
 
 def _run(fake, script, *args):

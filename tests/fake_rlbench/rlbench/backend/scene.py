@@ -184,6 +184,7 @@ class Scene(object):
                                      if oc.gripper_joint_positions else None),
             task_low_dim_state=(self.task.get_low_dim_state()
                                 if oc.task_low_dim_state else None),
+            ignore_collisions=np.array(0.0),  # the fake's planner never ignores collisions
             misc=self._get_misc(), **kwargs)
         return self.task.decorate_observation(obs)
 
