@@ -12,7 +12,20 @@ from typing import Dict, List, Optional
 import numpy as np
 
 
-class SimBackend(abc.ABC):
+class Closing:
+    """``with`` support; by default closing closes the simulator held in ``self.sim``."""
+
+    def close(self) -> None:
+        self.sim.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class SimBackend(Closing, abc.ABC):
     name = "base"
     control_dt = 0.05  # seconds per control step, as RLBench
 
@@ -42,9 +55,3 @@ class SimBackend(abc.ABC):
 
     def grasped(self) -> Optional[str]:
         return None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

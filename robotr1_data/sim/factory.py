@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Sequence, Tuple
 
 from robotr1_data.errors import UsageError
+from robotr1_data.sim.base import Closing
 
 BACKENDS = ("mujoco", "rlbench")
 
 
-class MujocoDemoSource:
+class MujocoDemoSource(Closing):
     """Expert demos from the embedded MuJoCo backend."""
 
     def __init__(self, task: str, cameras: Sequence[str] = (), image_size: Tuple[int, int] = (128, 128),
@@ -35,14 +36,6 @@ class MujocoDemoSource:
         from robotr1_data.record import record_demo
         return record_demo(self.sim, self.expert, variation, seed, image_every=self.image_every)
 
-    def close(self):
-        self.sim.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def make_demo_source(backend: str, task: str, **kwargs):

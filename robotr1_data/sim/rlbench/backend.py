@@ -25,7 +25,7 @@ import numpy as np
 
 from robotr1_data.errors import UsageError
 from robotr1_data.expert import DemoError
-from robotr1_data.sim.base import SimBackend
+from robotr1_data.sim.base import Closing, SimBackend
 from robotr1_data.sim.rlbench import observations as O
 from robotr1_data.sim.rlbench.names import resolve_task_class
 
@@ -293,7 +293,7 @@ class RLBenchSim(SimBackend):
             _SIMULATOR.release(self)
 
 
-class RLBenchDemoSource:
+class RLBenchDemoSource(Closing):
     """Expert demos from RLBench's planner, as Episodes (the ``--backend rlbench`` source)."""
 
     def __init__(self, task: str, cameras: Sequence[str] = (), image_size=(128, 128),
@@ -322,14 +322,6 @@ class RLBenchDemoSource:
         except (ValueError, TypeError) as exc:  # a malformed observation: count, retry
             raise DemoError("rlbench_observation", str(exc)) from None
 
-    def close(self) -> None:
-        self.sim.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def _int_or_none(v) -> Optional[int]:

@@ -18,13 +18,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from robotr1_data.errors import UsageError
+from robotr1_data.sim.base import Closing
 from robotr1_data.sim.rlbench import observations as O
 from robotr1_data.sim.rlbench.backend import RLBenchSim
 
 UNREACHABLE = "unreachable_target"
 
 
-class RLBenchEvalEnv:
+class RLBenchEvalEnv(Closing):
     """One RLBench task for closed-loop evaluation (one simulator per process).
 
     ``reset(variation, seed) -> (descriptions, obs)`` and
@@ -93,11 +94,3 @@ class RLBenchEvalEnv:
         success = float(reward) >= 1.0
         return self._dict(obs), bool(success), bool(terminate), None
 
-    def close(self) -> None:
-        self.sim.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
