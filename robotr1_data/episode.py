@@ -60,3 +60,15 @@ class Episode:
     @property
     def cameras(self) -> List[str]:
         return sorted({k.rsplit("_", 1)[0] for k in self.images})
+
+
+def check_views(cameras, image_size) -> None:
+    """Refuse unknown camera names and image sizes outside 16..1024 pixels, with the fix."""
+    from robotr1_data.errors import UsageError
+
+    bad = [c for c in cameras if c not in CAMERAS]
+    if bad:
+        raise UsageError(f"unknown camera(s) {bad}; choose from {list(CAMERAS)}")
+    h, w = (int(v) for v in image_size)
+    if not (16 <= h <= 1024 and 16 <= w <= 1024):
+        raise UsageError(f"bad --image-size {h} {w}: both sides must be within 16..1024 pixels")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from robotr1_data import __version__
-from robotr1_data.episode import CAMERAS
+from robotr1_data.episode import CAMERAS, check_views
 from robotr1_data.errors import UsageError
 
 
@@ -84,12 +84,7 @@ class GenerateConfig:
             require_rlbench()
             for t in self.tasks:
                 resolve_task_class(t)
-        bad = [c for c in self.cameras if c not in CAMERAS]
-        if bad:
-            raise UsageError(f"unknown camera(s) {bad}; choose from {list(CAMERAS)} or 'none'")
-        h, w = self.image_size
-        if not (16 <= h <= 1024 and 16 <= w <= 1024):
-            raise UsageError(f"bad --image-size {h} {w}: both sides must be within 16..1024 pixels")
+        check_views(self.cameras, self.image_size)
         if self.compression not in ("gzip", "lzf", None):
             raise UsageError(f"unknown --compression {self.compression!r}; use gzip, lzf or none")
         if self.episodes < 1:

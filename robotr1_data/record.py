@@ -7,7 +7,7 @@ of it, rendered at every ``image_every``-th frame and at every keypoint.
 from __future__ import annotations
 
 import zlib
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -24,6 +24,15 @@ def episode_seed(seed: int, task: str, episode: int, attempt: int) -> np.random.
 
 def seed_int(seq: np.random.SeedSequence) -> int:
     return int(seq.generate_state(1, np.uint64)[0] & 0x7FFFFFFFFFFFFFFF)
+
+
+def image_frames_for(length: int, image_every: int, keypoints: Sequence[int],
+                     planner_keypoints: Sequence[int]) -> np.ndarray:
+    """Frames that get images: every K-th frame, every keypoint and every planner keypoint (the
+    frames the Robot-R1 questions and RLBench loaders look at). ``render`` uses the same rule."""
+    keep = set(range(0, length, max(1, int(image_every))))
+    keep |= {int(k) for k in keypoints} | {int(k) for k in planner_keypoints}
+    return np.array(sorted(keep), dtype=np.int64)
 
 
 def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int = 1) -> Episode:
@@ -56,9 +65,7 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
     image_frames = np.zeros(0, np.int64)
     intrinsics, cam_extr, near_far = {}, {}, {}
     if rendering:
-        keep = set(range(0, len(frames), max(1, image_every))) | set(keypoints.tolist())
-        keep |= set(int(k) for k in planner_keypoints)
-        image_frames = np.array(sorted(keep), dtype=np.int64)
+        image_frames = image_frames_for(len(frames), image_every, keypoints, planner_keypoints)
         for key in snapshots[0]:
             images[key] = np.stack([snapshots[i][key] for i in image_frames])
         params = sim.camera_parameters()

@@ -22,8 +22,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from robotr1_data.episode import CAMERAS, Episode
+from robotr1_data.episode import CAMERAS, Episode, check_views
 from robotr1_data.errors import UsageError
+from robotr1_data.record import image_frames_for
 
 
 @dataclasses.dataclass
@@ -40,29 +41,15 @@ class RenderConfig:
     workers: int = 1
 
     def check(self) -> None:
-        bad = [c for c in self.cameras if c not in CAMERAS]
-        if bad:
-            raise UsageError(f"unknown camera(s) {bad}; choose from {list(CAMERAS)}")
+        check_views(self.cameras, self.image_size)
         if not self.cameras:
             raise UsageError("render needs at least one camera (--cameras front ...)")
         if not (self.rgb or self.depth or self.mask):
             raise UsageError("nothing to render: --no-rgb, --no-depth and --no-mask all given")
-        h, w = self.image_size
-        if not (16 <= h <= 1024 and 16 <= w <= 1024):
-            raise UsageError(f"bad --image-size {h} {w}: both sides must be within 16..1024 pixels")
         if self.image_every is not None and self.image_every < 1:
             raise UsageError(f"--image-every must be at least 1 (got {self.image_every})")
         if self.workers < 1:
             raise UsageError(f"--workers must be at least 1 (got {self.workers})")
-
-
-def image_frames_for(length: int, image_every: int, keypoints: Sequence[int],
-                     planner_keypoints: Sequence[int]) -> np.ndarray:
-    """The recorder's rule (robotr1_data.record): every K-th frame, every keypoint and every
-    planner keypoint."""
-    keep = set(range(0, length, max(1, int(image_every))))
-    keep |= {int(k) for k in keypoints} | {int(k) for k in planner_keypoints}
-    return np.array(sorted(keep), dtype=np.int64)
 
 
 class Renderer:

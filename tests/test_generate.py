@@ -141,7 +141,9 @@ def _install_plugin(tmp_path, monkeypatch):
     yield
     sys.modules.pop("robotr1_example_plugin.reach_high", None)
     sys.modules.pop("robotr1_example_plugin", None)
-    registry.all_tasks(refresh=True)
+    # Only forget the plugin here: monkeypatch takes the site dir off sys.path after this runs,
+    # so the next all_tasks() rescans without it (refreshing now would register it again).
+    registry._cache.clear()
 
 
 @pytest.fixture

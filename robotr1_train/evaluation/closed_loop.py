@@ -110,13 +110,9 @@ class EvalSimConfig:
             raise UsageError(f"--max-keypoints must be at least 1 (got {self.max_keypoints})")
         if self.workers < 1:
             raise UsageError(f"--workers must be at least 1 (got {self.workers})")
-        h, w = (int(v) for v in self.image_size)
-        if not (16 <= h <= 1024 and 16 <= w <= 1024):
-            raise UsageError(f"bad --image-size {h} {w}: both sides must be within 16..1024 pixels")
-        from robotr1_data.episode import CAMERAS
+        from robotr1_data.episode import check_views
 
-        if self.camera not in CAMERAS:
-            raise UsageError(f"unknown camera '{self.camera}'; choose from {list(CAMERAS)}")
+        check_views([self.camera], self.image_size)
         if self.vlm_gripper not in ("auto", "keep"):
             raise UsageError(f"--vlm-gripper must be auto or keep (got '{self.vlm_gripper}')")
         try:
