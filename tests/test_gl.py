@@ -1,5 +1,7 @@
 """Headless GL selection: explicit MUJOCO_GL honoured, a clear error when nothing works."""
 
+import os
+
 import pytest
 
 from robotr1_data.errors import UsageError
@@ -8,7 +10,12 @@ from robotr1_data.sim import gl
 
 def test_explicit_choice_is_honoured(monkeypatch):
     monkeypatch.setenv("MUJOCO_GL", "OSMesa")
+    # ensure_gl exports PYOPENGL_PLATFORM too; setenv first so monkeypatch restores the original
+    # (a bare delenv of an absent variable records nothing to undo).
+    monkeypatch.setenv("PYOPENGL_PLATFORM", "unset")
+    monkeypatch.delenv("PYOPENGL_PLATFORM")
     assert gl.ensure_gl() == "osmesa"
+    assert os.environ["PYOPENGL_PLATFORM"] == "osmesa"
 
 
 def test_no_platform_names_the_packages(monkeypatch):
