@@ -41,7 +41,8 @@ class CameraRig:
         except Exception as exc:  # mujoco.FatalError when no GL platform could be loaded
             raise UsageError(f"{no_gl_message()} [{exc}]") from None
         flags = self.renderer.scene.flags
-        # Shadows and reflections cost ~4x per frame on llvmpipe (DESIGN §6); off unless asked.
+        # Shadows, reflections and multisampling cost ~12x per frame on llvmpipe
+        # (bench/render_quality.py); off unless asked.
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = quality
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = quality
         self._cam_ids = {c: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) for c in cameras}
