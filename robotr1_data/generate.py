@@ -205,9 +205,10 @@ def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]
     """Run the whole job; returns per-task statistics. Raises on any unit that failed."""
     cfg.check()
     if cfg.cameras and cfg.backend == "mujoco":
-        # Decide the GL platform once here; workers inherit MUJOCO_GL and skip the probe.
-        from robotr1_data.sim.gl import ensure_gl
-        ensure_gl()
+        # Importing robotr1_data.sim chose the GL platform (workers inherit MUJOCO_GL); fail
+        # here, before any work, when none works.
+        from robotr1_data.sim.gl import check_rendering
+        check_rendering()
     with OutputLock(cfg.out):
         removed = remove_partial_files(cfg.out)
         if removed:

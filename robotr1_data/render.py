@@ -197,7 +197,7 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
 
     from robotr1_data.generate import OutputLock, _die_with_parent, remove_partial_files
     from robotr1_data.shards import write_manifest
-    from robotr1_data.sim.gl import ensure_gl
+    from robotr1_data.sim.gl import check_rendering
 
     cfg.check()
     inputs = find_inputs(cfg.shards)
@@ -210,7 +210,7 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
     for src, rel in inputs:
         if (out / rel).resolve() == src.resolve():
             raise UsageError(f"--out {out} would overwrite the input {src}; choose another --out")
-    ensure_gl()
+    check_rendering()
     jobs = [(cfg, src, out / rel) for src, rel in inputs]
     results: List[dict] = []
     with OutputLock(str(out)):

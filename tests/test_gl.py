@@ -39,3 +39,13 @@ def test_candidates_prefer_egl_then_osmesa_then_glfw(monkeypatch):
 
 def test_probe_finds_a_working_platform_here():
     assert any(gl.probe(b) for b in ("egl", "osmesa")), "install libegl1 or libosmesa6"
+
+
+def test_generate_fails_before_any_work_when_no_gl_works(monkeypatch, tmp_path):
+    from robotr1_data.generate import GenerateConfig, generate
+
+    monkeypatch.setitem(gl._state, "failed", True)
+    with pytest.raises(UsageError, match="libegl1"):
+        generate(GenerateConfig(tasks=["reach_target"], episodes=1, out=str(tmp_path),
+                                cameras=["front"]), show_progress=False)
+    assert not list(tmp_path.rglob("*.h5"))

@@ -66,9 +66,9 @@ def check_rendering() -> None:
         raise UsageError(no_gl_message())
 
 
-def ensure_gl(explicit: Optional[str] = None) -> str:
-    """Export a working MUJOCO_GL and return it; an explicit choice is honoured as is."""
-    chosen = explicit or os.environ.get("MUJOCO_GL")
+def ensure_gl() -> str:
+    """Export a working MUJOCO_GL and return it; an explicit MUJOCO_GL is honoured as is."""
+    chosen = os.environ.get("MUJOCO_GL")
     if chosen:
         os.environ["MUJOCO_GL"] = chosen.lower()
         if chosen.lower() == "osmesa":

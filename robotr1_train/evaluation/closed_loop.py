@@ -361,9 +361,9 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     seed_check = check_overlap(eval_seeds, cfg.train_data, runs)
     needs_gl = (cfg.video or bool(runs)) and cfg.backend == "mujoco"
     if needs_gl:
-        from robotr1_data.sim.gl import ensure_gl
+        from robotr1_data.sim.gl import check_rendering
 
-        ensure_gl()
+        check_rendering()
     t0 = time.perf_counter()
     units = plan_units(cfg, tasks)
     show = _print_episode if cfg.show_progress else None
