@@ -150,16 +150,14 @@ def run_episode(sim, controller, policy, cfg: EvalSimConfig, task: str, episode:
                 label: str, video_dir: Optional[str] = None) -> dict:
     """Run one evaluation episode; returns its JSON record. Never raises for policy output."""
     from robotr1_train.evaluation.seeds import eval_episode_seed
-    from robotr1_train.evaluation.video import EpisodeVideo, write_video
+    from robotr1_train.evaluation.video import EpisodeVideo
     from robotr1_train.policies.base import EpisodeContext, Observation, PolicyOutputError
 
     seed = eval_episode_seed(cfg.seed, task, episode)
     count = sim.task.variation_count()
     variation = cfg.variation if cfg.variation is not None else episode % count
     t0 = time.perf_counter()
-    rec = {"policy": label, "task": task, "episode": int(episode), "variation": int(variation),
-           "seed": int(seed), "description": "", "success": False, "reason": None, "detail": "",
-           "keypoints_used": 0, "steps": 0, "expert_keypoints": 0, "keypoints": [], "video": None}
+    rec = new_record(label, task, episode, variation, seed)
     video = EpisodeVideo(cfg.camera, cfg.video_every) if video_dir else None
     outcome = {"success": False, "failed": False}
     state = {"progress": 0, "pred": None}
@@ -240,18 +238,38 @@ def run_episode(sim, controller, policy, cfg: EvalSimConfig, task: str, episode:
                 break
     except Exception as exc:  # noqa: BLE001 - one broken episode must not end the evaluation
         rec["reason"], rec["detail"] = "error", f"{type(exc).__name__}: {exc}"
+    frames = video.frames if video is not None else None
+    return finish_record(rec, cfg, t0, outcome["success"], outcome["failed"], frames, video_dir,
+                         cfg.video_fps)
+
+
+def new_record(label: str, task: str, episode: int, variation: int, seed: int, **extra) -> dict:
+    """An episode's JSON record before it runs (shared by the MuJoCo and RLBench loops)."""
+    return dict({"policy": label, "task": task, "episode": int(episode), "variation": int(variation),
+                 "seed": int(seed), "description": "", "success": False, "reason": None,
+                 "detail": "", "keypoints_used": 0, "steps": 0, "expert_keypoints": 0,
+                 "keypoints": [], "video": None}, **extra)
+
+
+def finish_record(rec: dict, cfg, t0: float, success: bool, failed: bool, frames, video_dir,
+                  fps: int) -> dict:
+    """Settle the outcome (success, else the first failure, else fail condition or timeout) and
+    write the episode's video."""
+    from robotr1_train.evaluation.video import write_video
+
     rec["keypoints_used"] = len(rec["keypoints"])
-    if outcome["success"]:
+    if success:
         rec["success"], rec["reason"], rec["detail"] = True, None, ""
-    elif outcome["failed"] and rec["reason"] is None:
+    elif failed and rec["reason"] is None:
         rec["reason"] = "fail_condition"
     elif rec["reason"] is None:
         rec["reason"] = "timeout"
         rec["detail"] = f"no success within {cfg.max_keypoints} keypoints"
-    if video is not None:
+    if video_dir and frames:
         try:
-            stem = os.path.join(video_dir, label, task, f"ep{episode:04d}_v{variation}")
-            path = write_video(stem, video.frames, cfg.video_fps)
+            stem = os.path.join(video_dir, rec["policy"], rec["task"],
+                                f"ep{rec['episode']:04d}_v{rec['variation']}")
+            path = write_video(stem, frames, fps)
             rec["video"] = os.path.relpath(path, cfg.out) if path else None
         except Exception as exc:  # noqa: BLE001 - a missing video is not worth the results
             rec["detail"] = (rec["detail"] + f"; video not written ({exc})").lstrip("; ")

@@ -43,18 +43,16 @@ def run_episode(env, policy, cfg, task: str, episode: int, label: str,
                 video_dir: Optional[str] = None) -> dict:
     """One evaluation episode on RLBench; returns its JSON record, never raises for model output."""
     from robotr1_data.tasks.base import DOWN_QUAT
+    from robotr1_train.evaluation.closed_loop import finish_record, new_record
     from robotr1_train.evaluation.seeds import eval_episode_seed
-    from robotr1_train.evaluation.video import write_video
     from robotr1_train.policies.base import EpisodeContext, Observation, PolicyOutputError
 
     seed = eval_episode_seed(cfg.seed, task, episode)
     count = env.variation_count()
     variation = cfg.variation if cfg.variation is not None else episode % count
     t0 = time.perf_counter()
-    rec = {"policy": label, "task": task, "episode": int(episode), "variation": int(variation),
-           "seed": int(seed), "description": "", "success": False, "reason": None, "detail": "",
-           "keypoints_used": 0, "steps": 0, "expert_keypoints": 0, "keypoints": [], "video": None,
-           "backend": "rlbench"}
+    rec = new_record(label, task, episode, variation, seed, backend="rlbench")
+    outcome = {"success": False, "failed": False}
     frames: List[np.ndarray] = []
     try:
         descriptions, obs = env.reset(variation, seed)
@@ -99,31 +97,15 @@ def run_episode(env, policy, cfg, task: str, episode: int, label: str,
             if reason:  # RLBench's InvalidActionError: the planner found no path
                 rec["reason"], rec["detail"] = "unreachable", reason
                 break
-            if success:
-                rec["success"] = True
-                break
-            if terminate:
-                rec["reason"] = "fail_condition"
+            if success or terminate:
+                outcome["success"], outcome["failed"] = bool(success), not success
                 break
     except UsageError:
         raise
     except Exception as exc:  # noqa: BLE001 - one broken episode must not end the evaluation
         rec["reason"], rec["detail"] = "error", f"{type(exc).__name__}: {exc}"
-    rec["keypoints_used"] = len(rec["keypoints"])
-    if rec["success"]:
-        rec["reason"], rec["detail"] = None, ""
-    elif rec["reason"] is None:
-        rec["reason"] = "timeout"
-        rec["detail"] = f"no success within {cfg.max_keypoints} keypoints"
-    if video_dir and frames:
-        try:
-            stem = os.path.join(video_dir, label, task, f"ep{episode:04d}_v{variation}")
-            path = write_video(stem, frames, max(1, cfg.video_fps // 10))
-            rec["video"] = os.path.relpath(path, cfg.out) if path else None
-        except Exception as exc:  # noqa: BLE001
-            rec["detail"] = (rec["detail"] + f"; video not written ({exc})").lstrip("; ")
-    rec["seconds"] = round(time.perf_counter() - t0, 3)
-    return rec
+    return finish_record(rec, cfg, t0, outcome["success"], outcome["failed"], frames, video_dir,
+                         max(1, cfg.video_fps // 10))  # one frame per keypoint: play it slower
 
 
 def run_unit(cfg, policy, label: str, task: str, episodes: Sequence[int], progress=None) -> list:
