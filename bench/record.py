@@ -46,7 +46,7 @@ def _timed(fn, acc):
     return wrapper
 
 
-def bench_task(task: str, setting: str, episodes: int) -> dict:
+def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> dict:
     opts = SETTINGS[setting]
     with MujocoSim(get_task(task), **opts) as sim:
         expert = Expert(sim)
@@ -62,7 +62,7 @@ def bench_task(task: str, setting: str, episodes: int) -> dict:
         while len(eps) < episodes:
             t0 = time.perf_counter()
             try:
-                eps.append(record_demo(sim, expert, seed % count, seed))
+                eps.append(record_demo(sim, expert, seed % count, seed, image_every=image_every))
                 t_rec += time.perf_counter() - t0
             except DemoError:
                 failures += 1
@@ -95,8 +95,8 @@ def bench_task(task: str, setting: str, episodes: int) -> dict:
         t_render = 0.0
         if sim.rig is not None:
             for e in eps:
-                for state in e.sim_state:
-                    sim.set_state(state)
+                for i in e.image_frames:  # the frames that were rendered
+                    sim.set_state(e.sim_state[i])
                     t0 = time.perf_counter()
                     sim.render()
                     t_render += time.perf_counter() - t0
@@ -121,13 +121,15 @@ def main():
     p.add_argument("--tasks", nargs="+", default=None)
     p.add_argument("--episodes", type=int, default=3)
     p.add_argument("--settings", nargs="+", default=["robot_r1", "all_cams", "no_cams"])
+    p.add_argument("--image-every", type=int, default=1,
+                   help="images every K-th frame and at keypoints (generate --image-every)")
     p.add_argument("--markdown", default=None, help="write the table to this file")
     args = p.parse_args()
     tasks = args.tasks or list(all_tasks())
     rows = []
     for setting in args.settings:
         for task in tasks:
-            r = bench_task(task, setting, args.episodes)
+            r = bench_task(task, setting, args.episodes, args.image_every)
             rows.append(r)
             print(f"{setting:<9} {task:<28} ratio {r['ratio']:.3f}  {r['demos_per_min_core']:.1f} demos/min/core  "
                   f"{r['frames_per_demo']:.0f} frames  {r['keypoints_per_demo']:.1f} kp  "

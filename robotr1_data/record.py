@@ -47,12 +47,12 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
     extrinsics: Dict[int, Dict[str, np.ndarray]] = {}
     rendering = bool(getattr(sim, "cameras", None))
 
+    every = max(1, int(image_every))
+
     def capture():
         index = len(frames)
         frames.append(sim.observe())
-        if rendering:
-            # Render now (cheap to keep) rather than re-simulate later: keypoints are known only
-            # at the end, so every frame a keypoint could land on must be captured.
+        if rendering and index % every == 0:
             snapshots[index] = sim.render()
             extrinsics[index] = sim.camera_extrinsics()
 
@@ -65,7 +65,15 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
     image_frames = np.zeros(0, np.int64)
     intrinsics, cam_extr, near_far = {}, {}, {}
     if rendering:
-        image_frames = image_frames_for(len(frames), image_every, keypoints, planner_keypoints)
+        image_frames = image_frames_for(len(frames), every, keypoints, planner_keypoints)
+        # Keypoints are known only now; their frames are rendered from the stored state, which
+        # reproduces the recorded frame bit for bit (tests/test_sim.py), instead of rendering
+        # every step in case a keypoint lands there.
+        for i in image_frames:
+            if int(i) not in snapshots:
+                sim.set_state(stacked["sim_state"][i])
+                snapshots[int(i)] = sim.render()
+                extrinsics[int(i)] = sim.camera_extrinsics()
         for key in snapshots[0]:
             images[key] = np.stack([snapshots[i][key] for i in image_frames])
         params = sim.camera_parameters()

@@ -132,3 +132,17 @@ def test_sim_state_rerenders_the_same_frame(cup_episode):
         sim.set_state(cup_episode.sim_state[frame])
         idx = int(np.searchsorted(cup_episode.image_frames, frame))
         np.testing.assert_array_equal(sim.render()["front_rgb"], cup_episode.images["front_rgb"][idx])
+
+
+def test_image_every_renders_keypoint_frames_from_state_bit_identically():
+    eps = {}
+    for every in (1, 4):
+        with MujocoSim(get_task("pick_up_cup"), cameras=["front", "wrist"], image_size=(64, 64)) as sim:
+            eps[every] = record_demo(sim, Expert(sim), variation=2, seed=9, image_every=every)
+    full, sparse = eps[1], eps[4]
+    assert set(sparse.keypoints.tolist()) <= set(sparse.image_frames.tolist())
+    assert any(k % 4 for k in sparse.keypoints), "some keypoint frames were rendered afterwards"
+    rows = np.searchsorted(full.image_frames, sparse.image_frames)
+    for key in ("front_rgb", "front_depth", "front_mask", "wrist_rgb"):
+        np.testing.assert_array_equal(sparse.images[key], full.images[key][rows])
+    np.testing.assert_array_equal(sparse.camera_extrinsics["wrist"], full.camera_extrinsics["wrist"][rows])
