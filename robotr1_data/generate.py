@@ -26,7 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from robotr1_data import __version__
 from robotr1_data.episode import CAMERAS, check_views
-from robotr1_data.errors import UsageError
+from robotr1_data.errors import UsageError, output_dir
 
 
 class GenerationError(RuntimeError):
@@ -102,15 +102,7 @@ class GenerateConfig:
         from robotr1_data.sim.factory import BACKENDS
         if self.backend not in BACKENDS:
             raise UsageError(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")
-        out = Path(self.out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            probe = out / ".write_test"
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as exc:
-            raise UsageError(f"cannot write to output directory '{out}' ({exc.strerror}); "
-                             f"choose another --out") from None
+        output_dir(self.out)
 
 
 @dataclasses.dataclass

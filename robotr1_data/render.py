@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from robotr1_data.episode import CAMERAS, Episode, check_views
-from robotr1_data.errors import UsageError
+from robotr1_data.errors import UsageError, output_dir
 from robotr1_data.record import image_frames_for
 
 
@@ -201,12 +201,7 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
 
     cfg.check()
     inputs = find_inputs(cfg.shards)
-    out = Path(cfg.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot write to output directory '{out}' ({exc.strerror}); choose "
-                         "another --out") from None
+    out = output_dir(cfg.out)
     for src, rel in inputs:
         if (out / rel).resolve() == src.resolve():
             raise UsageError(f"--out {out} would overwrite the input {src}; choose another --out")

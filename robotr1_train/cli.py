@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Callable, Optional
 
-from robotr1_data.errors import UsageError
+from robotr1_data.errors import UsageError, output_dir
 
 PROG = "robotr1-train"
 
@@ -63,10 +63,7 @@ def _check_out_dir(out: str, resume: bool) -> None:
     if not resume and list_checkpoints(out):
         raise UsageError(f"run directory '{out}' already has checkpoints; pass --resume to continue it or "
                          "choose a new --out")
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create run directory '{out}': {e.strerror}") from e
+    output_dir(out, "run directory")
 
 
 def _load(args, cfg):

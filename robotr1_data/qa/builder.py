@@ -26,7 +26,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..errors import UsageError, did_you_mean
+from ..errors import UsageError, did_you_mean, output_dir
 from ..keypoints import next_keypoint
 from . import distractors as D
 from . import movement as M
@@ -318,11 +318,7 @@ def build_qa(shards: Sequence[str], out_dir: str, config: Optional[QAConfig] = N
 
     config = config or QAConfig()
     paths = find_shards(shards)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create QA directory {out_dir}: {e.strerror}; pass a writable --out") from None
+    out = output_dir(out_dir, "QA directory")
     rng = np.random.default_rng(config.seed)
     letters = D.LetterAssigner(rng)
     stats = _Stats()

@@ -27,7 +27,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ..errors import UsageError, did_you_mean
+from ..errors import UsageError, did_you_mean, output_dir
 from . import store
 from .templates import IMAGE_PLACEHOLDER, LETTERS
 
@@ -91,11 +91,7 @@ def export_qa(qa_dir: str, fmt: str, out_dir: str, sft: Optional[str] = None, lo
     records = store.read_records(qa_dir)
     if not records:
         raise UsageError(f"{qa_dir} holds no questions; rebuild it with robotr1-data build-qa")
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create export directory {out_dir}: {e.strerror}; pass a writable --out") from None
+    out = output_dir(out_dir, "export directory")
 
     rows = []
     written: Dict[str, Path] = {}

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..episode import Episode
-from ..errors import UsageError
+from ..errors import UsageError, output_dir
 from . import codec as C
 from .classes import Demo, Observation
 from .unpickle import dump_rlbench
@@ -138,11 +138,7 @@ def export_rlbench(shards: Sequence[str], out: str, layout: str = "variation",
     "variation" and per task for "all_variations". Refuses to write into existing episodes."""
     if layout not in LAYOUTS:
         raise UsageError(f"unknown layout '{layout}'; choose one of {', '.join(LAYOUTS)}")
-    root = Path(out)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot write to '{root}' ({exc.strerror}); choose another --out") from None
+    root = output_dir(out)
     counters: Dict[Tuple[str, Optional[int]], int] = {}
     descriptions: Dict[Tuple[str, int], List[str]] = {}
     partial = 0

@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..episode import CAMERAS, Episode
-from ..errors import UsageError
+from ..errors import UsageError, output_dir
 from ..keypoints import discover_keypoints
 from . import codec as C
 from .classes import Demo, Observation
@@ -234,11 +234,7 @@ def import_rlbench(root: str, out: str, tasks: Optional[Sequence[str]] = None,
         raise UsageError(f"no RLBench episodes under {src}: expected <task>/variation<V>/episodes/"
                          f"episode<E>/{C.LOW_DIM_PICKLE} or <task>/all_variations/episodes/...")
     layouts = sorted({f[1] for f in found})
-    dst = Path(out)
-    try:
-        dst.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot write to '{dst}' ({exc.strerror}); choose another --out") from None
+    dst = output_dir(out)
     config = {"source": "import-rlbench", "root": str(src), "layout": "+".join(layouts),
               "tasks": sorted({f[0] for f in found}), "episodes_per_shard": episodes_per_shard,
               "robotr1_version": __version__}

@@ -2,8 +2,6 @@
 
 from typing import List
 
-import numpy as np
-
 from robotr1_data.tasks import parts
 from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
 from robotr1_data.tasks.conditions import TipNearCondition

@@ -34,7 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from robotr1_data.errors import UsageError
+from robotr1_data.errors import UsageError, output_dir
 
 FAILURE_REASONS = ("unparseable", "unreachable", "timeout", "fail_condition", "error")
 RESULTS_FILE = "results.json"
@@ -115,10 +115,7 @@ class EvalSimConfig:
         check_views([self.camera], self.image_size)
         if self.vlm_gripper not in ("auto", "keep"):
             raise UsageError(f"--vlm-gripper must be auto or keep (got '{self.vlm_gripper}')")
-        try:
-            os.makedirs(self.out, exist_ok=True)
-        except OSError as e:
-            raise UsageError(f"cannot create output directory '{self.out}': {e.strerror}") from None
+        output_dir(self.out)
 
     def vlm_options(self) -> dict:
         return dict(camera=self.camera, image_size=tuple(self.image_size), max_new_tokens=self.max_new_tokens,

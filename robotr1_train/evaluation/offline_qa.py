@@ -24,7 +24,7 @@ from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
-from robotr1_data.errors import UsageError
+from robotr1_data.errors import UsageError, output_dir
 
 RESULTS_FILE = "results.json"
 
@@ -95,10 +95,7 @@ def evaluate_qa(cfg: EvalQAConfig, generate_fn: Optional[Callable] = None,
 
     records = load_records(cfg.qa, cfg.types or None, cfg.max_samples)
     out_dir = cfg.resolved_out()
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot create output directory '{out_dir}': {e.strerror}") from None
+    output_dir(out_dir)
     if generate_fn is None:
         from robotr1_train.policies.vlm import VLMGenerator
 
