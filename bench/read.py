@@ -26,6 +26,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import h5py  # noqa: E402
+import hdf5plugin  # noqa: E402,F401  (registers the zstd filter the shards use)
 import numpy as np  # noqa: E402
 
 LOW_DIM = ("joint_positions", "joint_velocities", "gripper_pose", "gripper_open",
@@ -145,7 +146,7 @@ def main():
     p.add_argument("--no-depth", action="store_true")
     p.add_argument("--no-mask", action="store_true")
     p.add_argument("--reads", type=int, default=500)
-    p.add_argument("--compression", choices=["gzip", "lzf", "none"], default="gzip",
+    p.add_argument("--compression", choices=["zstd", "gzip", "lzf", "none"], default="zstd",
                    help="shard compression of the generated dataset (generate --compression)")
     p.add_argument("--data", default=None, help="use this generated dataset instead")
     p.add_argument("--keep", default=None, help="keep the work directory here")

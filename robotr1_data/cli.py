@@ -161,9 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--backend", default="mujoco", choices=["mujoco", "rlbench"])
     g.add_argument("--render-quality", action="store_true",
                    help="shadows and reflections on (slower on CPU)")
-    g.add_argument("--compression", choices=["gzip", "lzf", "none"], default="gzip",
-                   help="lossless shard compression: gzip (smallest, default), lzf, or none "
-                        "(fastest random reads, several times the bytes)")
+    g.add_argument("--compression", choices=["zstd", "gzip", "lzf", "none"], default="zstd",
+                   help="shard compression: zstd (default: smallest and fast to read; other "
+                        "readers need `import hdf5plugin`), gzip (readable by any HDF5 build), "
+                        "lzf, or none (fastest random reads, several times the bytes)")
     g.add_argument("--no-depth", action="store_true")
     g.add_argument("--no-mask", action="store_true")
     g.add_argument("--quiet", action="store_true")

@@ -58,7 +58,7 @@ class GenerateConfig:
     max_attempts: int = 10
     workers: int = 1
     backend: str = "mujoco"
-    compression: Optional[str] = "gzip"  # gzip (smallest) | lzf | None (fastest reads, ~5x bytes)
+    compression: Optional[str] = "zstd"  # zstd | gzip (any HDF5 reader) | lzf | None
     ray: Optional[str] = None  # None: local processes; "auto" or a Ray address: Ray tasks
 
     def to_json(self) -> dict:
@@ -85,8 +85,9 @@ class GenerateConfig:
             for t in self.tasks:
                 resolve_task_class(t)
         check_views(self.cameras, self.image_size)
-        if self.compression not in ("gzip", "lzf", None):
-            raise UsageError(f"unknown --compression {self.compression!r}; use gzip, lzf or none")
+        if self.compression not in ("zstd", "gzip", "lzf", None):
+            raise UsageError(f"unknown --compression {self.compression!r}; use zstd, gzip, lzf "
+                             "or none")
         if self.episodes < 1:
             raise UsageError(f"--episodes must be at least 1 (got {self.episodes})")
         if self.workers < 1:

@@ -156,7 +156,8 @@ def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Ren
                 stats.update(skipped=True, episodes=len(r.episodes))
                 return stats
             dst.parent.mkdir(parents=True, exist_ok=True)
-            with ShardWriter(dst, config) as w:
+            # The source's compression, so the output matches a recording made with its settings.
+            with ShardWriter(dst, config, compression=config.get("compression", "zstd")) as w:
                 for name in r.episodes:
                     ep = r.load(name, images=False)
                     new = renderer.render(ep, k, where=f"{src}: {name}")

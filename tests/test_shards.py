@@ -16,6 +16,7 @@ from robotr1_data.shards import (
     SCHEMA_VERSION, ShardReader, ShardWriter, describe, file_sha256, read_manifest,
     validate_dir, write_manifest,
 )
+from robotr1_data.shards._spec import DEPTH_STEP_M, ZSTD_FILTER_ID, decode_depth, encode_depth
 
 CONFIG = {"tasks": ["pick_up_cup"], "episodes_per_task": 2, "image_size": [16, 12],
           "cameras": ["front", "wrist"], "seed": 7}
@@ -35,7 +36,9 @@ def make_episode(seed=0, T=9, task="pick_up_cup", cameras=("front", "wrist"), ev
     images, intr, extr, nf = {}, {}, {}, {}
     for c in cameras:
         images[f"{c}_rgb"] = rng.integers(0, 256, (n, H, W, 3), dtype=np.uint8)
-        images[f"{c}_depth"] = rng.uniform(0.1, 3.0, (n, H, W)).astype(np.float32)
+        # On the stored fixed-point grid, so round trips compare bit-exact (the quantisation
+        # itself is tested on its own).
+        images[f"{c}_depth"] = decode_depth(encode_depth(rng.uniform(0.1, 3.0, (n, H, W))))
         images[f"{c}_mask"] = rng.integers(-1, len(mask_names), (n, H, W)).astype(np.int32)
         intr[c] = np.array([[-20.0, 0, W / 2], [0, -20.0, H / 2], [0, 0, 1]])
         extr[c] = np.tile(np.eye(4), (n, 1, 1)) + rng.normal(scale=0.01, size=(n, 4, 4))
@@ -55,8 +58,8 @@ def make_episode(seed=0, T=9, task="pick_up_cup", cameras=("front", "wrist"), ev
     )
 
 
-def write_shard(path, episodes, config=CONFIG):
-    with ShardWriter(path, config) as w:
+def write_shard(path, episodes, config=CONFIG, compression="zstd"):
+    with ShardWriter(path, config, compression=compression) as w:
         groups = [w.add(ep) for ep in episodes]
     return groups
 
@@ -210,9 +213,72 @@ def test_images_are_chunked_one_frame_per_chunk(tmp_path):
         assert g["front_rgb"].chunks == (1, H, W, 3)
         assert g["front_depth"].chunks == (1, H, W)
         assert g["wrist_mask"].chunks == (1, H, W)
-        assert g["front_rgb"].compression == "gzip"
-        assert g["front_depth"].dtype == np.float32
+        # zstd through hdf5plugin (HDF5 registered filter 32015), checksummed, shuffled.
+        filters = g["front_rgb"]._filters
+        assert str(ZSTD_FILTER_ID) in filters and "fletcher32" in filters
+        assert g["front_depth"].dtype == np.uint32 and g["front_depth"].shuffle
+        assert g["front_depth"].attrs["scale_factor"] == DEPTH_STEP_M
+        assert g["front_depth"].attrs["add_offset"] == 0.0
         assert g["front_mask"].dtype == np.int32
+
+
+@pytest.mark.parametrize("compression", ["zstd", "gzip", "lzf", None])
+def test_every_compression_reads_back_the_same(tmp_path, compression):
+    ep = make_episode(0)
+    write_shard(tmp_path / "s.h5", [ep], compression=compression)
+    write_shard(tmp_path / "ref.h5", [ep], compression=None)
+    with ShardReader(tmp_path / "s.h5") as r, ShardReader(tmp_path / "ref.h5") as ref:
+        got, want = r.load(0), ref.load(0)
+        for k in want.images:
+            assert_same(got.images[k], want.images[k])
+        last = int(want.image_frames[-1])
+        assert_same(r.frame(0, "front_depth", last), want.images["front_depth"][-1])
+    assert validate_dir(tmp_path / "s.h5") == []
+
+
+def test_depth_fixed_point_error_bound_and_idempotence():
+    rng = np.random.default_rng(0)
+    d = np.concatenate([rng.uniform(0.01, 5.0, 10_000), [0.0, 1.0, 255.99, 118.893106]])
+    d = d.astype(np.float32)
+    back = decode_depth(encode_depth(d))
+    assert back.dtype == np.float32
+    assert np.max(np.abs(back.astype(np.float64) - d)) <= DEPTH_STEP_M / 2 + 1e-12
+    # Decoding is exact (power-of-two step, < 2^24 steps): a second round trip changes nothing.
+    assert_same(decode_depth(encode_depth(back)), back)
+    assert np.array_equal(encode_depth(back), encode_depth(d))
+
+
+def test_writer_refuses_bad_depth(tmp_path):
+    ep = make_episode(0)
+    ep.images["front_depth"][0, 0, 0] = np.nan
+    with pytest.raises(UsageError, match="front_depth has NaN"):
+        write_shard(tmp_path / "s.h5", [ep])
+    assert not (tmp_path / "s.h5").exists()
+
+
+def test_version_1_shard_with_float_depth_still_reads(tmp_path):
+    """Shards from schema 1 (float32 depth, gzip) read and validate unchanged."""
+    ep = make_episode(0)
+    p = tmp_path / "s.h5"
+    write_shard(p, [ep], compression="gzip")
+    with h5py.File(p, "a") as f:
+        f.attrs["schema_version"] = 1
+        g = f["episodes/000000"]
+        for cam in ep.cameras:
+            key = f"{cam}_depth"
+            attrs = dict(g[key].attrs)
+            del g[key]
+            d = g.create_dataset(key, data=ep.images[key], chunks=(1, H, W), compression="gzip",
+                                 shuffle=True, fletcher32=True)
+            d.attrs["units"], d.attrs["shape"] = attrs["units"], attrs["shape"]
+    with ShardReader(p) as r:
+        assert_same(r.load(0).images["front_depth"], ep.images["front_depth"])
+        i = int(ep.image_frames[0])
+        assert_same(r.frame(0, "wrist_depth", i), ep.images["wrist_depth"][0])
+    assert validate_dir(p) == []
+    with h5py.File(p, "a") as f:  # but a schema-2 shard must carry the fixed-point encoding
+        f.attrs["schema_version"] = 2
+    assert any("front_depth: no scale_factor" in x for x in validate_dir(p))
 
 
 # -- atomic write ------------------------------------------------------------------------
@@ -281,7 +347,7 @@ def test_writer_errors(tmp_path):
     with pytest.raises(UsageError, match="JSON"):
         ShardWriter(tmp_path / "s.h5", {"rng": object()})
     with pytest.raises(UsageError, match="compression"):
-        ShardWriter(tmp_path / "s.h5", CONFIG, compression="zstd")
+        ShardWriter(tmp_path / "s.h5", CONFIG, compression="brotli")
 
 
 # -- reader errors -----------------------------------------------------------------------
@@ -414,7 +480,7 @@ def test_validate_catches_bad_values(tmp_path):
         pose[4, 3:] *= 2
         g["gripper_pose"][...] = pose
         depth = g["front_depth"][0]
-        depth[0, 0] = np.nan
+        depth[0, 0] = 0  # fixed-point depth cannot be NaN; zero metres is the bad value
         g["front_depth"][0] = depth
         g["planner_keypoints"][...] = np.array([5, 2, 8])
     problems = "\n".join(validate_dir(p))
@@ -452,7 +518,8 @@ def test_describe_file_and_dir(good_dir):
     assert f"schema_version {SCHEMA_VERSION}" in text
     assert "episodes/000001: task=pick_up_cup variation=1 seed=1001 length=9" in text
     assert "keypoints=[3, 6, 8]" in text
-    assert "front: depth 12x16 float32, mask 12x16 int32, rgb 12x16 uint8" in text
+    assert ("front: depth 12x16 float32 (stored uint32 x 1.53e-05 m), mask 12x16 int32, "
+            "rgb 12x16 uint8") in text
     assert "on disk" in text and "image_size: [16, 12]" in text
     text = describe(good_dir)
     assert "2 shards" in text and "'push_button': 1" in text

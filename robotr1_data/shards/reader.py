@@ -176,7 +176,9 @@ class ShardReader:
         if cached is None:
             per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
                          or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
-            cached = self._keys_cache[g.name] = {k: g[k] for k in per_image}
+            cached = self._keys_cache[g.name] = {
+                k: (g[k], S.depth_scale(g[k]) if k.endswith("_depth") else None)
+                for k in per_image}
         if key not in cached:
             per_image = list(cached)
             raise UsageError(f"no per-frame image field {key!r} in {g.name}"
@@ -189,7 +191,8 @@ class ShardReader:
             shown = frames[:8].tolist() + (["..."] if len(frames) > 8 else [])
             raise UsageError(f"frame {i} of {g.name} has no stored image; frames with images: "
                              f"{shown} ({len(frames)} in all)")
-        return cached[key][row]
+        ds, scale = cached[key]
+        return ds[row] if scale is None else S.decode_depth(ds[row], scale)
 
     def load(self, ep: EpisodeRef, images: bool = True,
              cameras: Optional[Sequence[str]] = None) -> Episode:
@@ -222,7 +225,7 @@ class ShardReader:
             if images:
                 for kind in S.IMAGE_KINDS:
                     if f"{cam}_{kind}" in g:
-                        imgs[f"{cam}_{kind}"] = g[f"{cam}_{kind}"][()]
+                        imgs[f"{cam}_{kind}"] = _read_image(g[f"{cam}_{kind}"])
             if f"{cam}_{S.INTRINSICS}" in g:
                 intr[cam] = g[f"{cam}_{S.INTRINSICS}"][()]
             if f"{cam}_{S.EXTRINSICS}" in g:
@@ -238,3 +241,9 @@ class ShardReader:
             camera_near_far=near_far, mask_names=a["mask_names"],
             attempts=a.get("attempts", 1), extra=a.get("extra"), **fields,
         )
+
+
+def _read_image(ds: h5py.Dataset) -> np.ndarray:
+    """A whole image dataset as the reader's dtype (fixed-point depth decoded to metres)."""
+    scale = S.depth_scale(ds) if ds.name.endswith("_depth") else None
+    return ds[()] if scale is None else S.decode_depth(ds[()], scale)

@@ -59,8 +59,12 @@ def describe(path: Union[str, os.PathLike]) -> str:
                 for kind in S.IMAGE_KINDS:
                     key = f"{cam}_{kind}"
                     if key in g:
+                        d = g[key]
+                        scale = S.depth_scale(d) if kind == "depth" else None
+                        dtype = (str(d.dtype) if scale is None
+                                 else f"float32 (stored {d.dtype} x {scale:.3g} m)")
                         cam_sizes.setdefault(cam, set()).add(
-                            f"{kind} {'x'.join(map(str, g[key].shape[1:3]))} {g[key].dtype}")
+                            f"{kind} {'x'.join(map(str, d.shape[1:3]))} {dtype}")
         lines.append("cameras:")
         for cam in sorted(cam_sizes):
             lines.append(f"  {cam}: {', '.join(sorted(cam_sizes[cam]))}")

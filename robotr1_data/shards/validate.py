@@ -211,6 +211,7 @@ def _check_episode(g: h5py.Group, full: bool) -> List[str]:
 def _check_camera(g: h5py.Group, cam: str, n_img: int, full: bool) -> List[str]:
     out: List[str] = []
     hw = None
+    version = int(g.file.attrs.get("schema_version", 1))
     kinds = [k for k in S.IMAGE_KINDS if f"{cam}_{k}" in g]
     if not kinds:
         out.append(f"{cam}: listed in 'cameras' but has no _rgb/_depth/_mask dataset")
@@ -218,6 +219,14 @@ def _check_camera(g: h5py.Group, cam: str, n_img: int, full: bool) -> List[str]:
         key = f"{cam}_{kind}"
         d = g[key]
         dtype, nd, _, shape = S.IMAGE_KINDS[kind]
+        scale = S.depth_scale(d) if kind == "depth" else None
+        if scale is not None:
+            dtype = S.STORED_DEPTH_DTYPE  # fixed-point depth (schema >= 2)
+            if not 0 < scale < 1:
+                out.append(f"{key}: scale_factor {scale} is not a plausible depth step in metres")
+        elif kind == "depth" and version >= 2:
+            out.append(f"{key}: no scale_factor attribute; schema {version} stores depth as "
+                       f"uint32 steps of {S.DEPTH_STEP_M} m (rewrite with ShardWriter)")
         if d.dtype != dtype:
             out.append(f"{key}: dtype {d.dtype}, expected {np.dtype(dtype).name}")
         if d.ndim != 1 + nd or (kind == "rgb" and d.shape[-1] != 3):
@@ -241,6 +250,8 @@ def _check_camera(g: h5py.Group, cam: str, n_img: int, full: bool) -> List[str]:
             except Exception as e:
                 out.append(f"{key}: image row {r} cannot be decoded ({e})")
                 continue
+            if scale is not None:
+                img = S.decode_depth(img, scale)
             if kind == "depth" and not (np.all(np.isfinite(img)) and np.all(img > 0)):
                 out.append(f"{key}: image row {r} has depth values that are not finite and > 0")
     for suffix, shape in ((S.INTRINSICS, (3, 3)), (S.EXTRINSICS, (n_img, 4, 4))):
