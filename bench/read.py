@@ -6,8 +6,12 @@ low-dim state (joint positions and velocities, gripper pose, open state and fing
 state). Frames are drawn uniformly at random over all episodes with a fixed seed; both layouts
 read the same list. The RLBench side is timed two ways: "cold" unpickles the episode's
 low_dim_obs.pkl for every read (what RLBench's get_stored_demos and a plain Dataset do);
-"cached" keeps every episode's unpickled Demo in memory (a loader that preloads). Both sides read
-from the OS page cache (files just written): this measures decoding and lookup, not the disk.
+"cached" keeps every episode's unpickled Demo in memory (a loader that preloads). Ours is
+robotr1's ShardReader.sample: every image read decompresses its chunk (HDF5's chunk cache is off
+for images, as random reads over a large dataset never hit it); low-dim rows come from the
+chunk cache once an episode was touched. Both sides read from the OS page cache (files just
+written): this measures decoding and lookup, not the disk. Bytes are reported both apparent
+(file sizes) and on disk (allocated blocks, what `du` shows: small files waste part of a block).
 
     python bench/read.py [--episodes 6] [--cameras ...] [--size 128] [--reads 500]
                          [--data DIR] [--markdown FILE]
@@ -71,36 +75,27 @@ def rlbench_bytes_by_kind(root: Path):
 
 
 class OurReader:
-    """One open handle per shard, as a loader worker keeps; per-episode dataset objects.
+    """robotr1's own ShardReader, one per shard as a loader worker keeps; ``sample()`` is the
+    per-sample call (image chunk read with HDF5's chunk cache off, low-dim rows from it)."""
 
-    ``chunk_cache=False`` turns off HDF5's per-dataset chunk cache so every read decompresses
-    its chunks, as random reads over a dataset much larger than the cache do."""
-
-    def __init__(self, shards, chunk_cache: bool = False):
-        kw = {} if chunk_cache else {"rdcc_nbytes": 0}
-        self.files = [h5py.File(s, "r", **kw) for s in shards]
-        self.episodes = []  # (file index, group name, length, image_frames)
-        for fi, f in enumerate(self.files):
-            for name in sorted(f["episodes"]):
-                g = f["episodes"][name]
-                self.episodes.append((fi, name, int(g.attrs["length"]), g["image_frames"][()]))
-        self._groups = {}
+    def __init__(self, shards):
+        from robotr1_data.shards import ShardReader
+        self.readers = [ShardReader(s) for s in shards]
+        self.episodes = []  # (reader index, group name, length, image_frames)
+        for ri, r in enumerate(self.readers):
+            for name in r.episodes:
+                self.episodes.append((ri, name, int(r.attrs(name)["length"]),
+                                      r.image_frames(name)))
+        self.files = [r.h5 for r in self.readers]
 
     def read(self, e: int, i: int, camera: str):
-        fi, name, _, frames = self.episodes[e]
-        key = (fi, name)
-        ds = self._groups.get(key)
-        if ds is None:
-            g = self.files[fi]["episodes"][name]
-            ds = self._groups[key] = {k: g[k] for k in LOW_DIM + (f"{camera}_rgb",)}
-        row = int(np.searchsorted(frames, i))
-        rgb = ds[f"{camera}_rgb"][row]
-        low = {k: ds[k][i] for k in LOW_DIM}
-        return rgb, low
+        ri, name, _, _ = self.episodes[e]
+        s = self.readers[ri].sample(name, i, images=(f"{camera}_rgb",), fields=LOW_DIM)
+        return s[f"{camera}_rgb"], {k: s[k] for k in LOW_DIM}
 
     def close(self):
-        for f in self.files:
-            f.close()
+        for r in self.readers:
+            r.close()
 
 
 class RLBenchReader:
@@ -181,7 +176,7 @@ def main():
     from robotr1_data.rlbench_io.codec import EPISODE_FOLDER, EPISODES_FOLDER, VARIATIONS_FOLDER
     dirs, counters = [], {}
     for fi, name, _, _ in ours.episodes:
-        g = ours.files[fi]["episodes"][name]
+        g = ours.files[fi][name]
         task, var = str(g.attrs["task"]), int(g.attrs["variation"])
         n = counters.get((task, var), 0)
         counters[(task, var)] = n + 1
@@ -201,9 +196,6 @@ def main():
         assert np.array_equal(a, b) and all(np.allclose(la[k], lb[k]) for k in LOW_DIM)
 
     t_ours = min(time_reads(ours, pairs, cam) for _ in range(3))
-    cached = OurReader(shards, chunk_cache=True)
-    t_ours_cached = min(time_reads(cached, pairs, cam) for _ in range(3))
-    cached.close()
     t_cold = min(time_reads(RLBenchReader(dirs, cache=False), pairs, cam) for _ in range(3))
     t_cached = min(time_reads(RLBenchReader(dirs, cache=True), pairs, cam) for _ in range(3))
     ours.close()
@@ -223,21 +215,21 @@ def main():
         f"({'/'.join(kinds)}) on every frame; {args.reads} random single-frame reads "
         f"({cam} RGB + low-dim state), best of 3, OS page cache warm.", "",
         "| layout | µs per read | ours faster by |", "|---|---:|---:|",
-        f"| robotr1 HDF5 shards (h5py, one handle per shard, no chunk cache) | "
+        f"| robotr1 shards, `ShardReader.sample` (one reader per shard) | "
         f"{t_ours * 1e6:.0f} | — |",
-        f"| robotr1 HDF5 shards, HDF5 chunk cache on (1 MiB per dataset) | "
-        f"{t_ours_cached * 1e6:.0f} | ({t_ours / t_ours_cached:.1f}× the uncached) |",
         f"| RLBench PNG + pickle, pickle loaded per read (cold) | {t_cold * 1e6:.0f} | "
         f"{t_cold / t_ours:.1f}× |",
         f"| RLBench PNG + pickle, all pickles cached in RAM | {t_cached * 1e6:.0f} | "
         f"{t_cached / t_ours:.1f}× |", "",
-        "| layout | files | bytes (apparent) | bytes (allocated) | ours / this (apparent) |",
-        "|---|---:|---:|---:|---:|",
-        f"| robotr1 HDF5 shards (with sim_state) | {f_ours} | {b_ours:,} | {a_ours:,} | 1.00× |",
+        "| layout | files | bytes (apparent) | bytes on disk (allocated) | ours / this "
+        "(apparent) | ours / this (on disk) |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| robotr1 HDF5 shards (with sim_state) | {f_ours} | {b_ours:,} | {a_ours:,} | 1.00× "
+        f"| 1.00× |",
         f"| RLBench layout + sim_state in misc (same content) | {f_full} | {b_full:,} | "
-        f"{a_full:,} | {b_ours / b_full:.2f}× |",
+        f"{a_full:,} | {b_ours / b_full:.2f}× | {a_ours / a_full:.2f}× |",
         f"| RLBench layout as upstream (no sim_state) | {f_plain} | {b_plain:,} | {a_plain:,} | "
-        f"{b_ours / b_plain:.2f}× |", "",
+        f"{b_ours / b_plain:.2f}× | {a_ours / a_plain:.2f}× |", "",
         "Where the bytes go (apparent bytes by kind):", "",
         "| kind | robotr1 shards | RLBench layout |", "|---|---:|---:|",
         *[f"| {k} | {ours_kinds.get(k, 0):,} | {rlb_kinds.get(k, 0):,} |"

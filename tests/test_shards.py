@@ -155,6 +155,30 @@ def test_frame_reads_by_frame_index(tmp_path):
             r.load("episodes/000009")
 
 
+def test_sample_is_what_a_loader_reads_per_frame(tmp_path):
+    path = tmp_path / "s.h5"
+    eps = [make_episode(0, every=2), make_episode(1, every=1)]
+    write_shard(path, eps)
+    with ShardReader(path) as r:
+        for e, src in enumerate(eps):
+            for i in src.image_frames.tolist():
+                row = int(np.searchsorted(src.image_frames, i))
+                s = r.sample(e, i, images=("front_rgb", "wrist_depth"))
+                assert sorted(s) == sorted(["front_rgb", "wrist_depth", "joint_positions",
+                                            "joint_velocities", "gripper_pose", "gripper_open",
+                                            "gripper_joint_positions", "task_low_dim_state"])
+                assert_same(s["front_rgb"], src.images["front_rgb"][row])
+                assert_same(s["wrist_depth"], src.images["wrist_depth"][row])
+                assert_same(s["gripper_pose"], src.gripper_pose[i])
+                assert_same(s["task_low_dim_state"], src.task_low_dim_state[i])
+        s = r.sample("episodes/000001", 3, images=(), fields=("sim_state",))
+        assert list(s) == ["sim_state"] and np.array_equal(s["sim_state"], eps[1].sim_state[3])
+        with pytest.raises(UsageError, match="did you mean 'gripper_pose'"):
+            r.sample(0, 0, fields=("gripper_pos",))
+        with pytest.raises(UsageError, match="frame 1 .* no stored image"):
+            r.sample(0, 1)
+
+
 def test_reader_works_in_forked_and_spawned_workers(tmp_path):
     # One handle per data-loader worker: a child must not reuse the parent's HDF5 handle.
     import multiprocessing as mp

@@ -15,6 +15,10 @@ from ..errors import UsageError, did_you_mean
 from . import _spec as S
 
 EpisodeRef = Union[int, str]
+# The low-dim state a policy-learning loader usually wants with each image (sim_state and
+# task_low_dim_state are for re-rendering and task logic).
+LOADER_FIELDS = ("joint_positions", "joint_velocities", "gripper_pose", "gripper_open",
+                 "gripper_joint_positions", "task_low_dim_state")
 
 
 def open_shard(path: Union[str, os.PathLike]) -> h5py.File:
@@ -62,6 +66,9 @@ class ShardReader:
         self._closed = False
         self._frames_cache: Dict[str, np.ndarray] = {}
         self._keys_cache: Dict[str, dict] = {}
+        self._low_cache: Dict[str, dict] = {}
+        self._episodes: Optional[List[str]] = None
+        self._groups: Dict[str, h5py.Group] = {}
 
     def __getstate__(self) -> dict:
         return {"path": self.path}
@@ -69,7 +76,7 @@ class ShardReader:
     def __setstate__(self, state: dict) -> None:
         self.path = state["path"]
         self._f, self._pid, self._closed, self._frames_cache = None, os.getpid(), False, {}
-        self._keys_cache = {}
+        self._keys_cache, self._low_cache, self._episodes, self._groups = {}, {}, None, {}
 
     # -- plumbing --------------------------------------------------------------------------
     @property
@@ -80,7 +87,8 @@ class ShardReader:
         if self._f is None or self._pid != os.getpid():
             self._f = open_shard(self.path)  # never reuse another process's handle
             self._pid = os.getpid()
-            self._keys_cache = {}  # dataset objects of the old handle are not ours
+            # Groups and datasets of the old handle are not ours.
+            self._keys_cache, self._low_cache, self._groups = {}, {}, {}
         return self._f
 
     def __enter__(self) -> "ShardReader":
@@ -94,33 +102,48 @@ class ShardReader:
         if self._f is not None and self._pid == os.getpid():
             self._f.close()
         self._f = None
-        self._keys_cache = {}
+        self._keys_cache, self._low_cache, self._groups = {}, {}, {}
         self._closed = True
 
     def __len__(self) -> int:
         return len(self.episodes)
 
     def _group(self, ep: EpisodeRef) -> h5py.Group:
-        names = self.episodes
+        return self._episode(ep)[1]
+
+    def _episode(self, ep: EpisodeRef):
+        """(group path, group) of ``ep``; caches are keyed by the path (h5py's ``.name`` costs
+        microseconds a call, a loader's budget per sample is a hundred)."""
+        f = self.h5  # (re)opens after a fork, dropping the cached groups
+        self.episodes  # noqa: B018 - fills self._episodes
+        names = self._episodes
         if isinstance(ep, (int, np.integer)):
             if not -len(names) <= int(ep) < len(names):
                 raise UsageError(f"episode index {int(ep)} out of range: {self.path} holds "
                                  f"{len(names)} episodes")
-            return self.h5[names[int(ep)]]
-        key = str(ep).strip("/")
-        if "/" not in key:
-            key = f"{S.EPISODES_GROUP}/{key}"
-        if key not in names:
-            raise UsageError(f"no episode {ep!r} in {self.path}{did_you_mean(key, names)} "
-                             "(ShardReader.episodes lists them)")
-        return self.h5[key]
+            key = names[int(ep)]
+        else:
+            key = str(ep).strip("/")
+            if "/" not in key:
+                key = f"{S.EPISODES_GROUP}/{key}"
+            if key not in names:
+                raise UsageError(f"no episode {ep!r} in {self.path}{did_you_mean(key, names)} "
+                                 "(ShardReader.episodes lists them)")
+        g = self._groups.get(key)
+        if g is None:
+            g = self._groups[key] = f[key]
+        return key, g
 
     # -- shard-level -----------------------------------------------------------------------
     @property
     def episodes(self) -> List[str]:
         """Group paths, in write order: ``["episodes/000000", ...]``."""
-        grp = self.h5.get(S.EPISODES_GROUP)
-        return [f"{S.EPISODES_GROUP}/{k}" for k in sorted(grp)] if grp is not None else []
+        f = self.h5
+        if self._episodes is None:  # listed once: shards are read-only, loaders ask per sample
+            grp = f.get(S.EPISODES_GROUP)
+            self._episodes = ([f"{S.EPISODES_GROUP}/{k}" for k in sorted(grp)]
+                              if grp is not None else [])
+        return list(self._episodes)
 
     @property
     def schema_version(self) -> int:
@@ -159,40 +182,83 @@ class ShardReader:
         return self._group(ep)[field][()]
 
     def image_frames(self, ep: EpisodeRef) -> np.ndarray:
-        g = self._group(ep)
-        if g.name not in self._frames_cache:
-            self._frames_cache[g.name] = g["image_frames"][()]
-        return self._frames_cache[g.name]
+        return self._frames(*self._episode(ep))
+
+    def _frames(self, name: str, g: h5py.Group) -> np.ndarray:
+        frames = self._frames_cache.get(name)
+        if frames is None:
+            frames = self._frames_cache[name] = g["image_frames"][()]
+        return frames
+
+    def _per_frame(self, name: str, g: h5py.Group) -> dict:
+        """key -> (dataset, depth scale or None) for the episode's per-image datasets, cached.
+
+        Listing a group opens every dataset; a random-access loader calls frame()/sample() per
+        sample, so the datasets are opened once (shards are read-only). Image datasets open with
+        HDF5's chunk cache off: a loader reads each image chunk once per sample, so caching it
+        costs a copy and up to 1 MiB per open dataset for hits that random access never gets.
+        """
+        cached = self._keys_cache.get(name)
+        if cached is None:
+            per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
+                         or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
+            cached = self._keys_cache[name] = {}
+            for k in per_image:
+                ds = _open_uncached(g, k) if not k.endswith(S.EXTRINSICS) else g[k]
+                cached[k] = (ds, S.depth_scale(ds) if k.endswith("_depth") else None)
+        return cached
+
+    def _row(self, name: str, g: h5py.Group, i: int) -> int:
+        frames = self._frames(name, g)
+        # Images may be stored for a subset of frames; image_frames maps frame -> row.
+        row = int(np.searchsorted(frames, i))
+        if row >= len(frames) or frames[row] != i:
+            shown = frames[:8].tolist() + (["..."] if len(frames) > 8 else [])
+            raise UsageError(f"frame {i} of {name} has no stored image; frames with images: "
+                             f"{shown} ({len(frames)} in all)")
+        return row
 
     def frame(self, ep: EpisodeRef, key: str, i: int) -> np.ndarray:
         """Image (or camera pose) ``key`` at *frame index* ``i``, reading only that chunk.
 
         ``key`` is ``<cam>_rgb``, ``<cam>_depth``, ``<cam>_mask`` or ``<cam>_camera_extrinsics``.
         """
-        g = self._group(ep)
-        # Listing the group opens every dataset; a random-access loader calls this per sample,
-        # so the per-episode key list and datasets are cached (shards are read-only).
-        cached = self._keys_cache.get(g.name)
-        if cached is None:
-            per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
-                         or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
-            cached = self._keys_cache[g.name] = {
-                k: (g[k], S.depth_scale(g[k]) if k.endswith("_depth") else None)
-                for k in per_image}
+        return self._frame(*self._episode(ep), key, i)
+
+    def _frame(self, name: str, g: h5py.Group, key: str, i: int) -> np.ndarray:
+        cached = self._per_frame(name, g)
         if key not in cached:
             per_image = list(cached)
-            raise UsageError(f"no per-frame image field {key!r} in {g.name}"
+            raise UsageError(f"no per-frame image field {key!r} in {name}"
                              f"{did_you_mean(key, per_image)}; available: "
                              f"{', '.join(sorted(per_image)) or 'none (recorded without cameras)'}")
-        frames = self.image_frames(ep)
-        # Images may be stored for a subset of frames; image_frames maps frame -> row.
-        row = int(np.searchsorted(frames, i))
-        if row >= len(frames) or frames[row] != i:
-            shown = frames[:8].tolist() + (["..."] if len(frames) > 8 else [])
-            raise UsageError(f"frame {i} of {g.name} has no stored image; frames with images: "
-                             f"{shown} ({len(frames)} in all)")
         ds, scale = cached[key]
+        row = self._row(name, g, i)
         return ds[row] if scale is None else S.decode_depth(ds[row], scale)
+
+    def sample(self, ep: EpisodeRef, i: int, images: Sequence[str] = ("front_rgb",),
+               fields: Sequence[str] = LOADER_FIELDS) -> Dict[str, np.ndarray]:
+        """What a training loader reads per sample: images ``images`` and one row of each
+        low-dim ``fields`` at frame ``i``, e.g. ``sample(0, 12)["gripper_pose"]``.
+
+        Reads one chunk per image; low-dim rows come from HDF5's chunk cache after the first
+        read of an episode (a whole low-dim field is a few KiB, one chunk).
+        """
+        name, g = self._episode(ep)
+        out = {k: self._frame(name, g, k, i) for k in images}
+        lows = self._low_cache.get(name)
+        if lows is None:
+            lows = self._low_cache[name] = {}
+        for f in fields:
+            d = lows.get(f)
+            if d is None:
+                if f not in LOW_DIM_FIELDS:
+                    raise UsageError(f"unknown low-dim field {f!r}"
+                                     f"{did_you_mean(f, list(LOW_DIM_FIELDS))}; fields: "
+                                     f"{', '.join(LOW_DIM_FIELDS)}")
+                d = lows[f] = g[f]
+            out[f] = d[i]
+        return out
 
     def load(self, ep: EpisodeRef, images: bool = True,
              cameras: Optional[Sequence[str]] = None) -> Episode:
@@ -247,3 +313,10 @@ def _read_image(ds: h5py.Dataset) -> np.ndarray:
     """A whole image dataset as the reader's dtype (fixed-point depth decoded to metres)."""
     scale = S.depth_scale(ds) if ds.name.endswith("_depth") else None
     return ds[()] if scale is None else S.decode_depth(ds[()], scale)
+
+
+def _open_uncached(g: h5py.Group, name: str) -> h5py.Dataset:
+    """Open ``g[name]`` with HDF5's chunk cache off (see ShardReader._per_frame)."""
+    dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
+    dapl.set_chunk_cache(0, 0, 1.0)  # slots, bytes, preemption
+    return h5py.Dataset(h5py.h5d.open(g.id, name.encode(), dapl=dapl))
