@@ -63,8 +63,8 @@ IMAGE_KINDS = {
 # own. Why not float32: the low mantissa bits of rendered depth are noise that no lossless codec
 # can squeeze (float32 under gzip was 2.6x RLBench's 24-bit PNG). A power-of-two step makes
 # every stored value exactly representable in float32 up to 2^24 steps (256 m), so decoding is
-# exact and encode(decode(q)) == q. Maximum error 2^-17 m = 7.6 micrometres, finer than the
-# renderer's own 24-bit depth buffer at 1-2 m working distances (about 2.5-10 micrometres).
+# exact and encode(decode(q)) == q. Maximum error 2^-17 m = 7.6 micrometres: far below any depth
+# sensor, and of the order of a 24-bit depth buffer's own step at 1-2 m (about 2.5-10 um).
 DEPTH_STEP_M = 2.0 ** -16
 ZSTD_FILTER_ID = hdf5plugin.ZSTD_ID
 STORED_DEPTH_DTYPE = np.uint32

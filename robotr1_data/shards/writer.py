@@ -237,7 +237,7 @@ def _check_episode(ep: Episode) -> dict:
             raise UsageError(f"{where}: {key} has shape {a.shape}; expected "
                              f"({S.IMAGE_KINDS[kind][3]}) with N = len(image_frames) = {n_img}")
         # rgb must already be uint8 (a float image in 0..1 would silently become black);
-        # masks any integer type; depth any float (stored as float32 metres).
+        # masks any integer type; depth any float in metres (stored fixed-point, _spec).
         if ((kind == "rgb" and a.dtype != np.uint8)
                 or (kind == "mask" and a.dtype.kind not in "iu")
                 or (kind == "depth" and a.dtype.kind != "f")):
