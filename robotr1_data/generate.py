@@ -35,6 +35,9 @@ class GenerationError(RuntimeError):
 
 # GenerateConfig fields that say how a run executes, not what it produces.
 EXECUTION_FIELDS = ("out", "workers", "ray")
+# Settings that change a shard's bytes but not what it holds: a complete shard written with
+# another compression (e.g. before robotr1 switched its default to zstd) is kept on resume.
+STORAGE_FIELDS = ("compression",)
 LOCK_NAME = ".generate.lock"
 RECYCLE_EPISODES = 200
 _PARTIAL = re.compile(r"^\..+\.\d+\.tmp$")  # ShardWriter / atomic_write_text temporaries
@@ -134,8 +137,9 @@ def _unit_complete(cfg: GenerateConfig, unit: Unit) -> bool:
     try:
         with ShardReader(path) as r:
             # Older shards stored execution fields too; they never decide completeness.
-            same = {k: v for k, v in r.config.items() if k not in EXECUTION_FIELDS} == \
-                cfg.shard_config()
+            ignore = EXECUTION_FIELDS + STORAGE_FIELDS
+            want = {k: v for k, v in cfg.shard_config().items() if k not in ignore}
+            same = {k: v for k, v in r.config.items() if k not in ignore} == want
             return same and len(r.episodes) == len(unit.episodes)
     except Exception:
         return False

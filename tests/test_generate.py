@@ -66,6 +66,10 @@ def test_same_seed_same_data_and_resume_skips_complete_shards(tmp_path, capsys):
     assert stats["push_button"]["episodes"] == 2, "a resumed run still reports the whole dataset"
     assert "resuming: 1 of 1 shards already complete" in capsys.readouterr().out
     assert (a / "push_button" / "shard-00000.h5").stat().st_mtime_ns == before
+    # Another compression changes bytes, not content: the complete shard is kept.
+    _gen(a, compression="gzip")
+    assert "resuming: 1 of 1 shards already complete" in capsys.readouterr().out
+    assert (a / "push_button" / "shard-00000.h5").stat().st_mtime_ns == before
 
 
 class _Unreachable(Task):
