@@ -177,6 +177,11 @@ def test_sample_is_what_a_loader_reads_per_frame(tmp_path):
             r.sample(0, 0, fields=("gripper_pos",))
         with pytest.raises(UsageError, match="frame 1 .* no stored image"):
             r.sample(0, 1)
+        # Image datasets are opened with HDF5's chunk cache off; low-dim ones keep it.
+        image_ds, _ = r._per_frame(*r._episode(0))["front_rgb"]
+        assert image_ds.id.get_access_plist().get_chunk_cache()[1] == 0
+        assert r._low_cache["episodes/000000"]["gripper_pose"].id.get_access_plist() \
+            .get_chunk_cache()[1] > 0
 
 
 def test_reader_works_in_forked_and_spawned_workers(tmp_path):
