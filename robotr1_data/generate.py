@@ -130,19 +130,29 @@ def plan_units(cfg: GenerateConfig) -> List[Unit]:
 
 
 def _unit_complete(cfg: GenerateConfig, unit: Unit) -> bool:
+    """True when the unit's shard exists with this job's content settings and all its episodes.
+
+    Raises UsageError when a shard exists but was made with other content settings: rewriting
+    it would silently throw away data someone generated on purpose."""
     from robotr1_data.shards import ShardReader
     path = Path(cfg.out) / unit.path
     if not path.exists():
         return False
     try:
         with ShardReader(path) as r:
-            # Older shards stored execution fields too; they never decide completeness.
-            ignore = EXECUTION_FIELDS + STORAGE_FIELDS
-            want = {k: v for k, v in cfg.shard_config().items() if k not in ignore}
-            same = {k: v for k, v in r.config.items() if k not in ignore} == want
-            return same and len(r.episodes) == len(unit.episodes)
+            stored, n = r.config, len(r.episodes)
     except Exception:
-        return False
+        return False  # unreadable: validate reports it; rewriting loses nothing usable
+    # Older shards stored execution fields too; they never decide completeness.
+    ignore = EXECUTION_FIELDS + STORAGE_FIELDS + ("robotr1_version",)
+    have = {k: v for k, v in stored.items() if k not in ignore}
+    want = {k: v for k, v in cfg.shard_config().items() if k not in ignore}
+    if have != want:
+        diff = ", ".join(f"{k} {have.get(k)!r} -> {want.get(k)!r}"
+                         for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k))
+        raise UsageError(f"{path} was generated with other settings ({diff}); rerun with the "
+                         "original settings to resume, or write to a new --out")
+    return n == len(unit.episodes)
 
 
 def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from robotr1_data import cli
+from robotr1_data.errors import UsageError
 from robotr1_data.generate import GenerateConfig, GenerationError, generate
 from robotr1_data.shards import ShardReader, read_manifest, validate_dir
 from robotr1_data.tasks import registry
@@ -69,6 +70,11 @@ def test_same_seed_same_data_and_resume_skips_complete_shards(tmp_path, capsys):
     # Another compression changes bytes, not content: the complete shard is kept.
     _gen(a, compression="gzip")
     assert "resuming: 1 of 1 shards already complete" in capsys.readouterr().out
+    assert (a / "push_button" / "shard-00000.h5").stat().st_mtime_ns == before
+    # Other content settings into the same --out: refused, the existing shard untouched.
+    with pytest.raises(UsageError, match=r"shard-00000.h5 was generated with other settings "
+                                         r"\(seed 3 -> 4\); rerun with the original settings"):
+        _gen(a, seed=4)
     assert (a / "push_button" / "shard-00000.h5").stat().st_mtime_ns == before
 
 
