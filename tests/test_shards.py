@@ -7,6 +7,7 @@ import json
 import os
 
 import h5py
+import hdf5plugin
 import numpy as np
 import pytest
 
@@ -16,7 +17,7 @@ from robotr1_data.shards import (
     SCHEMA_VERSION, ShardReader, ShardWriter, describe, file_sha256, read_manifest,
     validate_dir, write_manifest,
 )
-from robotr1_data.shards._spec import DEPTH_STEP_M, ZSTD_FILTER_ID, decode_depth, encode_depth
+from robotr1_data.shards._spec import DEPTH_STEP_M, decode_depth, encode_depth
 
 CONFIG = {"tasks": ["pick_up_cup"], "episodes_per_task": 2, "image_size": [16, 12],
           "cameras": ["front", "wrist"], "seed": 7}
@@ -244,7 +245,7 @@ def test_images_are_chunked_one_frame_per_chunk(tmp_path):
         assert g["wrist_mask"].chunks == (1, H, W)
         # zstd through hdf5plugin (HDF5 registered filter 32015), checksummed, shuffled.
         filters = g["front_rgb"]._filters
-        assert str(ZSTD_FILTER_ID) in filters and "fletcher32" in filters
+        assert str(hdf5plugin.ZSTD_ID) in filters and "fletcher32" in filters
         assert g["front_depth"].dtype == np.uint32 and g["front_depth"].shuffle
         assert g["front_depth"].attrs["scale_factor"] == DEPTH_STEP_M
         assert g["front_depth"].attrs["add_offset"] == 0.0

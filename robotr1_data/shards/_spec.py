@@ -16,7 +16,7 @@ import numpy as np
 try:
     # Importing hdf5plugin registers its filters (zstd among them) with this process's HDF5
     # library, so h5py reads and writes zstd chunks like built-in gzip ones.
-    import hdf5plugin
+    import hdf5plugin  # noqa: F401
 except ImportError as e:  # pragma: no cover - hdf5plugin is a hard dependency
     raise ImportError("robotr1 shards are zstd-compressed through hdf5plugin, which is missing: "
                       "pip install hdf5plugin") from e
@@ -66,9 +66,9 @@ IMAGE_KINDS = {
 # exact and encode(decode(q)) == q. Maximum error 2^-17 m = 7.6 micrometres: far below any depth
 # sensor, and of the order of a 24-bit depth buffer's own step at 1-2 m (about 2.5-10 um).
 DEPTH_STEP_M = 2.0 ** -16
-ZSTD_FILTER_ID = hdf5plugin.ZSTD_ID
 STORED_DEPTH_DTYPE = np.uint32
 DEPTH_MAX_M = (2 ** 32 - 1) * DEPTH_STEP_M
+DEPTH_ATTRS = {"scale_factor": DEPTH_STEP_M, "add_offset": 0.0}  # metres = stored * scale
 
 
 def encode_depth(depth_m: np.ndarray) -> np.ndarray:
@@ -83,9 +83,15 @@ def decode_depth(stored: np.ndarray, scale: float = DEPTH_STEP_M) -> np.ndarray:
 
 
 def depth_scale(dataset) -> "float | None":
-    """The dataset's ``scale_factor`` if it is stored fixed-point, None for float depth (v1)."""
+    """The dataset's ``scale_factor`` if it is stored fixed-point (schema-2 depth), else None
+    (rgb, masks, schema-1 float depth): what ``decode_image`` needs for that dataset."""
     scale = dataset.attrs.get("scale_factor")
     return None if scale is None else float(scale)
+
+
+def decode_image(stored: np.ndarray, scale: "float | None") -> np.ndarray:
+    """Stored image rows as read: fixed-point depth to float32 metres, anything else as is."""
+    return stored if scale is None else decode_depth(stored, scale)
 
 
 # Per-camera metadata datasets, named "<cam>_<suffix>".

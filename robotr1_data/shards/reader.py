@@ -65,10 +65,14 @@ class ShardReader:
         self._pid = os.getpid()
         self._closed = False
         self._frames_cache: Dict[str, np.ndarray] = {}
-        self._keys_cache: Dict[str, dict] = {}
-        self._low_cache: Dict[str, dict] = {}
         self._episodes: Optional[List[str]] = None
+        self._drop_handles()
+
+    def _drop_handles(self) -> None:
+        """Forget the groups and datasets opened through the current file handle."""
         self._groups: Dict[str, h5py.Group] = {}
+        self._keys_cache: Dict[str, dict] = {}  # episode -> per-image datasets (_per_frame)
+        self._low_cache: Dict[str, dict] = {}  # episode -> low-dim datasets (sample)
 
     def __getstate__(self) -> dict:
         return {"path": self.path}
@@ -76,7 +80,8 @@ class ShardReader:
     def __setstate__(self, state: dict) -> None:
         self.path = state["path"]
         self._f, self._pid, self._closed, self._frames_cache = None, os.getpid(), False, {}
-        self._keys_cache, self._low_cache, self._episodes, self._groups = {}, {}, None, {}
+        self._episodes = None
+        self._drop_handles()
 
     # -- plumbing --------------------------------------------------------------------------
     @property
@@ -87,8 +92,7 @@ class ShardReader:
         if self._f is None or self._pid != os.getpid():
             self._f = open_shard(self.path)  # never reuse another process's handle
             self._pid = os.getpid()
-            # Groups and datasets of the old handle are not ours.
-            self._keys_cache, self._low_cache, self._groups = {}, {}, {}
+            self._drop_handles()  # the old handle's groups and datasets are not ours
         return self._f
 
     def __enter__(self) -> "ShardReader":
@@ -102,7 +106,7 @@ class ShardReader:
         if self._f is not None and self._pid == os.getpid():
             self._f.close()
         self._f = None
-        self._keys_cache, self._low_cache, self._groups = {}, {}, {}
+        self._drop_handles()
         self._closed = True
 
     def __len__(self) -> int:
@@ -115,8 +119,7 @@ class ShardReader:
         """(group path, group) of ``ep``; caches are keyed by the path (h5py's ``.name`` costs
         microseconds a call, a loader's budget per sample is a hundred)."""
         f = self.h5  # (re)opens after a fork, dropping the cached groups
-        self.episodes  # noqa: B018 - fills self._episodes
-        names = self._episodes
+        names = self._names()
         if isinstance(ep, (int, np.integer)):
             if not -len(names) <= int(ep) < len(names):
                 raise UsageError(f"episode index {int(ep)} out of range: {self.path} holds "
@@ -138,12 +141,14 @@ class ShardReader:
     @property
     def episodes(self) -> List[str]:
         """Group paths, in write order: ``["episodes/000000", ...]``."""
-        f = self.h5
+        return list(self._names())
+
+    def _names(self) -> List[str]:
         if self._episodes is None:  # listed once: shards are read-only, loaders ask per sample
-            grp = f.get(S.EPISODES_GROUP)
+            grp = self.h5.get(S.EPISODES_GROUP)
             self._episodes = ([f"{S.EPISODES_GROUP}/{k}" for k in sorted(grp)]
                               if grp is not None else [])
-        return list(self._episodes)
+        return self._episodes
 
     @property
     def schema_version(self) -> int:
@@ -175,10 +180,7 @@ class ShardReader:
 
     def low_dim(self, ep: EpisodeRef, field: str) -> np.ndarray:
         """One per-frame or index field of an episode, e.g. ``low_dim(0, "gripper_pose")``."""
-        known = list(LOW_DIM_FIELDS) + list(S.INDEX_FIELDS)
-        if field not in known:
-            raise UsageError(f"unknown low-dim field {field!r}{did_you_mean(field, known)}; "
-                             f"fields: {', '.join(known)}")
+        _check_field(field, list(LOW_DIM_FIELDS) + list(S.INDEX_FIELDS))
         return self._group(ep)[field][()]
 
     def image_frames(self, ep: EpisodeRef) -> np.ndarray:
@@ -205,7 +207,7 @@ class ShardReader:
             cached = self._keys_cache[name] = {}
             for k in per_image:
                 ds = _open_uncached(g, k) if not k.endswith(S.EXTRINSICS) else g[k]
-                cached[k] = (ds, S.depth_scale(ds) if k.endswith("_depth") else None)
+                cached[k] = (ds, S.depth_scale(ds))
         return cached
 
     def _row(self, name: str, g: h5py.Group, i: int) -> int:
@@ -233,8 +235,7 @@ class ShardReader:
                              f"{did_you_mean(key, per_image)}; available: "
                              f"{', '.join(sorted(per_image)) or 'none (recorded without cameras)'}")
         ds, scale = cached[key]
-        row = self._row(name, g, i)
-        return ds[row] if scale is None else S.decode_depth(ds[row], scale)
+        return S.decode_image(ds[self._row(name, g, i)], scale)
 
     def sample(self, ep: EpisodeRef, i: int, images: Sequence[str] = ("front_rgb",),
                fields: Sequence[str] = LOADER_FIELDS) -> Dict[str, np.ndarray]:
@@ -252,10 +253,7 @@ class ShardReader:
         for f in fields:
             d = lows.get(f)
             if d is None:
-                if f not in LOW_DIM_FIELDS:
-                    raise UsageError(f"unknown low-dim field {f!r}"
-                                     f"{did_you_mean(f, list(LOW_DIM_FIELDS))}; fields: "
-                                     f"{', '.join(LOW_DIM_FIELDS)}")
+                _check_field(f, list(LOW_DIM_FIELDS))  # per-frame fields only
                 d = lows[f] = g[f]
             out[f] = d[i]
         return out
@@ -291,7 +289,8 @@ class ShardReader:
             if images:
                 for kind in S.IMAGE_KINDS:
                     if f"{cam}_{kind}" in g:
-                        imgs[f"{cam}_{kind}"] = _read_image(g[f"{cam}_{kind}"])
+                        ds = g[f"{cam}_{kind}"]
+                        imgs[f"{cam}_{kind}"] = S.decode_image(ds[()], S.depth_scale(ds))
             if f"{cam}_{S.INTRINSICS}" in g:
                 intr[cam] = g[f"{cam}_{S.INTRINSICS}"][()]
             if f"{cam}_{S.EXTRINSICS}" in g:
@@ -309,10 +308,10 @@ class ShardReader:
         )
 
 
-def _read_image(ds: h5py.Dataset) -> np.ndarray:
-    """A whole image dataset as the reader's dtype (fixed-point depth decoded to metres)."""
-    scale = S.depth_scale(ds) if ds.name.endswith("_depth") else None
-    return ds[()] if scale is None else S.decode_depth(ds[()], scale)
+def _check_field(field: str, known: List[str]) -> None:
+    if field not in known:
+        raise UsageError(f"unknown low-dim field {field!r}{did_you_mean(field, known)}; "
+                         f"fields: {', '.join(known)}")
 
 
 def _open_uncached(g: h5py.Group, name: str) -> h5py.Dataset:

@@ -60,7 +60,7 @@ def describe(path: Union[str, os.PathLike]) -> str:
                     key = f"{cam}_{kind}"
                     if key in g:
                         d = g[key]
-                        scale = S.depth_scale(d) if kind == "depth" else None
+                        scale = S.depth_scale(d)
                         dtype = (str(d.dtype) if scale is None
                                  else f"float32 (stored {d.dtype} x {scale:.3g} m)")
                         cam_sizes.setdefault(cam, set()).add(

@@ -250,8 +250,7 @@ def _check_camera(g: h5py.Group, cam: str, n_img: int, full: bool) -> List[str]:
             except Exception as e:
                 out.append(f"{key}: image row {r} cannot be decoded ({e})")
                 continue
-            if scale is not None:
-                img = S.decode_depth(img, scale)
+            img = S.decode_image(img, scale)
             if kind == "depth" and not (np.all(np.isfinite(img)) and np.all(img > 0)):
                 out.append(f"{key}: image row {r} has depth values that are not finite and > 0")
     for suffix, shape in ((S.INTRINSICS, (3, 3)), (S.EXTRINSICS, (n_img, 4, 4))):

@@ -122,7 +122,8 @@ class ShardWriter:
             kind = key.rsplit("_", 1)[1]
             units, shape = S.IMAGE_KINDS[kind][2], S.IMAGE_KINDS[kind][3]
             # One frame per chunk: a data loader reading frame i decompresses only frame i.
-            self._dataset(g, key, img, units, shape, chunks=(1,) + img.shape[1:])
+            self._dataset(g, key, img, units, shape, chunks=(1,) + img.shape[1:],
+                          attrs=S.DEPTH_ATTRS if kind == "depth" else None)
         for cam, meta in arrays["camera_meta"].items():
             for suffix, value in meta.items():
                 units, shape = S.CAMERA_META_UNITS[suffix]
@@ -132,7 +133,7 @@ class ShardWriter:
                 self._dataset(g, f"{cam}_{suffix}", value, units, shape, chunks=chunks)
 
     def _dataset(self, g: h5py.Group, name: str, data: np.ndarray, units: str, shape: str,
-                 chunks=None) -> None:
+                 chunks=None, attrs: Optional[dict] = None) -> None:
         kw = {}
         # HDF5 cannot chunk scalars or empty arrays, and compressing them gains nothing.
         if data.ndim > 0 and data.size > 0:
@@ -152,9 +153,8 @@ class ShardWriter:
         d = g.create_dataset(name, data=data, **kw)
         d.attrs["units"] = units
         d.attrs["shape"] = shape
-        if name.endswith("_depth"):
-            d.attrs["scale_factor"] = S.DEPTH_STEP_M  # CF convention: metres = stored * scale
-            d.attrs["add_offset"] = 0.0
+        for k, v in (attrs or {}).items():
+            d.attrs[k] = v
 
     # -- finishing -------------------------------------------------------------------------
     def close(self) -> Path:
