@@ -35,9 +35,6 @@ class GenerationError(RuntimeError):
 
 # GenerateConfig fields that say how a run executes, not what it produces.
 EXECUTION_FIELDS = ("out", "workers", "ray")
-# Settings that change a shard's bytes but not what it holds: a complete shard written with
-# another compression (e.g. before robotr1 switched its default to zstd) is kept on resume.
-STORAGE_FIELDS = ("compression",)
 LOCK_NAME = ".generate.lock"
 RECYCLE_EPISODES = 200
 _PARTIAL = re.compile(r"^\..+\.\d+\.tmp$")  # ShardWriter / atomic_write_text temporaries
@@ -130,29 +127,10 @@ def plan_units(cfg: GenerateConfig) -> List[Unit]:
 
 
 def _unit_complete(cfg: GenerateConfig, unit: Unit) -> bool:
-    """True when the unit's shard exists with this job's content settings and all its episodes.
-
-    Raises UsageError when a shard exists but was made with other content settings: rewriting
-    it would silently throw away data someone generated on purpose."""
-    from robotr1_data.shards import ShardReader
-    path = Path(cfg.out) / unit.path
-    if not path.exists():
-        return False
-    try:
-        with ShardReader(path) as r:
-            stored, n = r.config, len(r.episodes)
-    except Exception:
-        return False  # unreadable: validate reports it; rewriting loses nothing usable
+    from robotr1_data.shards.resume import shard_complete
     # Older shards stored execution fields too; they never decide completeness.
-    ignore = EXECUTION_FIELDS + STORAGE_FIELDS + ("robotr1_version",)
-    have = {k: v for k, v in stored.items() if k not in ignore}
-    want = {k: v for k, v in cfg.shard_config().items() if k not in ignore}
-    if have != want:
-        diff = ", ".join(f"{k} {have.get(k)!r} -> {want.get(k)!r}"
-                         for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k))
-        raise UsageError(f"{path} was generated with other settings ({diff}); rerun with the "
-                         "original settings to resume, or write to a new --out")
-    return n == len(unit.episodes)
+    return shard_complete(Path(cfg.out) / unit.path, cfg.shard_config(), len(unit.episodes),
+                          ignore=EXECUTION_FIELDS)
 
 
 def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:

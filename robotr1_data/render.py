@@ -143,6 +143,7 @@ def output_config(source: dict, cfg: RenderConfig, image_every: int) -> dict:
 def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Renderer] = None,
                  progress=None) -> dict:
     from robotr1_data.shards import ShardReader, ShardWriter
+    from robotr1_data.shards.resume import shard_complete
 
     own = renderer is None
     renderer = renderer or Renderer(cfg)
@@ -152,7 +153,7 @@ def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Ren
             source = r.config
             k = cfg.image_every or int(source.get("image_every", 1) or 1)
             config = output_config(source, cfg, k)
-            if _complete(dst, config, len(r.episodes)):
+            if shard_complete(dst, config, len(r.episodes)):
                 stats.update(skipped=True, episodes=len(r.episodes))
                 return stats
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -170,17 +171,6 @@ def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Ren
         if own:
             renderer.close()
     return stats
-
-
-def _complete(dst: Path, config: dict, n: int) -> bool:
-    from robotr1_data.shards import ShardReader
-    if not dst.exists():
-        return False
-    try:
-        with ShardReader(dst) as r:
-            return r.config == config and len(r.episodes) == n
-    except Exception:
-        return False
 
 
 def _render_job(args):

@@ -72,7 +72,7 @@ def test_same_seed_same_data_and_resume_skips_complete_shards(tmp_path, capsys):
     assert "resuming: 1 of 1 shards already complete" in capsys.readouterr().out
     assert (a / "push_button" / "shard-00000.h5").stat().st_mtime_ns == before
     # Other content settings into the same --out: refused, the existing shard untouched.
-    with pytest.raises(UsageError, match=r"shard-00000.h5 was generated with other settings "
+    with pytest.raises(UsageError, match=r"shard-00000.h5 was made with other settings "
                                          r"\(seed 3 -> 4\); rerun with the original settings"):
         _gen(a, seed=4)
     assert (a / "push_button" / "shard-00000.h5").stat().st_mtime_ns == before

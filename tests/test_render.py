@@ -80,6 +80,11 @@ def test_render_is_bit_identical_to_a_recording_with_those_settings(datasets, ca
                      "wrist", "--image-size", "48", "40", "--image-every", "3", "--quiet"]) == 0
     assert "already complete" in capsys.readouterr().out
     assert rendered.stat().st_mtime_ns == before
+    # Another size into the same --out: refused, the existing output untouched.
+    assert cli.main(["render", str(root / "plain"), "--out", str(out), "--cameras", "front",
+                     "wrist", "--image-size", "32", "32", "--image-every", "3", "--quiet"]) == 2
+    assert "made with other settings (image_size [48, 40] -> [32, 32])" in capsys.readouterr().err
+    assert rendered.stat().st_mtime_ns == before
 
 
 def test_render_default_image_every_and_errors(datasets, tmp_path, capsys):
