@@ -16,12 +16,13 @@ from ..episode import LOW_DIM_FIELDS, Episode
 from ..errors import UsageError
 from . import _spec as S
 
-# zstd by default (through hdf5plugin, HDF5's registered filter 32015): on rendered images it
-# decodes 3-4x faster than gzip (a random single-frame read is dominated by decompression) and,
-# at level 6, stores 15% fewer bytes than gzip-4 at about the same write speed; levels >= 12
-# shrink little more at 5-50x the write time (measured, docs/benchmarks.md). Readers outside
-# robotr1 need `import hdf5plugin` before h5py opens the file (docs/format.md). "gzip" stays for
-# readers that cannot load plugins (every HDF5 build reads it); "lzf" for h5py-only scratch data.
+# zstd by default (through hdf5plugin, HDF5's registered filter 32015). On rendered images at
+# level 6 a random image read is 2.1-2.4x faster than with gzip-4 and the shard 8-12% smaller,
+# at about gzip-4's write time; level 15+ saves another 11-18% at 7-40x the write time, more
+# than recording the frame costs at 224x224 (bench/compression.py, docs/benchmarks.md).
+# Readers outside robotr1 need `import hdf5plugin` before h5py opens the file (docs/format.md).
+# "gzip" stays for readers that cannot load plugins (every HDF5 build reads it); "lzf" for
+# h5py-only scratch data.
 COMPRESSIONS = ("zstd", "gzip", "lzf", None)
 GZIP_LEVEL = 4
 ZSTD_LEVEL = 6
