@@ -26,6 +26,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
+from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 SETTINGS = [("gzip", None), ("lzf", None), ("none", None)] + [
     ("zstd", level) for level in (1, 3, 6, 9, 12, 15, 19)]
@@ -132,10 +133,7 @@ def main():
     lines += ["", f"Undoing a row predictor in numpy (`np.cumsum` over one {rgb_key} image): "
               f"{t_undo * 1e6:.0f} µs."]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.markdown:
-        with open(args.markdown, "a") as f:
-            f.write(text + "\n")
+    emit(text, args.markdown)
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import h5py  # noqa: E402
 import hdf5plugin  # noqa: E402,F401  (registers the zstd filter the shards use)
 import numpy as np  # noqa: E402
+from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 LOW_DIM = ("joint_positions", "joint_velocities", "gripper_pose", "gripper_open",
            "gripper_joint_positions", "task_low_dim_state")
@@ -236,10 +237,7 @@ def main():
           for k in sorted(set(ours_kinds) | set(rlb_kinds))], "",
         f"Export to the RLBench layout took {t_export:.1f} s.", ""]
     text = "\n".join(lines)
-    print(text)
-    if args.markdown:
-        with open(args.markdown, "a") as f:
-            f.write(text + "\n")
+    emit(text, args.markdown)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 

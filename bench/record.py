@@ -22,6 +22,7 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from robotr1_data.expert import DemoError, Expert  # noqa: E402
 from robotr1_data.record import record_demo  # noqa: E402
@@ -148,10 +149,7 @@ def main():
         lines.append(f"| **{setting} (all tasks)** | | {60 * sum(r['demos'] for r in sel) / rec:.1f} | | | | "
                      f"**{rec / bare:.3f}** | {rec / replay:.3f} |")
     table = "\n".join(lines)
-    print(table)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(table + "\n")
+    emit(table, args.markdown, mode="w")  # the whole recording report
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _report import emit  # bench/ is on sys.path when run as a script
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
@@ -85,10 +87,7 @@ def main():
         lines.append(f"| {name} | {w} | {secs:.1f} | {60 * demos / secs:.1f} | {base / secs:.2f}× | "
                      f"{base / secs / w:.0%} | {'yes' if same else 'NO'} |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.markdown:
-        with open(args.markdown, "a") as f:
-            f.write(text + "\n")
+    emit(text, args.markdown)
 
 
 if __name__ == "__main__":

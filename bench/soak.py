@@ -16,6 +16,7 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from robotr1_data.sim.mujoco_sim import MujocoSim  # noqa: E402
 from robotr1_data.tasks.registry import get_task  # noqa: E402
@@ -67,10 +68,7 @@ def main():
             f"{r['growth_second_half_mib']:+.1f} | {r['seconds']:.0f} |")
     table = ("| task | cameras | resets | RSS after warm-up (MiB) | RSS at end (MiB) | growth (MiB) "
              "| growth, 2nd half (MiB) | time (s) |\n|---|---|---:|---:|---:|---:|---:|---:|\n" + line)
-    print(table)
-    if args.markdown:
-        with open(args.markdown, "a") as f:
-            f.write(table + "\n")
+    emit(table, args.markdown)
 
 
 if __name__ == "__main__":
