@@ -62,6 +62,16 @@ class Episode:
         return sorted({k.rsplit("_", 1)[0] for k in self.images})
 
 
+def cameras_arg(values) -> List[str]:
+    """``--cameras``: names, ``all`` (every scene camera) or ``none``."""
+    values = [values] if isinstance(values, str) else list(values)
+    if values in (["none"], []):
+        return []
+    if values == ["all"]:
+        return list(CAMERAS)
+    return values
+
+
 def check_views(cameras, image_size) -> None:
     """Refuse unknown camera names and image sizes outside 16..1024 pixels, with the fix."""
     from robotr1_data.errors import UsageError

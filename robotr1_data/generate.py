@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from robotr1_data import __version__
-from robotr1_data.episode import CAMERAS, check_views
+from robotr1_data.episode import CAMERAS, cameras_arg, check_views
+from robotr1_data.config import check_bounds, opt
 from robotr1_data.errors import UsageError, output_dir
+from robotr1_data.ray_address import check_ray_address
 
 
 class GenerationError(RuntimeError):
@@ -34,32 +36,54 @@ class GenerationError(RuntimeError):
 
 
 # GenerateConfig fields that say how a run executes, not what it produces.
-EXECUTION_FIELDS = ("out", "workers", "ray")
+EXECUTION_FIELDS = ("out", "workers", "ray", "ray_timeout")
 LOCK_NAME = ".generate.lock"
 RECYCLE_EPISODES = 200
 _PARTIAL = re.compile(r"^\..+\.\d+\.tmp$")  # ShardWriter / atomic_write_text temporaries
+MAX_EPISODES = 1_000_000  # per task: far beyond any real run, small enough to plan in memory
+
+
+def compression_arg(value):
+    return None if value in (None, "none") else value
 
 
 @dataclasses.dataclass
 class GenerateConfig:
-    tasks: List[str]
-    episodes: int = 10
-    out: str = "data"
-    seed: int = 0
-    cameras: List[str] = dataclasses.field(default_factory=lambda: list(CAMERAS))
-    image_size: Tuple[int, int] = (128, 128)
-    rgb: bool = True
-    depth: bool = True
-    mask: bool = True
-    render_quality: bool = False
-    variation: Optional[int] = None  # None: cycle through all variations (episode % count)
-    image_every: int = 1
-    episodes_per_shard: int = 25
-    max_attempts: int = 10
-    workers: int = 1
-    backend: str = "mujoco"
-    compression: Optional[str] = "zstd"  # zstd | gzip (any HDF5 reader) | lzf | None
-    ray: Optional[str] = None  # None: local processes; "auto" or a Ray address: Ray tasks
+    tasks: List[str] = opt(help="task names (`robotr1-data list-tasks`); a typo gets a "
+                                "did-you-mean", metavar="TASK")
+    episodes: int = opt(10, "demos per task; a failed demo is retried with a new seed",
+                        min=1, max=MAX_EPISODES)
+    out: str = opt("data", "output directory: <task>/shard-NNNNN.h5, manifest.json, "
+                           "summary.json", required=True)
+    seed: int = opt(0, "the one seed; an attempt's seed is a function of (seed, task, episode, "
+                       "attempt)", min=0, max=2**63 - 1)
+    cameras: List[str] = opt(help="camera names, 'all' or 'none'", default_factory=lambda: list(CAMERAS),
+                             nargs="*", metavar="CAM", parse=cameras_arg)
+    image_size: Tuple[int, int] = opt((128, 128), "image height and width, 16..1024 pixels",
+                                      metavar=("H", "W"))
+    rgb: bool = opt(True, "skip the colour images")
+    depth: bool = opt(True, "skip the depth images")
+    mask: bool = opt(True, "skip the segmentation masks")
+    render_quality: bool = opt(False, "shadows, reflections and multisampling on (slower on CPU)")
+    variation: Optional[int] = opt(None, "record only this variation (default: episode e gets "
+                                         "variation e % count)", min=0)
+    image_every: int = opt(1, "images every K-th step (and at every keypoint)", min=1,
+                           metavar="K")
+    episodes_per_shard: int = opt(25, "episodes in one shard: the unit of work and of resumption",
+                                  min=1)
+    max_attempts: int = opt(10, "seeds tried per episode before giving up", min=1, max=1000)
+    workers: int = opt(1, "simulator processes; the same bytes whatever the count", min=1,
+                       max=1024)
+    backend: str = opt("mujoco", "simulator that records the demos", choices=["mujoco", "rlbench"])
+    compression: Optional[str] = opt(
+        "zstd", "shard compression: zstd (smallest and fast to read; other readers need `import "
+        "hdf5plugin`), gzip (readable by any HDF5 build), lzf, or none (fastest random reads, "
+        "several times the bytes)", choices=["zstd", "gzip", "lzf", "none"], parse=compression_arg)
+    ray: Optional[str] = opt(None, "run the units as Ray tasks: 'auto' (this machine's cluster, "
+                                   "else a local one) or a cluster address; --workers is then "
+                                   "ignored", metavar="auto|ADDRESS")
+    ray_timeout: float = opt(30.0, "seconds to wait for the Ray cluster at --ray to answer",
+                             min=0.1, metavar="S")
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -73,7 +97,25 @@ class GenerateConfig:
         same bytes on a laptop or a cluster, and a moved dataset still resumes."""
         return {k: v for k, v in self.to_json().items() if k not in EXECUTION_FIELDS}
 
+    def validate(self) -> None:
+        """Field checks that need no simulator or file system (``check`` adds those)."""
+        check_bounds(self)
+        if not self.tasks:
+            raise UsageError("--tasks needs at least one task name (robotr1-data list-tasks)")
+        twice = sorted({t for t in self.tasks if self.tasks.count(t) > 1})
+        if twice:
+            raise UsageError(f"--tasks lists {', '.join(twice)} more than once; name each task once")
+        if not str(self.out).strip():
+            raise UsageError("--out is empty; name an output directory")
+        if self.compression not in ("zstd", "gzip", "lzf", None):
+            raise UsageError(f"unknown --compression {self.compression!r}; use zstd, gzip, lzf "
+                             "or none")
+        if self.ray is not None and not str(self.ray).strip():
+            raise UsageError("--ray needs 'auto' or a cluster address such as "
+                             "ray://head-node:10001 or head-node:6379")
+
     def check(self) -> None:
+        self.validate()
         from robotr1_data.tasks.registry import get_task
         if self.backend == "mujoco":
             for t in self.tasks:
@@ -85,24 +127,11 @@ class GenerateConfig:
             for t in self.tasks:
                 resolve_task_class(t)
         check_views(self.cameras, self.image_size)
-        if self.compression not in ("zstd", "gzip", "lzf", None):
-            raise UsageError(f"unknown --compression {self.compression!r}; use zstd, gzip, lzf "
-                             "or none")
-        if self.episodes < 1:
-            raise UsageError(f"--episodes must be at least 1 (got {self.episodes})")
-        if self.workers < 1:
-            raise UsageError(f"--workers must be at least 1 (got {self.workers})")
-        if self.episodes_per_shard < 1:
-            raise UsageError(f"--episodes-per-shard must be at least 1 (got "
-                             f"{self.episodes_per_shard})")
-        if self.ray is not None and not str(self.ray).strip():
-            raise UsageError("--ray needs 'auto' or a cluster address such as "
-                             "ray://head-node:10001 or head-node:6379")
-        if self.image_every < 1:
-            raise UsageError(f"--image-every must be at least 1 (got {self.image_every})")
         from robotr1_data.sim.factory import BACKENDS
         if self.backend not in BACKENDS:
             raise UsageError(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")
+        if self.ray not in (None, "auto"):
+            check_ray_address(self.ray, self.ray_timeout)
         output_dir(self.out)
 
 

@@ -22,34 +22,41 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from robotr1_data.episode import CAMERAS, Episode, check_views
+from robotr1_data.episode import CAMERAS, Episode, cameras_arg, check_views
+from robotr1_data.config import check_bounds, opt
 from robotr1_data.errors import UsageError, output_dir
 from robotr1_data.record import image_frames_for
 
 
 @dataclasses.dataclass
 class RenderConfig:
-    shards: List[str]
-    out: str
-    cameras: List[str] = dataclasses.field(default_factory=lambda: list(CAMERAS))
-    image_size: Tuple[int, int] = (128, 128)
-    rgb: bool = True
-    depth: bool = True
-    mask: bool = True
-    render_quality: bool = False
-    image_every: Optional[int] = None  # None: the source dataset's image_every
-    workers: int = 1
+    shards: List[str] = opt(help="shard files or dataset directories", positional=True,
+                            metavar="SHARDS")
+    out: str = opt(help="output directory (same layout as the source, plus manifest.json)")
+    cameras: List[str] = opt(help="camera names, 'all' or 'none'", default_factory=lambda: list(CAMERAS),
+                             nargs="*", metavar="CAM", parse=cameras_arg)
+    image_size: Tuple[int, int] = opt((128, 128), "image height and width, 16..1024 pixels",
+                                      metavar=("H", "W"))
+    rgb: bool = opt(True, "skip the colour images")
+    depth: bool = opt(True, "skip the depth images")
+    mask: bool = opt(True, "skip the segmentation masks")
+    render_quality: bool = opt(False, "shadows, reflections and multisampling on (slower on CPU)")
+    image_every: Optional[int] = opt(None, "images every K-th step and at keypoints (default: as "
+                                           "recorded)", min=1, metavar="K")
+    workers: int = opt(1, "render processes", min=1, max=1024)
+
+    def validate(self) -> None:
+        check_bounds(self)
+        if not str(self.out).strip():
+            raise UsageError("--out is empty; name an output directory")
 
     def check(self) -> None:
+        self.validate()
         check_views(self.cameras, self.image_size)
         if not self.cameras:
             raise UsageError("render needs at least one camera (--cameras front ...)")
         if not (self.rgb or self.depth or self.mask):
             raise UsageError("nothing to render: --no-rgb, --no-depth and --no-mask all given")
-        if self.image_every is not None and self.image_every < 1:
-            raise UsageError(f"--image-every must be at least 1 (got {self.image_every})")
-        if self.workers < 1:
-            raise UsageError(f"--workers must be at least 1 (got {self.workers})")
 
 
 class Renderer:
@@ -112,22 +119,8 @@ class Renderer:
 
 def find_inputs(paths: Sequence[str]) -> List[Tuple[Path, Path]]:
     """(shard, path relative to its dataset root) for each shard file or dataset directory."""
-    out: List[Tuple[Path, Path]] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(q for q in p.rglob("*.h5") if not q.name.startswith("."))
-            out += [(q, q.relative_to(p)) for q in found]
-        elif p.is_file():
-            out.append((p, Path(p.name)))
-        else:
-            raise UsageError(f"'{p}' does not exist; pass shard files (.h5) or dataset directories")
-    if not out:
-        raise UsageError(f"no .h5 shards found in {', '.join(map(str, paths))}")
-    rels = [r for _, r in out]
-    if len(set(rels)) != len(rels):
-        raise UsageError("two inputs map to the same output path; render one dataset "
-                         "directory at a time")
-    return out
+    from robotr1_data.shard_paths import find_shards
+    return find_shards(paths)
 
 
 def output_config(source: dict, cfg: RenderConfig, image_every: int) -> dict:
