@@ -312,12 +312,14 @@ def to_argv(cfg) -> list:
             continue
         v = getattr(cfg, f.name)
         if f.metadata.get("positional"):
-            pos.extend(str(x) for x in v)
+            pos.extend([v] if isinstance(v, str) else [str(x) for x in v])
         elif _is_bool(f):
             if v != f.default:
                 flags.append(flag_name(f))
         elif v is None:
             continue
+        elif isinstance(v, (list, tuple)) and "nargs" in f.metadata and f.metadata["nargs"] is None:
+            flags.extend([flag_name(f), ",".join(map(str, v))])  # one comma-separated value
         elif isinstance(v, (list, tuple)):
             flags.append(flag_name(f))
             flags.extend([_show(x) for x in v] or ["none"])
