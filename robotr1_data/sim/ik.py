@@ -1,6 +1,6 @@
 """Inverse kinematics for the Panda's TCP with mink (differential IK as a small QP).
 
-IK runs on a robot-only model compiled from the same ``assets/panda.xml`` as the scene, so the
+IK runs on a robot-only model compiled from the same ``robotr1_data/assets/panda.xml`` as the scene, so the
 solution never "moves" task objects and a solve costs ~0.2 ms per iteration.
 """
 
