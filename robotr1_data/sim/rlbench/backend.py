@@ -159,7 +159,7 @@ class RLBenchSim(SimBackend):
                  rgb: bool = True, depth: bool = True, mask: bool = True,
                  render_quality: bool = False, headless: bool = True,
                  collision_checking: bool = False):
-        from robotr1_data.sim.rlbench import require_rlbench
+        from robotr1_data.sim.rlbench.install import require_rlbench
         require_rlbench()
         self.task_name = task
         self.task_class = resolve_task_class(task)
