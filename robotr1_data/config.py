@@ -242,17 +242,20 @@ def read_yaml(cls, path: str) -> Dict[str, Any]:
     return data
 
 
-def build(cls, values: Dict[str, Any], source: str = "") -> Any:
+def build(cls, values: Dict[str, Any], source: str = "",
+          from_file: Optional[Iterable[str]] = None) -> Any:
     """``cls(**values)`` after per-field conversion, type and bound checks, then ``validate()``.
 
     ``values`` holds only what the user set (flags or YAML); missing fields take their
-    dataclass default, and a field with no default must be present.
+    dataclass default, and a field with no default must be present. Errors about a value from
+    the file ``source`` say so (``from_file``: the keys it gave; None: all of them).
     """
     hints = _hints(cls)
     kwargs: Dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         name = flag_name(f)
-        where = f"{name}" + (f" (in {source})" if source else "")
+        in_file = source and (from_file is None or f.name in from_file)
+        where = f"{name}" + (f" (in {source})" if in_file else "")
         if f.name not in values or values[f.name] is None and _default(f) is MISSING:
             if _default(f) is MISSING or f.metadata.get("required"):
                 raise UsageError(f"{name} is required: {f.metadata.get('help', f.name)}")
@@ -294,13 +297,15 @@ def from_args(cls, args: argparse.Namespace, skip: Iterable[str] = ()) -> Any:
     path = getattr(args, "config", None)
     if path:
         values.update(read_yaml(cls, path))
+    from_file = set(values)
     for f in dataclasses.fields(cls):
         if f.name in skip:
             continue
         v = getattr(args, f.name, None)
         if v is not None:
             values[f.name] = v
-    return build(cls, values, source="")
+            from_file.discard(f.name)
+    return build(cls, values, source=path or "", from_file=from_file)
 
 
 def to_argv(cfg) -> list:

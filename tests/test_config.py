@@ -77,9 +77,9 @@ def test_every_flag_reaches_the_config(command, monkeypatch):
     expected = SAMPLES[cls]
     real_build = config.build
 
-    def capture(c, values, source=""):
+    def capture(c, values, source="", from_file=None):
         if c is not cls:
-            return real_build(c, values, source)
+            return real_build(c, values, source, from_file)
         # Validation needs the simulator registry / RLBench; the round trip is about the values.
         raise _Built(values)
 

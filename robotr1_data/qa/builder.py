@@ -107,8 +107,9 @@ class QAConfig:
     def from_yaml(cls, path: str, **overrides) -> "QAConfig":
         """Fields from YAML, then ``overrides`` (None = not given); one checked build."""
         data = read_yaml(cls, path)
+        from_file = set(data) - {k for k, v in overrides.items() if v is not None}
         data.update({k: v for k, v in overrides.items() if v is not None})
-        return build(cls, data, source=path)
+        return build(cls, data, source=path, from_file=from_file)
 
 
 @dataclasses.dataclass

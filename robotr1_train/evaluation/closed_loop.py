@@ -152,6 +152,9 @@ def run_episode(sim, controller, policy, cfg: EvalSimConfig, task: str, episode:
 
     seed = eval_episode_seed(cfg.seed, task, episode)
     count = sim.task.variation_count()
+    if cfg.variation is not None and not 0 <= cfg.variation < count:
+        raise UsageError(f"--variation {cfg.variation} is out of range for {task} (0..{count - 1}); "
+                         "pick one in range or leave --variation out to cycle through all")
     variation = cfg.variation if cfg.variation is not None else episode % count
     t0 = time.perf_counter()
     rec = new_record(label, task, episode, variation, seed)
