@@ -70,8 +70,11 @@ def _common(cfg, out_dir: str, cuda: bool) -> dict:
         use_cpu=not cuda,
         **_precision(cfg, cuda),
     )
-    if cuda if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing:
-        out.update(gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": False})
+    # TRL turns gradient checkpointing on by default; ours: on for GPU, off on CPU (tiny models).
+    gc = cuda if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
+    out["gradient_checkpointing"] = bool(gc)
+    if gc:
+        out["gradient_checkpointing_kwargs"] = {"use_reentrant": False}
     return out
 
 
