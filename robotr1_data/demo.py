@@ -53,8 +53,8 @@ def run_demo(out: str, episodes: int = 2, seed: int = 0, workers: int = 1) -> in
 
 
 def _train_smoke(out: Path, seed: int) -> None:
-    """Two GRPO steps of the tiny random VLM on the demo questions: proves the training half
-    runs here. Skipped (with a note) when the train extra is not installed."""
+    """Two GRPO steps (TRL's GRPOTrainer) of the tiny random VLM on the demo questions: proves the
+    training half runs here. Skipped (with a note) when the train extra is not installed."""
     import importlib.util
     if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
         print("  skipped: install the train extra (pip install -e '.[train]') to run it")
@@ -62,7 +62,7 @@ def _train_smoke(out: Path, seed: int) -> None:
     from robotr1_train.cli import main as train_main
     model = out / "tiny_vlm"
     run = out / "grpo_smoke"
-    if (run / "checkpoints").exists():
+    if run.exists():
         import shutil
         shutil.rmtree(run)  # the demo is idempotent: each run starts its smoke training afresh
     rc = train_main(["make-tiny-model", "--out", str(model), "--seed", str(seed)])
@@ -70,7 +70,9 @@ def _train_smoke(out: Path, seed: int) -> None:
         raise RuntimeError("building the tiny model failed")
     rc = train_main(["grpo", "--qa", str(out / "qa"), "--model", str(model), "--out", str(run),
                      "--max-steps", "2", "--rollout-batch-size", "2", "--num-generations", "2",
-                     "--max-response-length", "16", "--learning-rate", "1e-3"])
+                     "--global-batch-size", "2", "--max-response-length", "16", "--learning-rate", "1e-3",
+                     "--max-samples", "8", "--save-steps", "2", "--report-to", "none",
+                     "--progress-bar", "false"])
     if rc:
         raise RuntimeError("the GRPO smoke run failed")
-    print(f"  wrote {run}/ (metrics.jsonl, checkpoints)")
+    print(f"  wrote {run}/ (metrics.jsonl, checkpoint-2, final/)")

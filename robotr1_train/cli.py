@@ -39,7 +39,7 @@ def _common_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="run directory (config, metrics, checkpoints, final model)")
     p.add_argument("--config", default=None, help="YAML config, e.g. configs/robot_r1.yaml")
     p.add_argument("--lora", action="store_true", default=None, help="train a LoRA adapter (sets lora=true)")
-    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --out")
+    p.add_argument("--resume", action="store_true", help="continue from the newest complete checkpoint in --out")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
 
 
@@ -55,77 +55,56 @@ def _overrides(args) -> dict:
     return out
 
 
-def _check_out_dir(out: str, resume: bool) -> None:
-    from robotr1_train.runtime import list_checkpoints
-
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UsageError(f"--out '{out}' is a file; pass a directory")
-    if not resume and list_checkpoints(out):
-        raise UsageError(f"run directory '{out}' already has checkpoints; pass --resume to continue it or "
-                         "choose a new --out")
-    output_dir(out, "run directory")
+def _run_info(args, command: str) -> dict:
+    return {"command": command, "qa": args.qa, "model": args.model}
 
 
-def _load(args, cfg):
-    from robotr1_train.models import load_model_and_processor
-    from robotr1_train.runtime import make_accelerator, resolve_dtype
+def _records(args, cfg):
+    from robotr1_train.data import load_records
+    from robotr1_train.runtime import check_run_dir
 
-    acc = make_accelerator(cfg)
-    cuda = acc.device.type == "cuda"
-    lp = load_model_and_processor(
-        args.model, lora=cfg.lora, lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-        dtype=resolve_dtype(cfg, cuda), gradient_checkpointing=cfg.gradient_checkpointing,
-        device=str(acc.device),
-    )
-    return acc, lp
+    records = load_records(args.qa, cfg.question_types, cfg.max_samples)
+    check_run_dir(args.out, args.resume)
+    return records
 
 
 def run_grpo(args) -> int:
     from robotr1_train.config import GRPOConfig, build_config
-    from robotr1_train.data import load_records
-    from robotr1_train.runtime import write_run_config
+    from robotr1_train.trl_train import check_vllm
 
-    cfg = build_config(GRPOConfig, args.config, "grpo", _overrides(args))
-    records = load_records(args.qa, cfg.question_types, cfg.max_samples)
-    _check_out_dir(args.out, args.resume)
-    acc, lp = _load(args, cfg)
-    if acc.is_main_process:
-        write_run_config(args.out, cfg, {"command": "grpo", "qa": args.qa, "model": args.model,
-                                         "questions": len(records)})
-    from robotr1_train.grpo import GRPOTrainer
+    overrides = _overrides(args)
+    if args.use_vllm:
+        overrides["use_vllm"] = True
+    cfg = build_config(GRPOConfig, args.config, "grpo", overrides)
+    check_vllm(cfg)
+    records = _records(args, cfg)
+    from robotr1_train.trl_train import last_log, train_grpo
 
-    trainer = GRPOTrainer(cfg, lp.model, lp.processor, records, args.out, qa_dir=args.qa, accelerator=acc)
-    last = trainer.train(resume=args.resume)
-    final = trainer.save_model()
-    if acc.is_main_process:
-        print(f"grpo: {trainer.step} steps, reward {last.get('reward/mean', float('nan')):.3f}; "
+    trainer, final = train_grpo(cfg, args.model, records, args.qa, args.out, resume=args.resume,
+                                run_info=_run_info(args, "grpo"))
+    if trainer.accelerator.is_main_process:
+        last = last_log(trainer)
+        print(f"grpo: {trainer.state.global_step} steps, reward {last.get('reward', float('nan')):.3f}; "
               f"model in {final}; metrics in {os.path.join(args.out, 'metrics.jsonl')}")
     return 0
 
 
 def run_sft(args) -> int:
     from robotr1_train.config import SFTConfig, build_config
-    from robotr1_train.data import load_records
-    from robotr1_train.runtime import write_run_config
 
     overrides = _overrides(args)
     if args.target:
         overrides["target"] = args.target
     cfg = build_config(SFTConfig, args.config, "sft", overrides)
-    records = load_records(args.qa, cfg.question_types, cfg.max_samples)
-    _check_out_dir(args.out, args.resume)
-    acc, lp = _load(args, cfg)
-    if acc.is_main_process:
-        write_run_config(args.out, cfg, {"command": "sft", "qa": args.qa, "model": args.model,
-                                         "questions": len(records)})
-    from robotr1_train.sft import SFTTrainer
+    records = _records(args, cfg)
+    from robotr1_train.trl_train import last_log, train_sft
 
-    trainer = SFTTrainer(cfg, lp.model, lp.processor, records, args.out, qa_dir=args.qa, accelerator=acc)
-    last = trainer.train(resume=args.resume)
-    final = trainer.save_model()
-    if acc.is_main_process:
-        print(f"sft-{cfg.target}: {trainer.step} steps, loss {last.get('sft/loss', float('nan')):.3f}; "
-              f"model in {final}")
+    trainer, final = train_sft(cfg, args.model, records, args.qa, args.out, resume=args.resume,
+                               run_info=_run_info(args, "sft"))
+    if trainer.accelerator.is_main_process:
+        last = last_log(trainer)
+        print(f"sft-{cfg.target}: {trainer.state.global_step} steps, loss {last.get('loss', float('nan')):.3f}; "
+              f"model in {final}; metrics in {os.path.join(args.out, 'metrics.jsonl')}")
     return 0
 
 
@@ -142,7 +121,9 @@ def register_grpo(sub) -> None:
 
     p = sub.add_parser("grpo", help="GRPO fine-tuning on a QA store (the Robot-R1 recipe)")
     _common_run_args(p)
-    _add_config_flags(p, GRPOConfig, skip=("lora",))
+    p.add_argument("--use-vllm", action="store_true", help="generate rollouts with vLLM (CUDA and the vllm "
+                   "extra; colocate mode unless --vllm-mode server, see docs/training.md)")
+    _add_config_flags(p, GRPOConfig, skip=("lora", "use_vllm"))
     p.set_defaults(func=run_grpo)
 
 

@@ -81,7 +81,7 @@ class VLMGenerator:
 
     def __init__(self, model, processor, max_new_tokens: int = 256, do_sample: bool = False,
                  temperature: float = 1.0, top_p: float = 1.0, seed: int = 0):
-        from robotr1_train.logprobs import vision_token_ids
+        from robotr1_train.models import vision_token_ids
 
         self.model, self.processor = model, processor
         self.tokenizer = processor.tokenizer
@@ -106,7 +106,7 @@ class VLMGenerator:
         import torch
 
         from robotr1_train.data import encode_prompts
-        from robotr1_train.logprobs import move_batch
+        from robotr1_train.models import move_batch
 
         enc = encode_prompts(self.processor, list(records), [list(i) for i in images])
         device = next(self.model.parameters()).device
