@@ -1,9 +1,13 @@
 """Render the named RLBench cameras from a MuJoCo model: RGB, depth in metres, body-id masks.
 
-One ``mujoco.Renderer`` (one GL context) serves every camera; each camera's scene is built once
-per frame and rendered in up to three modes. Conventions match RLBench so its loaders work on
-our data: extrinsics are camera->world with the camera looking along +z, x left, y up, and the
-intrinsics carry negative focal lengths (RLBench's ``VisionSensor.intrinsic_matrix``).
+One GL context serves every camera. Per camera and frame: one ordinary pass gives RGB (and, in
+the default CPU settings, depth from the same z-buffer); one segmentation pass gives the body-id
+mask (and depth where the ordinary pass cannot). Every array is bit-identical to what
+``mujoco.Renderer`` returns in its rgb / depth / segmentation modes (tests/test_cameras.py);
+``render_three_pass`` keeps the old one-pass-per-mode path for bench/render.py, which measures
+the difference. Conventions match RLBench so its loaders work on our data: extrinsics are
+camera->world with the camera looking along +z, x left, y up, and the intrinsics carry negative
+focal lengths (RLBench's ``VisionSensor.intrinsic_matrix``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,19 @@ from robotr1_data.sim.gl import check_rendering, no_gl_message
 # MuJoCo cameras look along -z with x right, y up; RLBench's vision sensors look along +z with
 # x left, y up: a half turn about y maps one onto the other.
 _MJ_TO_RLBENCH = np.diag([-1.0, 1.0, -1.0])
+_SEG_FLAGS = (mujoco.mjtRndFlag.mjRND_SEGMENT, mujoco.mjtRndFlag.mjRND_IDCOLOR)
+_GEOM = int(mujoco.mjtObj.mjOBJ_GEOM)
+
+
+def depth_coefficients(model: mujoco.MjModel) -> Tuple[np.float32, np.float32]:
+    """(c, d) with metres = d / (zbuffer + c), computed exactly as ``mujoco.Renderer`` does
+    (float32 glFrustum terms, reversed-Z map), so our depth is bit-identical to its depth."""
+    extent = model.stat.extent
+    znear = np.float32(model.vis.map.znear * extent)
+    zfar = np.float32(model.vis.map.zfar * extent)
+    c = -(zfar + znear) / (zfar - znear)
+    d = -(np.float32(2) * zfar * znear) / (zfar - znear)
+    return np.float32(-0.5) * c - np.float32(0.5), np.float32(-0.5) * d
 
 
 class CameraRig:
@@ -29,6 +46,10 @@ class CameraRig:
         missing = [c for c in cameras if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) < 0]
         if missing:
             raise ValueError(f"cameras {missing} are not in the scene")
+        if not (0 < width <= model.vis.global_.offwidth and 0 < height <= model.vis.global_.offheight):
+            raise UsageError(f"image size {height}x{width} is outside 1..{model.vis.global_.offheight}"
+                             f"x1..{model.vis.global_.offwidth} (the scene's offscreen buffer); "
+                             f"choose a smaller --image-size")
         self.model = model
         self.cameras = list(cameras)
         self.height, self.width = height, width
@@ -36,17 +57,43 @@ class CameraRig:
         check_rendering()
         if quality:
             model.vis.quality.offsamples = 4  # multisampling: read when the GL buffers are made
+        self._gl = None
+        self._con = None
+        # Our own context rather than mujoco.Renderer's: its render() runs one pass per mode and
+        # reads one buffer per pass. The set-up below is the one mujoco.Renderer makes.
         try:
-            self.renderer = mujoco.Renderer(model, height=height, width=width)
+            self._gl = mujoco.GLContext(width, height)
+            self._gl.make_current()
+            self._con = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150.value)
         except Exception as exc:  # mujoco.FatalError when no GL platform could be loaded
+            self.close()
             raise UsageError(f"{no_gl_message()} [{exc}]") from None
-        flags = self.renderer.scene.flags
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN.value, self._con)
+        self._con.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR
+        self._rect = mujoco.MjrRect(0, 0, width, height)
+        self.scene = mujoco.MjvScene(model, maxgeom=10000)
+        self._option = mujoco.MjvOption()
+        flags = self.scene.flags
         # Shadows, reflections and multisampling cost ~12x per frame on llvmpipe
         # (bench/render_quality.py); off unless asked.
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = quality
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = quality
         self._cam_ids = {c: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) for c in cameras}
+        self._mjv_cams = {}
+        for c, cid in self._cam_ids.items():
+            cam = mujoco.MjvCamera()
+            cam.type = mujoco.mjtCamera.mjCAMERA_FIXED
+            cam.fixedcamid = cid
+            self._mjv_cams[c] = cam
         self._geom_body = np.append(model.geom_bodyid, -1).astype(np.int32)
+        self._depth_c, self._depth_d = depth_coefficients(model)
+        # mujoco.Renderer renders depth in the segmentation pass. With the default settings the
+        # ordinary pass writes the very same z-buffer (tested bit for bit), so RGB + depth is one
+        # pass; multisampling and reflections (--render-quality) change it, so depth then comes
+        # from the segmentation pass, as it does whenever that pass runs anyway (masks).
+        self._depth_in_seg = depth and (mask or quality or not rgb)
+        self._color_pass = rgb or (depth and not self._depth_in_seg)
+        self._seg_pass = mask or self._depth_in_seg
 
     def intrinsics(self, camera: str) -> np.ndarray:
         fovy = math.radians(self.model.cam_fovy[self._cam_ids[camera]])
@@ -64,26 +111,108 @@ class CameraRig:
         extent = self.model.stat.extent
         return float(self.model.vis.map.znear * extent), float(self.model.vis.map.zfar * extent)
 
+    # --- the render path ------------------------------------------------------------------------
     def render(self, data: mujoco.MjData) -> Dict[str, np.ndarray]:
+        if self._con is None:
+            raise RuntimeError("render after close")
+        self._gl.make_current()
         out: Dict[str, np.ndarray] = {}
-        r = self.renderer
+        m, scn, con, rect = self.model, self.scene, self._con, self._rect
+        h, w = self.height, self.width
+        want_rgb, want_depth, want_mask = self.modes["rgb"], self.modes["depth"], self.modes["mask"]
         for cam in self.cameras:
-            r.update_scene(data, camera=cam)
-            if self.modes["rgb"]:
-                out[f"{cam}_rgb"] = r.render()  # a fresh array each call: no copy needed
-            if self.modes["depth"]:
-                r.enable_depth_rendering()
-                out[f"{cam}_depth"] = r.render().astype(np.float32, copy=False)
-                r.disable_depth_rendering()
-            if self.modes["mask"]:
-                r.enable_segmentation_rendering()
-                seg = r.render()
-                r.disable_segmentation_rendering()
-                geom_ids = np.where(seg[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM), seg[..., 0], -1)
-                out[f"{cam}_mask"] = self._geom_body[geom_ids]
+            mujoco.mjv_updateScene(m, data, self._option, None, self._mjv_cams[cam],
+                                   mujoco.mjtCatBit.mjCAT_ALL.value, scn)
+            zbuf = np.empty((h, w), np.float32) if want_depth else None
+            if self._color_pass:
+                rgb = np.empty((h, w, 3), np.uint8) if want_rgb else None
+                mujoco.mjr_render(rect, scn, con)
+                mujoco.mjr_readPixels(rgb, None if self._depth_in_seg else zbuf, rect, con)
+                if want_rgb:
+                    out[f"{cam}_rgb"] = rgb[::-1].copy()  # GL rows run bottom-up
+            if self._seg_pass:
+                seg = np.empty((h, w, 3), np.uint8) if want_mask else None
+                saved = [scn.flags[f] for f in _SEG_FLAGS]
+                for f in _SEG_FLAGS:
+                    scn.flags[f] = 1
+                try:
+                    mujoco.mjr_render(rect, scn, con)
+                    mujoco.mjr_readPixels(seg, zbuf if self._depth_in_seg else None, rect, con)
+                finally:
+                    for f, v in zip(_SEG_FLAGS, saved):
+                        scn.flags[f] = v
+                if want_mask:
+                    out[f"{cam}_mask"] = self._mask(seg)
+            if want_depth:
+                out[f"{cam}_depth"] = self._metres(zbuf)
         return out
 
+    def _metres(self, zbuf: np.ndarray) -> np.ndarray:
+        # float64 arithmetic with float32 coefficients, then float32: mujoco.Renderer's steps.
+        return (self._depth_d / (zbuf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
+
+    def _mask(self, seg: np.ndarray) -> np.ndarray:
+        """Segmentation colours -> body ids (-1: background or not a geom), as
+        ``mujoco.Renderer``'s (object id, object type) pairs mapped through geom -> body."""
+        scn = self.scene
+        n = scn.ngeom
+        # segid + 1 -> body id; colour 0 is the background.
+        lut = np.full(n + 1, -1, np.int32)
+        for i in range(n):
+            g = scn.geoms[i]
+            if g.segid != -1 and g.objtype == _GEOM:
+                lut[g.segid + 1] = self._geom_body[g.objid]
+        flipped = seg[::-1]
+        ids = flipped[..., 0].astype(np.intp)
+        if n >= 255:  # colours above 255 spill into the green and blue bytes
+            ids |= flipped[..., 1].astype(np.intp) << 8
+            ids |= flipped[..., 2].astype(np.intp) << 16
+        return lut[ids]
+
     def close(self):
-        if self.renderer is not None:
-            self.renderer.close()
-            self.renderer = None
+        if self._con is not None:
+            if self._gl is not None:
+                self._gl.make_current()
+            self._con.free()
+            self._con = None
+        if self._gl is not None:
+            self._gl.free()
+            self._gl = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the GL library may already be gone
+            pass
+
+
+def reference_renderer(model: mujoco.MjModel, image_size: Tuple[int, int],
+                       quality: bool = False) -> mujoco.Renderer:
+    """A ``mujoco.Renderer`` with the rig's scene flags, for ``render_three_pass``."""
+    renderer = mujoco.Renderer(model, height=image_size[0], width=image_size[1])
+    renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = quality
+    renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = quality
+    return renderer
+
+
+def render_three_pass(renderer: mujoco.Renderer, data: mujoco.MjData, cameras: Sequence[str],
+                      geom_body: np.ndarray, rgb: bool = True, depth: bool = True,
+                      mask: bool = True) -> Dict[str, np.ndarray]:
+    """The previous render path (one ``mujoco.Renderer`` pass per mode and camera), kept as the
+    reference the tests compare against and the baseline bench/render.py measures."""
+    out: Dict[str, np.ndarray] = {}
+    for cam in cameras:
+        renderer.update_scene(data, camera=cam)
+        if rgb:
+            out[f"{cam}_rgb"] = renderer.render()
+        if depth:
+            renderer.enable_depth_rendering()
+            out[f"{cam}_depth"] = renderer.render().astype(np.float32, copy=False)
+            renderer.disable_depth_rendering()
+        if mask:
+            renderer.enable_segmentation_rendering()
+            seg = renderer.render()
+            renderer.disable_segmentation_rendering()
+            geom_ids = np.where(seg[..., 1] == _GEOM, seg[..., 0], -1)
+            out[f"{cam}_mask"] = geom_body[geom_ids]
+    return out
