@@ -2,10 +2,13 @@
 Answer, the paper's CoT baseline), both ending in the ``<answer> … </answer>`` form that
 ``robotr1_train.rewards.parse_answer`` reads.
 
-The CoT is built from facts of the demo, never from a model: the plan lists every keypoint of the
-episode with what the gripper does there (close/open when its state changes there, else a plain
-move), the subtask is the step whose keypoint comes next, and the move is the movement label from
-the current position to that keypoint.
+The CoT is built from facts of the demo, never from a model: the plan says how many keypoints the
+episode has and at which the gripper closes or opens, the subtask is the step whose keypoint comes
+next, and the move is the movement label from the current position to that keypoint, with both
+positions. Those positions and the label are the answers' own wording (the ``current`` option, the
+``waypoint`` option, the ``movement`` option), so the answer letter follows from the thinking: what
+GRPO can then reinforce is the thinking itself. The CoT stays about 100 tokens long (listing every
+keypoint's position would triple it) because GRPO samples it for every rollout.
 """
 
 from __future__ import annotations
@@ -19,19 +22,17 @@ from .templates import fmt_xyz
 
 
 def keypoint_actions(gripper_pose: np.ndarray, gripper_open: np.ndarray, keypoints: Sequence[int]) -> List[str]:
-    """One action phrase per keypoint: move to xyz [and close/open the gripper]."""
+    """One action phrase per keypoint: move [and close/open the gripper when its state changes there]."""
     out = []
     prev = float(gripper_open[0]) if len(gripper_open) else 1.0
     for k in keypoints:
-        k = int(k)
-        xyz = fmt_xyz(gripper_pose[k, :3])
-        now = float(gripper_open[k])
+        now = float(gripper_open[int(k)])
         if now < prev:
-            out.append(templates.STEP_CLOSE.format(xyz=xyz))
+            out.append(templates.STEP_CLOSE)
         elif now > prev:
-            out.append(templates.STEP_OPEN.format(xyz=xyz))
+            out.append(templates.STEP_OPEN)
         else:
-            out.append(templates.STEP_MOVE.format(xyz=xyz))
+            out.append(templates.STEP_MOVE)
         prev = now
     return out
 
@@ -39,6 +40,19 @@ def keypoint_actions(gripper_pose: np.ndarray, gripper_open: np.ndarray, keypoin
 def direct_target(answer_text: str) -> str:
     """``<answer> [[B]] </answer>`` (or the xyz for open-ended questions)."""
     return templates.ANSWER_TAG.format(answer=answer_text)
+
+
+def plan_events(actions: Sequence[str]) -> str:
+    """``, closing it at 3 and opening it at 8`` (1-based keypoints), or ``""`` without gripper changes."""
+    events = []
+    for i, a in enumerate(actions):
+        for kind, phrase in (("close", templates.STEP_CLOSE), ("open", templates.STEP_OPEN)):
+            if a == phrase:
+                events.append(templates.PLAN_EVENT.format(verb=templates.EVENT_VERBS[kind], i=i + 1))
+    if not events:
+        return ""
+    joined = events[0] if len(events) == 1 else ", ".join(events[:-1]) + " and " + events[-1]
+    return templates.PLAN_EVENTS.format(events=joined)
 
 
 def cot_target(
@@ -52,12 +66,12 @@ def cot_target(
 ) -> str:
     """``<think>`` Plan / Subtask / Move / Answer ``</think>`` then the answer tag.
 
-    ``step_index`` is the 0-based position of the next keypoint in ``actions``.
+    ``actions`` holds one phrase per keypoint (``keypoint_actions``); ``step_index`` is the 0-based
+    position of the next keypoint in it.
     """
     n = len(actions)
-    steps = "; ".join(templates.PLAN_STEP.format(i=i + 1, action=a) for i, a in enumerate(actions))
     lines = [
-        templates.PLAN.format(description=description.rstrip(". "), n=n, steps=steps),
+        templates.PLAN.format(description=description.rstrip(". "), n=n, events=plan_events(actions)),
         templates.SUBTASK.format(i=step_index + 1, n=n, action=actions[step_index]),
         templates.MOVE_LINE.format(label=move_label, current=fmt_xyz(current_xyz), target=fmt_xyz(next_xyz)),
         templates.ANSWER_LINE.format(answer=answer_text),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Sequence
 
-TEMPLATE_VERSION = "robotr1-qa/1"
+TEMPLATE_VERSION = "robotr1-qa/2"
 
 IMAGE_PLACEHOLDER = "<image>"
 LETTERS = ("A", "B", "C", "D")
@@ -87,14 +87,18 @@ MOVE_SLIGHTLY = "move slightly {word}"
 MOVE_JOIN = ", "
 NO_MOVE = "stay in place"
 
-# SFT targets (robotr1_data.qa.sft).
+# SFT targets (robotr1_data.qa.sft). The CoT is kept short (about 100 tokens): the plan names the
+# keypoints where the gripper closes or opens rather than every keypoint's position, so a model
+# sampling it (GRPO rollouts, evaluation) spends its tokens on the step that decides the answer.
 ANSWER_TAG = "<answer> {answer} </answer>"
 THINK_TAG = "<think>\n{thinking}\n</think>\n"
-PLAN = "Plan: to {description}, the gripper goes through {n} keypoints: {steps}."
-PLAN_STEP = "{i}. {action}"
-STEP_MOVE = "move to {xyz}"
-STEP_CLOSE = "move to {xyz} and close the gripper"
-STEP_OPEN = "move to {xyz} and open the gripper"
+PLAN = "Plan: to {description}, the gripper goes through {n} keypoints{events}."
+PLAN_EVENT = "{verb} at {i}"
+PLAN_EVENTS = ", {events}"
+EVENT_VERBS = {"close": "closing it", "open": "opening it"}
+STEP_MOVE = "move"
+STEP_CLOSE = "move and close the gripper"
+STEP_OPEN = "move and open the gripper"
 SUBTASK = "Subtask: step {i} of {n}, {action}."
 MOVE_LINE = "Move: {label} (from {current} to {target})."
 ANSWER_LINE = "Answer: {answer}"

@@ -1,0 +1,62 @@
+"""``bench/learning.py`` end to end at toy size (about two minutes on an idle 2-core machine).
+
+Only what is robust at this size is asserted: SFT learns the ``<think>…</think><answer>…</answer>``
+format (the random base model never produces it), the SFT loss goes down, GRPO logs its rewards,
+and the last stdout line is the documented JSON with every stage and question type. Accuracy
+above chance needs the full-size run (docs/benchmarks.md, "Learning").
+"""
+
+import importlib.util
+import json
+import os
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("mujoco")
+
+pytestmark = pytest.mark.train
+
+BENCH = os.path.join(os.path.dirname(__file__), "..", "bench", "learning.py")
+TYPES = ("waypoint", "current", "movement")
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_learning", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_learning_bench_toy_run(tmp_path, capsys):
+    import torch
+
+    torch.set_num_threads(1)
+    bench = load_bench()
+    out = tmp_path / "run"
+    rc = bench.main([
+        "--train-seed", "3", "--test-seed", "4", "--episodes", "2", "--test-episodes", "1",
+        "--minutes", "30",  # the step counts below bound this run, not the clock
+        "--work", str(tmp_path / "work"), "--out", str(out), "--stride", "8",
+        "--sft-epochs", "4", "--sft-batch", "8", "--sft-lr", "3e-3",
+        "--grpo-steps", "2", "--grpo-prompts", "2", "--num-generations", "2", "--eval-samples", "24",
+    ])
+    assert rc == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["chance"] == 0.25
+    assert set(summary) == {"chance", "base", "sft", "grpo"}
+    for stage in ("base", "sft", "grpo"):
+        assert set(summary[stage]) == set(TYPES) | {"all"}, summary[stage]
+        assert all(0.0 <= v <= 1.0 for v in summary[stage].values())
+
+    record = json.loads((out / "learning.json").read_text())
+    evals = record["evals"]
+    assert evals["base"]["all"]["format_rate"] == 0.0  # random weights: never the tagged format
+    assert evals["sft"]["all"]["format_rate"] >= 0.5, evals["sft"]["all"]  # SFT taught it
+    assert evals["sft"]["all"]["n"] == 24
+    loss = [v for _, v in record["curves"]["sft"]["loss"]]
+    assert len(loss) >= 6 and sum(loss[-3:]) < 0.8 * sum(loss[:3]), loss
+    assert record["curves"]["grpo"]["reward"], "GRPO logged no reward"
+    assert (out / "learning.png").stat().st_size > 1000
