@@ -18,7 +18,6 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,6 @@ class GenerationError(RuntimeError):
 EXECUTION_FIELDS = ("out", "workers", "ray")
 LOCK_NAME = ".generate.lock"
 RECYCLE_EPISODES = 200
-_PARTIAL = re.compile(r"^\..+\.\d+\.tmp$")  # ShardWriter / atomic_write_text temporaries
 
 
 @dataclasses.dataclass
@@ -349,11 +347,14 @@ class OutputLock:
 
 
 def remove_partial_files(out: str) -> int:
-    """Delete the hidden ``.<name>.<pid>.tmp`` files that ShardWriter and the manifest writer
-    leave when their process is killed. Call only while holding OutputLock."""
+    """Delete the hidden temporaries (``shards._spec.temp_path``: ``.<name>.<pid>.robotr1.tmp``)
+    that ShardWriter and the manifest/summary writers leave when their process is killed; any
+    other file, a user's ``.draft.2024.tmp`` included, is left alone. Call only while holding
+    OutputLock."""
+    from robotr1_data.shards._spec import is_own_temp
     n = 0
     for p in Path(out).rglob(".*.tmp"):
-        if p.is_file() and _PARTIAL.match(p.name):
+        if p.is_file() and is_own_temp(p.name):
             try:
                 p.unlink()
                 n += 1
@@ -398,8 +399,7 @@ def save_summary(out: str, results: Sequence[dict], keep: Sequence[str]) -> Dict
     units.update({r["shard"]: r for r in results})
     units = {k: v for k, v in units.items() if k in set(keep)}
     per_task = summarize(list(units.values()))
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump({"tasks": per_task, "shards": units}, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    from robotr1_data.shards._spec import atomic_write_text
+    atomic_write_text(Path(path), json.dumps({"tasks": per_task, "shards": units}, indent=2,
+                                             sort_keys=True))
     return per_task

@@ -31,7 +31,8 @@ _cache_pid: Optional[int] = None
 def atomic_write_text(path: Union[str, os.PathLike], text: str) -> None:
     """Write ``text`` so that readers see either the old file or the whole new one."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from ..shards._spec import temp_path
+    tmp = temp_path(path)
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)

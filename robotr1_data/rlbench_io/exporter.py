@@ -27,6 +27,7 @@ from ..episode import Episode
 from ..errors import UsageError, output_dir
 from . import codec as C
 from .classes import Demo, Observation
+from ..shards._spec import temp_path
 from .unpickle import dump_rlbench
 
 LAYOUTS = ("variation", "all_variations")
@@ -166,7 +167,7 @@ def export_rlbench(shards: Sequence[str], out: str, layout: str = "variation",
             dump_rlbench(list(ep.descriptions), ep_dir / C.VARIATION_DESCRIPTIONS)
         write_episode_images(ep, ep_dir)
         # The pickle last: an episode folder with low_dim_obs.pkl is complete.
-        tmp = ep_dir / f".{C.LOW_DIM_PICKLE}.{os.getpid()}.tmp"
+        tmp = temp_path(ep_dir / C.LOW_DIM_PICKLE)
         dump_rlbench(episode_to_demo(ep, sim_state=sim_state), tmp)
         os.replace(tmp, ep_dir / C.LOW_DIM_PICKLE)
         if ep.images and len(ep.image_frames) < ep.length:

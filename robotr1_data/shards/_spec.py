@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -164,10 +165,28 @@ def fsync_file(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
+# Temporary files this program writes before an atomic rename: ``.<name>.<pid>.robotr1.tmp``.
+# The marker lets a rerun delete what a killed run left without touching a user's own hidden
+# ``.<something>.<digits>.tmp`` files below --out.
+TEMP_MARKER = "robotr1.tmp"
+_OWN_TEMP = re.compile(r"^\..+\.\d+\." + re.escape(TEMP_MARKER) + "$")
+
+
+def temp_path(path: Path) -> Path:
+    """The hidden temporary sibling of ``path`` that this process writes before renaming."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}.{TEMP_MARKER}")
+
+
+def is_own_temp(name: str) -> bool:
+    """Whether a file name is one that :func:`temp_path` makes."""
+    return bool(_OWN_TEMP.match(name))
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` so that readers see either the old file or the whole new one."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_path(path)
     try:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -52,7 +52,7 @@ class ShardWriter:
                              f"{', '.join(map(repr, COMPRESSIONS))}")
         self._compression = compression
         self._config_json = S.to_json(config, "shard config")
-        self._tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        self._tmp = S.temp_path(self.path)
         self._num = 0
         self._mask_names: Optional[list] = None
         try:

@@ -1,0 +1,38 @@
+"""Data-safety guarantees of generate/render/validate (issue: corruption blessed by a rerun,
+short datasets that validate, disk full, deleting others' files, lost statistics)."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from robotr1_data import cli
+from robotr1_data.generate import GenerateConfig, generate
+from robotr1_data.shards import read_manifest, validate_dir
+
+
+def _gen(out, **kw):
+    cfg = GenerateConfig(tasks=kw.pop("tasks", ["push_button"]), episodes=kw.pop("episodes", 1),
+                         out=str(out), seed=kw.pop("seed", 3), cameras=kw.pop("cameras", []),
+                         image_size=(32, 32), **kw)
+    return generate(cfg, show_progress=False)
+
+
+def test_generate_removes_only_its_own_temp_files(tmp_path):
+    user = tmp_path / "push_button" / ".draft.2024.tmp"
+    user.parent.mkdir(parents=True)
+    user.write_text("the user's draft")
+    top = tmp_path / ".notes.17.tmp"
+    top.write_text("also the user's")
+    _gen(tmp_path)
+    assert user.read_text() == "the user's draft" and top.read_text() == "also the user's"
+
+
+def test_generate_removes_temp_files_a_killed_run_left(tmp_path):
+    from robotr1_data.shards import _spec as S
+    left = S.temp_path(tmp_path / "push_button" / "shard-00000.h5")
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"half a shard")
+    _gen(tmp_path)
+    assert not left.exists()
