@@ -36,3 +36,25 @@ def test_generate_removes_temp_files_a_killed_run_left(tmp_path):
     left.write_bytes(b"half a shard")
     _gen(tmp_path)
     assert not left.exists()
+
+
+def test_validate_without_manifest_says_incomplete_and_how_to_finish(tmp_path, capsys):
+    _gen(tmp_path, episodes=2, episodes_per_shard=1)
+    (tmp_path / "manifest.json").unlink()  # as if killed before the end
+    (tmp_path / "push_button" / "shard-00001.h5").unlink()
+    problems = validate_dir(tmp_path)
+    assert any("incomplete" in p and "rerun the same command" in p for p in problems), problems
+    line = next(p for p in problems if "incomplete" in p)
+    assert "robotr1-data generate --tasks push_button --episodes 2" in line
+    assert cli.main(["validate", str(tmp_path)]) == 1
+    assert "incomplete" in capsys.readouterr().out
+
+
+def test_validate_flags_fewer_episodes_than_asked_as_incomplete(tmp_path, capsys):
+    _gen(tmp_path, episodes=2, episodes_per_shard=1)
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    m["config"]["episodes"] = 5  # the command asked for more than the run finished
+    (tmp_path / "manifest.json").write_text(json.dumps(m))
+    assert cli.main(["validate", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "incomplete" in out and "rerun the same command" in out
