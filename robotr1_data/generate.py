@@ -124,11 +124,11 @@ def plan_units(cfg: GenerateConfig) -> List[Unit]:
     return units
 
 
-def _unit_complete(cfg: GenerateConfig, unit: Unit) -> bool:
+def _unit_complete(cfg: GenerateConfig, unit: Unit, listed: Dict[str, str]) -> bool:
     from robotr1_data.shards.resume import shard_complete
     # Older shards stored execution fields too; they never decide completeness.
     return shard_complete(Path(cfg.out) / unit.path, cfg.shard_config(), len(unit.episodes),
-                          ignore=EXECUTION_FIELDS)
+                          ignore=EXECUTION_FIELDS, expected_sha256=listed.get(unit.path))
 
 
 def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
@@ -204,8 +204,11 @@ def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict
 
     from robotr1_data.shards import write_manifest
 
+    from robotr1_data.shards.resume import listed_checksums
+
     units = plan_units(cfg)
-    todo = [u for u in units if not _unit_complete(cfg, u)]
+    listed = listed_checksums(Path(cfg.out))
+    todo = [u for u in units if not _unit_complete(cfg, u, listed)]
     skipped = len(units) - len(todo)
     if skipped:
         print(f"resuming: {skipped} of {len(units)} shards already complete")

@@ -58,3 +58,38 @@ def test_validate_flags_fewer_episodes_than_asked_as_incomplete(tmp_path, capsys
     assert cli.main(["validate", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "incomplete" in out and "rerun the same command" in out
+
+
+def _flip(path: Path, offset=None):
+    data = bytearray(path.read_bytes())
+    i = len(data) // 2 if offset is None else offset
+    data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_rerun_never_adopts_a_shard_whose_bytes_differ_from_the_manifest(tmp_path, capsys):
+    _gen(tmp_path, episodes=2, episodes_per_shard=1, cameras=["front"])
+    shard = tmp_path / "push_button" / "shard-00000.h5"
+    good = shard.read_bytes()
+    _flip(shard)
+    assert validate_dir(tmp_path), "the flip is visible to validate"
+    capsys.readouterr()
+    _gen(tmp_path, episodes=2, episodes_per_shard=1, cameras=["front"])  # validate's advice
+    out = capsys.readouterr().out
+    assert "differ from manifest.json" in out and "shard-00000.h5" in out
+    assert shard.read_bytes() == good, "the corrupt shard was regenerated, not re-blessed"
+    assert validate_dir(tmp_path) == []
+
+
+def test_render_rerun_rewrites_an_output_whose_bytes_differ_from_its_manifest(tmp_path, capsys):
+    _gen(tmp_path / "src")
+    argv = ["render", str(tmp_path / "src"), "--out", str(tmp_path / "r"), "--cameras", "front",
+            "--image-size", "16", "16", "--quiet"]
+    assert cli.main(argv) == 0
+    shard = tmp_path / "r" / "push_button" / "shard-00000.h5"
+    good = shard.read_bytes()
+    _flip(shard)
+    capsys.readouterr()
+    assert cli.main(argv) == 0
+    assert "differ from manifest.json" in capsys.readouterr().out
+    assert shard.read_bytes() == good and validate_dir(tmp_path / "r") == []
