@@ -1,7 +1,8 @@
 """Our shards -> RLBench's dataset_generator layout, so RLBench-data loaders read our demos.
 
     <out>/<task>/variation<V>/variation_descriptions.pkl
-    <out>/<task>/variation<V>/episodes/episode<E>/low_dim_obs.pkl      (layout "variation")
+    <out>/<task>/variation<V>/episodes/episode<E>/{low_dim_obs,
+                                                   variation_descriptions}.pkl  (layout "variation")
     <out>/<task>/all_variations/episodes/episode<E>/{low_dim_obs,variation_number,
                                                      variation_descriptions}.pkl  ("all_variations")
     .../episode<E>/<cam>_{rgb,depth,mask}/<i>.png
@@ -162,6 +163,9 @@ def export_rlbench(shards: Sequence[str], out: str, layout: str = "variation",
         ep_dir.mkdir(parents=True)
         if layout == "variation":
             dump_rlbench(list(ep.descriptions), var_dir / C.VARIATION_DESCRIPTIONS)
+            # PerAct's RLBench fork reads the descriptions from the episode folder (it would
+            # otherwise train on "unknown task description"), upstream from the variation one.
+            dump_rlbench(list(ep.descriptions), ep_dir / C.VARIATION_DESCRIPTIONS)
         else:
             dump_rlbench(int(ep.variation), ep_dir / C.VARIATION_NUMBER)
             dump_rlbench(list(ep.descriptions), ep_dir / C.VARIATION_DESCRIPTIONS)
