@@ -27,7 +27,7 @@ from ..errors import UsageError, output_dir
 from ..keypoints import discover_keypoints
 from . import codec as C
 from .classes import Demo, Observation
-from .exporter import META_KEY, SIM_STATE_KEY
+from .exporter import META_KEY, SIM_STATE_KEY, check_export_complete
 from .unpickle import safe_load
 
 _VARIATION_RE = re.compile(r"^variation(\d+)$")
@@ -223,6 +223,7 @@ def import_rlbench(root: str, out: str, tasks: Optional[Sequence[str]] = None,
                          "<task>/variation<V>/ or <task>/all_variations/")
     if episodes_per_shard < 1:
         raise UsageError(f"--episodes-per-shard must be at least 1 (got {episodes_per_shard})")
+    check_export_complete(src)  # never import a killed export-rlbench's first episodes silently
     found = find_episodes(src)
     if tasks:
         names = {t for t, *_ in found}
