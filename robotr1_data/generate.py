@@ -131,16 +131,32 @@ def _unit_complete(cfg: GenerateConfig, unit: Unit, listed: Dict[str, str]) -> b
                           ignore=EXECUTION_FIELDS, expected_sha256=listed.get(unit.path))
 
 
-def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
-    """Record one unit's episodes into its shard; returns statistics for the summary."""
-    from robotr1_data.record import AttemptLog, record_with_retries
-    from robotr1_data.shards import ShardWriter
-    from robotr1_data.sim.factory import make_demo_source
+def run_unit(cfg: GenerateConfig, unit: Unit, progress=None,
+             stats: Optional[dict] = None) -> dict:
+    """Record one unit's episodes into its shard; returns statistics for the summary.
+
+    ``stats`` (filled in place) keeps the attempts and failures even when the unit raises, so
+    a unit that exhausts --max-attempts is still counted."""
+    from robotr1_data.record import AttemptLog
 
     log = AttemptLog()
-    stats = {"task": unit.task, "shard": unit.path, "episodes": 0, "frames": 0, "keypoints": 0,
-             "seconds": 0.0}
+    stats = {} if stats is None else stats
+    stats.update({"task": unit.task, "shard": unit.path, "episodes": 0, "frames": 0,
+                  "keypoints": 0, "seconds": 0.0, "attempts": 0, "failures": {}})
     t0 = time.perf_counter()
+    try:
+        _record_unit(cfg, unit, progress, stats, log)
+    finally:
+        stats["attempts"] = log.attempts
+        stats["failures"] = dict(log.failures)
+        stats["seconds"] = time.perf_counter() - t0
+    return stats
+
+
+def _record_unit(cfg: GenerateConfig, unit: Unit, progress, stats: dict, log) -> None:
+    from robotr1_data.record import record_with_retries
+    from robotr1_data.shards import ShardWriter
+    from robotr1_data.sim.factory import make_demo_source
 
     def on_failure(task, episode, attempt, err):
         msg = f"  expert failed: {task} episode {episode} attempt {attempt + 1}: {err}"
@@ -168,20 +184,20 @@ def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
                 stats["keypoints"] += len(ep.keypoints)
                 if progress is not None:
                     progress()
-    stats["attempts"] = log.attempts
-    stats["failures"] = log.failures
-    stats["seconds"] = time.perf_counter() - t0
-    return stats
+            writer.set_attempt_stats(log.attempts, log.failures)
 
 
 def _worker(args, progress=None):
     cfg, unit = args
+    stats: dict = {}
     try:
-        return run_unit(cfg, unit, progress=progress)
+        return run_unit(cfg, unit, progress=progress, stats=stats)
     except UsageError as exc:
         return {"task": unit.task, "shard": unit.path, "usage_error": str(exc)}
     except Exception as exc:  # report and go on: the other shards are still worth writing
-        return {"task": unit.task, "shard": unit.path, "error": f"{type(exc).__name__}: {exc}"}
+        # Keep the attempts and failures: a unit that gave up is counted, not dropped.
+        return dict(stats, task=unit.task, shard=unit.path, episodes=0, frames=0, keypoints=0,
+                    error=f"{type(exc).__name__}: {exc}")
 
 
 def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]:
@@ -240,7 +256,7 @@ def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict
     errors = [r for r in results if "error" in r]
     entries = [Path(cfg.out) / u.path for u in units if (Path(cfg.out) / u.path).exists()]
     write_manifest(cfg.out, entries, config=cfg.to_json())
-    per_task = save_summary(cfg.out, [r for r in results if "error" not in r],
+    per_task = save_summary(cfg.out, [r for r in results if "usage_error" not in r],
                             keep=[u.path for u in units])
     if errors:
         lines = "\n".join(f"  {r['shard']}: {r['error']}" for r in errors)
@@ -389,20 +405,59 @@ def format_summary(per_task: Dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def shard_stats(path: Path, task: str) -> dict:
+    """A finished unit's statistics read back from its shard: episodes, frames and keypoints
+    from the episodes, attempts and failures from the ``attempt_stats`` root attribute (shards
+    from before it count attempts from the episodes and no failures)."""
+    from robotr1_data.shards import ShardReader
+    st = {"task": task, "episodes": 0, "frames": 0, "keypoints": 0, "attempts": 0,
+          "failures": {}, "seconds": 0.0}
+    with ShardReader(path) as r:
+        attempts = 0
+        for ep in r.episodes:
+            a = r.attrs(ep)
+            st["episodes"] += 1
+            st["frames"] += int(a.get("length", 0))
+            st["keypoints"] += len(r.low_dim(ep, "keypoints"))
+            attempts += int(a.get("attempts", 1))
+        raw = r.h5.attrs.get("attempt_stats")
+    st["attempts"] = attempts
+    if raw is not None:
+        rec = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+        st["attempts"], st["failures"] = int(rec["attempts"]), dict(rec["failures"])
+    return st
+
+
 def save_summary(out: str, results: Sequence[dict], keep: Sequence[str]) -> Dict[str, dict]:
-    """Merge this run's per-shard statistics into ``<out>/summary.json`` and return the per-task
-    totals over every shard of the dataset, so a resumed run still reports the whole dataset."""
-    path = os.path.join(out, "summary.json")
-    units: Dict[str, dict] = {}
+    """Write ``<out>/summary.json`` rebuilt from what is on disk and return the per-task totals
+    over every unit of the dataset: each finished shard's own statistics (so a killed run, or
+    a lost summary.json, loses nothing), plus this run's units that failed (their attempts and
+    failures count too). Seconds come from this run or the previous summary."""
+    path = Path(out) / "summary.json"
+    old: Dict[str, dict] = {}
     try:
-        with open(path) as f:
-            units = json.load(f).get("shards", {})
+        old = json.loads(path.read_text()).get("shards", {}) or {}
     except (OSError, ValueError, AttributeError):
         pass
-    units.update({r["shard"]: r for r in results})
-    units = {k: v for k, v in units.items() if k in set(keep)}
+    now = {r["shard"]: r for r in results}
+    units: Dict[str, dict] = {}
+    for rel in keep:
+        shard = Path(out) / rel
+        task = rel.split("/", 1)[0]
+        if shard.exists():
+            try:
+                st = shard_stats(shard, task)
+            except Exception:  # unreadable: validate reports it; count what this run knows
+                st = None
+            if st is not None:
+                prev = now.get(rel) or old.get(rel) or {}
+                st["seconds"] = float(prev.get("seconds", 0.0)) if isinstance(prev, dict) else 0.0
+                units[rel] = dict(st, shard=rel)
+                continue
+        if rel in now:
+            units[rel] = now[rel]
     per_task = summarize(list(units.values()))
     from robotr1_data.shards._spec import atomic_write_text
-    atomic_write_text(Path(path), json.dumps({"tasks": per_task, "shards": units}, indent=2,
-                                             sort_keys=True))
+    atomic_write_text(path, json.dumps({"tasks": per_task, "shards": units}, indent=2,
+                                       sort_keys=True))
     return per_task

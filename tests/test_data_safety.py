@@ -93,3 +93,49 @@ def test_render_rerun_rewrites_an_output_whose_bytes_differ_from_its_manifest(tm
     assert cli.main(argv) == 0
     assert "differ from manifest.json" in capsys.readouterr().out
     assert shard.read_bytes() == good and validate_dir(tmp_path / "r") == []
+
+
+def _flaky(monkeypatch, fail_every_episode_once=True, always=False):
+    """The expert fails the first attempt at each episode ('collision'), or every attempt."""
+    from robotr1_data.expert import DemoError
+    from robotr1_data.sim import factory
+    real = factory.MujocoDemoSource.record
+    seen = set()
+
+    def record(self, variation, seed):
+        if always or seed not in seen and len(seen) % 2 == 0:
+            seen.add(seed)
+            raise DemoError("collision", "test")
+        seen.add(seed)
+        return real(self, variation, seed)
+    monkeypatch.setattr(factory.MujocoDemoSource, "record", record)
+
+
+def _summary(out):
+    return json.loads((Path(out) / "summary.json").read_text())
+
+
+def test_each_shard_carries_its_statistics_and_summary_rebuilds_from_disk(tmp_path,
+                                                                          monkeypatch):
+    _flaky(monkeypatch)
+    stats = _gen(tmp_path, episodes=2, episodes_per_shard=1)
+    want = {k: stats["push_button"][k] for k in ("episodes", "attempts", "failures", "frames",
+                                                 "keypoints")}
+    assert want["failures"] == {"collision": 2} and want["attempts"] == 4
+    # A kill before the end of a later run leaves no (or an empty) summary.json.
+    (tmp_path / "summary.json").write_text("{}")
+    again = _gen(tmp_path, episodes=2, episodes_per_shard=1)  # resumes every shard
+    assert {k: again["push_button"][k] for k in want} == want
+    assert _summary(tmp_path)["tasks"]["push_button"]["failures"] == {"collision": 2}
+
+
+def test_a_unit_that_exhausts_max_attempts_is_counted(tmp_path, monkeypatch, capsys):
+    from robotr1_data.generate import GenerationError
+    _flaky(monkeypatch, always=True)
+    with pytest.raises(GenerationError):
+        _gen(tmp_path, episodes=1, max_attempts=3)
+    t = _summary(tmp_path)["tasks"]["push_button"]
+    assert t["failures"] == {"collision": 3} and t["attempts"] == 3 and t["episodes"] == 0
+    with pytest.raises(GenerationError):  # the rerun retries, and still counts
+        _gen(tmp_path, episodes=1, max_attempts=3)
+    assert _summary(tmp_path)["tasks"]["push_button"]["failures"] == {"collision": 3}

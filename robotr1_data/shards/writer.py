@@ -55,6 +55,7 @@ class ShardWriter:
         self._tmp = S.temp_path(self.path)
         self._num = 0
         self._mask_names: Optional[list] = None
+        self._attempt_stats: Optional[str] = None
         try:
             self._f: Optional[h5py.File] = h5py.File(self._tmp, "w")
         except OSError as e:
@@ -157,6 +158,15 @@ class ShardWriter:
         for k, v in (attrs or {}).items():
             d.attrs[k] = v
 
+    def set_attempt_stats(self, attempts: int, failures: dict) -> None:
+        """Record how many expert attempts the shard's episodes took and the failures by reason
+        (root attribute ``attempt_stats``), so a dataset's statistics can always be rebuilt from
+        its shards. Only counts: no timings, so the bytes stay deterministic."""
+        self._attempt_stats = json.dumps({"attempts": int(attempts),
+                                          "failures": {str(k): int(v) for k, v in
+                                                       sorted(failures.items())}},
+                                         sort_keys=True)
+
     # -- finishing -------------------------------------------------------------------------
     def close(self) -> Path:
         """Finish the file and move it to ``path`` (atomic rename). Idempotent."""
@@ -165,6 +175,8 @@ class ShardWriter:
         try:
             self._f.attrs["num_episodes"] = self._num
             self._f.attrs["mask_names"] = json.dumps(self._mask_names or [])
+            if self._attempt_stats is not None:
+                self._f.attrs["attempt_stats"] = self._attempt_stats
             self._f.flush()
             self._f.close()
             self._f = None
