@@ -353,10 +353,15 @@ class OutputLock:
             raise UsageError(f"another robotr1-data generate (pid {holder}) is writing to "
                              f"{self.path.parent}; wait for it to finish or choose another "
                              "--out") from None
-        self._fh.seek(0)
-        self._fh.truncate()
-        self._fh.write(str(os.getpid()))
-        self._fh.flush()
+        try:
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._fh.write(str(os.getpid()))
+            self._fh.flush()
+        except OSError as exc:  # a full disk: the pid is a courtesy, the flock is the lock
+            from robotr1_data.shards._spec import write_error
+            self.__exit__()
+            raise write_error(exc, self.path) from None
         return self
 
     def __exit__(self, *exc):

@@ -139,3 +139,55 @@ def test_a_unit_that_exhausts_max_attempts_is_counted(tmp_path, monkeypatch, cap
     with pytest.raises(GenerationError):  # the rerun retries, and still counts
         _gen(tmp_path, episodes=1, max_attempts=3)
     assert _summary(tmp_path)["tasks"]["push_button"]["failures"] == {"collision": 3}
+
+
+@pytest.fixture
+def tiny_fs(tmp_path):
+    """A 1 MiB tmpfs (room for one 2-episode shard at 64x64, not two), unmounted afterwards."""
+    import subprocess
+    mnt = tmp_path / "fs"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()}); needs root")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_disk_full_during_generate_is_one_line_exit_2_and_a_rerun_completes(tiny_fs):
+    import subprocess
+    import sys
+    out = tiny_fs / "d"
+    cmd = [sys.executable, "-m", "robotr1_data.cli", "generate", "--tasks", "push_button",
+           "--episodes", "4", "--episodes-per-shard", "2", "--cameras", "front",
+           "--image-size", "64", "64", "--out", str(out), "--quiet"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 2, (r.returncode, r.stderr[-3000:])
+    err = r.stderr.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err[-3000:]
+    assert "no space left on device writing" in err and "shard-00001.h5" in err
+    assert "free space and rerun the same command" in err
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert left == [".generate.lock", "push_button/shard-00000.h5"], left  # no partial file
+    subprocess.run(["mount", "-o", "remount,size=8m", str(tiny_fs)], check=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert validate_dir(out) == []
+
+
+def test_disk_full_writing_the_manifest_is_one_line(tmp_path, monkeypatch):
+    import errno
+    from robotr1_data.errors import UsageError
+    from robotr1_data.shards import _spec as S
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(S.os, "fsync", full)
+    with pytest.raises(UsageError, match="no space left on device writing .*manifest.json; free "
+                                         "space and rerun the same command"):
+        S.atomic_write_text(tmp_path / "manifest.json", "{}")
+    assert list(tmp_path.iterdir()) == []

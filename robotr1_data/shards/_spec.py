@@ -183,8 +183,24 @@ def is_own_temp(name: str) -> bool:
     return bool(_OWN_TEMP.match(name))
 
 
+def write_error(exc: OSError, path: Path):
+    """The one-line UsageError for a failed write of ``path``: disk full (ENOSPC, or a quota)
+    says so and what to do; anything else names the OS error."""
+    import errno
+
+    from ..errors import UsageError
+
+    if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) \
+            or "No space left" in str(exc) or "quota exceeded" in str(exc).lower():
+        return UsageError(f"no space left on device writing {path}; free space and rerun the "
+                          "same command (finished files are kept)")
+    return UsageError(f"cannot write {path} ({getattr(exc, 'strerror', None) or exc}); check "
+                      "the directory is writable and rerun the same command")
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` so that readers see either the old file or the whole new one."""
+    """Write ``text`` so that readers see either the old file or the whole new one; a failed
+    write (disk full) leaves no temporary file and raises a one-line UsageError."""
     path = Path(path)
     tmp = temp_path(path)
     try:
@@ -193,6 +209,9 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_error(exc, path) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
