@@ -359,7 +359,7 @@ class OutputLock:
             self._fh.write(str(os.getpid()))
             self._fh.flush()
         except OSError as exc:  # a full disk: the pid is a courtesy, the flock is the lock
-            from robotr1_data.shards._spec import write_error
+            from robotr1_data.files import write_error
             self.__exit__()
             raise write_error(exc, self.path) from None
         return self
@@ -375,7 +375,7 @@ def remove_partial_files(out: str) -> int:
     that ShardWriter and the manifest/summary writers leave when their process is killed; any
     other file, a user's ``.draft.2024.tmp`` included, is left alone. Call only while holding
     OutputLock."""
-    from robotr1_data.shards._spec import is_own_temp
+    from robotr1_data.files import is_own_temp
     n = 0
     for p in Path(out).rglob(".*.tmp"):
         if p.is_file() and is_own_temp(p.name):
@@ -462,7 +462,7 @@ def save_summary(out: str, results: Sequence[dict], keep: Sequence[str]) -> Dict
         if rel in now:
             units[rel] = now[rel]
     per_task = summarize(list(units.values()))
-    from robotr1_data.shards._spec import atomic_write_text
+    from robotr1_data.files import atomic_write_text
     atomic_write_text(path, json.dumps({"tasks": per_task, "shards": units}, indent=2,
                                        sort_keys=True))
     return per_task

@@ -182,11 +182,12 @@ def test_disk_full_during_generate_is_one_line_exit_2_and_a_rerun_completes(tiny
 def test_disk_full_writing_the_manifest_is_one_line(tmp_path, monkeypatch):
     import errno
     from robotr1_data.errors import UsageError
+    from robotr1_data import files
     from robotr1_data.shards import _spec as S
 
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(S.os, "fsync", full)
+    monkeypatch.setattr(files.os, "fsync", full)
     with pytest.raises(UsageError, match="no space left on device writing .*manifest.json; free "
                                          "space and rerun the same command"):
         S.atomic_write_text(tmp_path / "manifest.json", "{}")

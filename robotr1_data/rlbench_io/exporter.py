@@ -28,7 +28,7 @@ import numpy as np
 from ..episode import Episode
 from ..errors import UsageError, output_dir
 from . import codec as C
-from ..shards._spec import atomic_write_text, temp_path
+from ..files import atomic_write_text, temp_path
 from .classes import Demo, Observation
 from .unpickle import dump_rlbench
 
