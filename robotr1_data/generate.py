@@ -18,7 +18,6 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -39,7 +38,6 @@ class GenerationError(RuntimeError):
 EXECUTION_FIELDS = ("out", "workers", "ray", "ray_timeout")
 LOCK_NAME = ".generate.lock"
 RECYCLE_EPISODES = 200
-_PARTIAL = re.compile(r"^\..+\.\d+\.tmp$")  # ShardWriter / atomic_write_text temporaries
 MAX_EPISODES = 1_000_000  # per task: far beyond any real run, small enough to plan in memory
 
 
@@ -155,23 +153,39 @@ def plan_units(cfg: GenerateConfig) -> List[Unit]:
     return units
 
 
-def _unit_complete(cfg: GenerateConfig, unit: Unit) -> bool:
+def _unit_complete(cfg: GenerateConfig, unit: Unit, listed: Dict[str, str]) -> bool:
     from robotr1_data.shards.resume import shard_complete
     # Older shards stored execution fields too; they never decide completeness.
     return shard_complete(Path(cfg.out) / unit.path, cfg.shard_config(), len(unit.episodes),
-                          ignore=EXECUTION_FIELDS)
+                          ignore=EXECUTION_FIELDS, expected_sha256=listed.get(unit.path))
 
 
-def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
-    """Record one unit's episodes into its shard; returns statistics for the summary."""
-    from robotr1_data.record import AttemptLog, record_with_retries
-    from robotr1_data.shards import ShardWriter
-    from robotr1_data.sim.factory import make_demo_source
+def run_unit(cfg: GenerateConfig, unit: Unit, progress=None,
+             stats: Optional[dict] = None) -> dict:
+    """Record one unit's episodes into its shard; returns statistics for the summary.
+
+    ``stats`` (filled in place) keeps the attempts and failures even when the unit raises, so
+    a unit that exhausts --max-attempts is still counted."""
+    from robotr1_data.record import AttemptLog
 
     log = AttemptLog()
-    stats = {"task": unit.task, "shard": unit.path, "episodes": 0, "frames": 0, "keypoints": 0,
-             "seconds": 0.0}
+    stats = {} if stats is None else stats
+    stats.update({"task": unit.task, "shard": unit.path, "episodes": 0, "frames": 0,
+                  "keypoints": 0, "seconds": 0.0, "attempts": 0, "failures": {}})
     t0 = time.perf_counter()
+    try:
+        _record_unit(cfg, unit, progress, stats, log)
+    finally:
+        stats["attempts"] = log.attempts
+        stats["failures"] = dict(log.failures)
+        stats["seconds"] = time.perf_counter() - t0
+    return stats
+
+
+def _record_unit(cfg: GenerateConfig, unit: Unit, progress, stats: dict, log) -> None:
+    from robotr1_data.record import record_with_retries
+    from robotr1_data.shards import ShardWriter
+    from robotr1_data.sim.factory import make_demo_source
 
     def on_failure(task, episode, attempt, err):
         msg = f"  expert failed: {task} episode {episode} attempt {attempt + 1}: {err}"
@@ -199,20 +213,20 @@ def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
                 stats["keypoints"] += len(ep.keypoints)
                 if progress is not None:
                     progress()
-    stats["attempts"] = log.attempts
-    stats["failures"] = log.failures
-    stats["seconds"] = time.perf_counter() - t0
-    return stats
+            writer.set_attempt_stats(log.attempts, log.failures)
 
 
 def _worker(args, progress=None):
     cfg, unit = args
+    stats: dict = {}
     try:
-        return run_unit(cfg, unit, progress=progress)
+        return run_unit(cfg, unit, progress=progress, stats=stats)
     except UsageError as exc:
         return {"task": unit.task, "shard": unit.path, "usage_error": str(exc)}
     except Exception as exc:  # report and go on: the other shards are still worth writing
-        return {"task": unit.task, "shard": unit.path, "error": f"{type(exc).__name__}: {exc}"}
+        # Keep the attempts and failures: a unit that gave up is counted, not dropped.
+        return dict(stats, task=unit.task, shard=unit.path, episodes=0, frames=0, keypoints=0,
+                    error=f"{type(exc).__name__}: {exc}")
 
 
 def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]:
@@ -235,8 +249,11 @@ def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict
 
     from robotr1_data.shards import write_manifest
 
+    from robotr1_data.shards.resume import listed_checksums
+
     units = plan_units(cfg)
-    todo = [u for u in units if not _unit_complete(cfg, u)]
+    listed = listed_checksums(Path(cfg.out))
+    todo = [u for u in units if not _unit_complete(cfg, u, listed)]
     skipped = len(units) - len(todo)
     if skipped:
         print(f"resuming: {skipped} of {len(units)} shards already complete")
@@ -268,7 +285,7 @@ def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict
     errors = [r for r in results if "error" in r]
     entries = [Path(cfg.out) / u.path for u in units if (Path(cfg.out) / u.path).exists()]
     write_manifest(cfg.out, entries, config=cfg.to_json())
-    per_task = save_summary(cfg.out, [r for r in results if "error" not in r],
+    per_task = save_summary(cfg.out, [r for r in results if "usage_error" not in r],
                             keep=[u.path for u in units])
     if errors:
         lines = "\n".join(f"  {r['shard']}: {r['error']}" for r in errors)
@@ -365,10 +382,15 @@ class OutputLock:
             raise UsageError(f"another robotr1-data generate (pid {holder}) is writing to "
                              f"{self.path.parent}; wait for it to finish or choose another "
                              "--out") from None
-        self._fh.seek(0)
-        self._fh.truncate()
-        self._fh.write(str(os.getpid()))
-        self._fh.flush()
+        try:
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._fh.write(str(os.getpid()))
+            self._fh.flush()
+        except OSError as exc:  # a full disk: the pid is a courtesy, the flock is the lock
+            from robotr1_data.files import write_error
+            self.__exit__()
+            raise write_error(exc, self.path) from None
         return self
 
     def __exit__(self, *exc):
@@ -378,11 +400,14 @@ class OutputLock:
 
 
 def remove_partial_files(out: str) -> int:
-    """Delete the hidden ``.<name>.<pid>.tmp`` files that ShardWriter and the manifest writer
-    leave when their process is killed. Call only while holding OutputLock."""
+    """Delete the hidden temporaries (``shards._spec.temp_path``: ``.<name>.<pid>.robotr1.tmp``)
+    that ShardWriter and the manifest/summary writers leave when their process is killed; any
+    other file, a user's ``.draft.2024.tmp`` included, is left alone. Call only while holding
+    OutputLock."""
+    from robotr1_data.files import is_own_temp
     n = 0
     for p in Path(out).rglob(".*.tmp"):
-        if p.is_file() and _PARTIAL.match(p.name):
+        if p.is_file() and is_own_temp(p.name):
             try:
                 p.unlink()
                 n += 1
@@ -414,21 +439,59 @@ def format_summary(per_task: Dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def shard_stats(path: Path, task: str) -> dict:
+    """A finished unit's statistics read back from its shard: episodes, frames and keypoints
+    from the episodes, attempts and failures from the ``attempt_stats`` root attribute (shards
+    from before it count attempts from the episodes and no failures)."""
+    from robotr1_data.shards import ShardReader
+    st = {"task": task, "episodes": 0, "frames": 0, "keypoints": 0, "attempts": 0,
+          "failures": {}, "seconds": 0.0}
+    with ShardReader(path) as r:
+        attempts = 0
+        for ep in r.episodes:
+            a = r.attrs(ep)
+            st["episodes"] += 1
+            st["frames"] += int(a.get("length", 0))
+            st["keypoints"] += len(r.low_dim(ep, "keypoints"))
+            attempts += int(a.get("attempts", 1))
+        raw = r.h5.attrs.get("attempt_stats")
+    st["attempts"] = attempts
+    if raw is not None:
+        rec = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+        st["attempts"], st["failures"] = int(rec["attempts"]), dict(rec["failures"])
+    return st
+
+
 def save_summary(out: str, results: Sequence[dict], keep: Sequence[str]) -> Dict[str, dict]:
-    """Merge this run's per-shard statistics into ``<out>/summary.json`` and return the per-task
-    totals over every shard of the dataset, so a resumed run still reports the whole dataset."""
-    path = os.path.join(out, "summary.json")
-    units: Dict[str, dict] = {}
+    """Write ``<out>/summary.json`` rebuilt from what is on disk and return the per-task totals
+    over every unit of the dataset: each finished shard's own statistics (so a killed run, or
+    a lost summary.json, loses nothing), plus this run's units that failed (their attempts and
+    failures count too). Seconds come from this run or the previous summary."""
+    path = Path(out) / "summary.json"
+    old: Dict[str, dict] = {}
     try:
-        with open(path) as f:
-            units = json.load(f).get("shards", {})
+        old = json.loads(path.read_text()).get("shards", {}) or {}
     except (OSError, ValueError, AttributeError):
         pass
-    units.update({r["shard"]: r for r in results})
-    units = {k: v for k, v in units.items() if k in set(keep)}
+    now = {r["shard"]: r for r in results}
+    units: Dict[str, dict] = {}
+    for rel in keep:
+        shard = Path(out) / rel
+        task = rel.split("/", 1)[0]
+        if shard.exists():
+            try:
+                st = shard_stats(shard, task)
+            except Exception:  # unreadable: validate reports it; count what this run knows
+                st = None
+            if st is not None:
+                prev = now.get(rel) or old.get(rel) or {}
+                st["seconds"] = float(prev.get("seconds", 0.0)) if isinstance(prev, dict) else 0.0
+                units[rel] = dict(st, shard=rel)
+                continue
+        if rel in now:
+            units[rel] = now[rel]
     per_task = summarize(list(units.values()))
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump({"tasks": per_task, "shards": units}, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    from robotr1_data.files import atomic_write_text
+    atomic_write_text(path, json.dumps({"tasks": per_task, "shards": units}, indent=2,
+                                       sort_keys=True))
     return per_task

@@ -134,7 +134,7 @@ def output_config(source: dict, cfg: RenderConfig, image_every: int) -> dict:
 
 
 def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Renderer] = None,
-                 progress=None) -> dict:
+                 progress=None, expected_sha256: Optional[str] = None) -> dict:
     from robotr1_data.shards import ShardReader, ShardWriter
     from robotr1_data.shards.resume import shard_complete
 
@@ -146,7 +146,7 @@ def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Ren
             source = r.config
             k = cfg.image_every or int(source.get("image_every", 1) or 1)
             config = output_config(source, cfg, k)
-            if shard_complete(dst, config, len(r.episodes)):
+            if shard_complete(dst, config, len(r.episodes), expected_sha256=expected_sha256):
                 stats.update(skipped=True, episodes=len(r.episodes))
                 return stats
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -167,9 +167,9 @@ def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Ren
 
 
 def _render_job(args):
-    cfg, src, dst = args
+    cfg, src, dst, sha = args
     try:
-        return render_shard(cfg, src, dst)
+        return render_shard(cfg, src, dst, expected_sha256=sha)
     except UsageError as exc:
         return {"shard": str(dst), "usage_error": str(exc)}
 
@@ -190,16 +190,20 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
         if (out / rel).resolve() == src.resolve():
             raise UsageError(f"--out {out} would overwrite the input {src}; choose another --out")
     check_rendering()
-    jobs = [(cfg, src, out / rel) for src, rel in inputs]
+    from robotr1_data.shards.resume import listed_checksums
+
     results: List[dict] = []
     with OutputLock(str(out)):
         remove_partial_files(str(out))
+        listed = listed_checksums(out)  # a kept output must still match the manifest's sha256
+        jobs = [(cfg, src, out / rel, listed.get(rel.as_posix())) for src, rel in inputs]
         if cfg.workers == 1:
             bar = tqdm(unit="episode", disable=not show_progress, file=sys.stderr)
             renderer = Renderer(cfg)
             try:
-                for c, src, dst in jobs:
-                    results.append(render_shard(c, src, dst, renderer, lambda: bar.update(1)))
+                for c, src, dst, sha in jobs:
+                    results.append(render_shard(c, src, dst, renderer, lambda: bar.update(1),
+                                                expected_sha256=sha))
             finally:
                 renderer.close()
                 bar.close()
@@ -214,5 +218,5 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
         from robotr1_data.shards import ShardReader
         with ShardReader(jobs[0][2]) as r:
             config = dict(r.config, rendered_from=[str(s) for s in cfg.shards])
-        write_manifest(out, [dst for _, _, dst in jobs], config=config)
+        write_manifest(out, [dst for _, _, dst, _ in jobs], config=config)
     return results

@@ -315,6 +315,9 @@ def test_round_trip_import_export_preserves_arrays(recorded, fake_rlbench, tmp_p
         assert (rlb2 / p.relative_to(rlb)).read_bytes() == p.read_bytes(), p
 
 
-def test_export_refuses_to_overwrite(recorded, tmp_path):
+def test_export_rerun_is_a_no_op_and_other_data_is_refused(recorded, tmp_path):
     assert cli.main(["export-rlbench", str(recorded), "--out", str(tmp_path)]) == 0
-    assert cli.main(["export-rlbench", str(recorded), "--out", str(tmp_path)]) == 2
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert cli.main(["export-rlbench", str(recorded), "--out", str(tmp_path)]) == 0  # resumes
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert cli.main(["export-rlbench", str(recorded), "--out", str(tmp_path), "--no-sim-state"]) == 2

@@ -539,7 +539,8 @@ def test_validate_non_shard_file(tmp_path):
     p = tmp_path / "junk.h5"
     p.write_bytes(os.urandom(64))
     problems = validate_dir(tmp_path)
-    assert len(problems) == 1 and "not an HDF5 file" in problems[0]
+    # Without a manifest the directory is also reported incomplete (item: short datasets).
+    assert len(problems) == 2 and "incomplete" in problems[0] and "not an HDF5 file" in problems[1]
 
 
 # -- describe ----------------------------------------------------------------------------

@@ -32,7 +32,8 @@ from ..keypoints import next_keypoint
 from . import distractors as D
 from . import movement as M
 from . import sft, templates
-from .store import QUESTIONS_FILE, SUMMARY_FILE, atomic_write_text
+from ..files import fsync_dir
+from .store import BUILDING_FILE, QUESTIONS_FILE, SUMMARY_FILE, atomic_write_text, file_sha256
 from .templates import LETTERS, QUESTION_TYPES, TEMPLATE_VERSION, fmt_xyz
 
 
@@ -344,9 +345,16 @@ def build_qa(shards: Sequence[str], out_dir: str, config: Optional[QAConfig] = N
             f"no questions built from {len(paths)} shard(s) ({why}); check --camera "
             f"'{config.camera}' was recorded, that episodes succeeded, and --stride"
         )
+    # The two files are one unit: BUILDING_FILE marks the store incomplete until both are
+    # written, and the summary carries the questions' sha256, so a reader refuses a store a
+    # kill left half-written (store.check_complete) instead of reading disagreeing files.
+    atomic_write_text(out / BUILDING_FILE, "build-qa is writing this store\n")
     write_records(out / QUESTIONS_FILE, records)
     summary = make_summary(records, stats, config, shard_refs)
+    summary["questions_sha256"] = file_sha256(out / QUESTIONS_FILE)
     atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    (out / BUILDING_FILE).unlink()
+    fsync_dir(out)
     log(format_summary(summary))
     return summary
 

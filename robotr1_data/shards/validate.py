@@ -43,6 +43,11 @@ def validate_dir(path: Union[str, os.PathLike], full: bool = False) -> List[str]
     if not (path / S.MANIFEST_NAME).exists():
         if not found:
             return [f"{path}: no {S.MANIFEST_NAME} and no *{S.SHARD_SUFFIX} shards"]
+        # generate/render/import write the manifest last: without one the run did not finish,
+        # however valid each shard is on its own.
+        problems.append(f"{path}: incomplete: no {S.MANIFEST_NAME} (the command that wrote it "
+                        "was interrupted or failed before the end); rerun the same command to "
+                        f"finish it{_rerun_hint(found[0], path)}")
         for p in found:
             problems += validate_shard(p, full=full)
         return problems
@@ -52,7 +57,7 @@ def validate_dir(path: Union[str, os.PathLike], full: bool = False) -> List[str]
     except UsageError as e:
         return [f"{path / S.MANIFEST_NAME}: {e}"]
     listed = set()
-    problems += _check_completeness(manifest)
+    problems += _check_completeness(manifest, path)
     for entry in manifest["shards"]:
         rel = entry.get("path", "?")
         shard = path / rel
@@ -87,7 +92,7 @@ def validate_dir(path: Union[str, os.PathLike], full: bool = False) -> List[str]
     return problems
 
 
-def _check_completeness(manifest: dict) -> List[str]:
+def _check_completeness(manifest: dict, path: Path) -> List[str]:
     """A generated dataset holds exactly what its command asked for: never silently short."""
     cfg = manifest.get("config") or {}
     tasks, wanted = cfg.get("tasks"), cfg.get("episodes")
@@ -95,10 +100,49 @@ def _check_completeness(manifest: dict) -> List[str]:
         return []  # not made by `generate` (e.g. imported): nothing to compare against
     have = collections.Counter()
     for entry in manifest.get("shards", []):
-        have.update(entry.get("tasks") or {})
-    return [f"task {t}: {have.get(t, 0)} episodes listed, the generate command asked for {wanted} "
-            "(a run failed or was interrupted; rerun the same command to complete it)"
-            for t in tasks if have.get(t, 0) != wanted]
+        if isinstance(entry, dict) and isinstance(entry.get("tasks"), dict):
+            have.update(entry["tasks"])
+    hint = _command_line(cfg, path)
+    return [f"task {t}: {have.get(t, 0)} episodes listed, the generate command asked for {wanted}: "
+            "incomplete (a run failed or was interrupted); rerun the same command to complete "
+            f"it{hint}" for t in tasks if have.get(t, 0) != wanted]
+
+
+def _rerun_hint(shard: Path, out: Path) -> str:
+    try:
+        with h5py.File(shard, "r") as f:
+            cfg = json.loads(S.decode_attr("str", f.attrs.get("config", "{}")))
+    except Exception:
+        return ""  # the shard's own problems are reported by validate_shard
+    return _command_line(cfg, out) if isinstance(cfg, dict) else ""
+
+
+def _command_line(cfg: dict, out: Path) -> str:
+    """`` (robotr1-data generate ... --out OUT)`` rebuilt from a stored generator config: the
+    settings that decide content, so the rerun resumes instead of being refused."""
+    tasks, episodes = cfg.get("tasks"), cfg.get("episodes")
+    if not isinstance(tasks, list) or not isinstance(episodes, int) or "rendered_from" in cfg:
+        return ""
+    parts = ["robotr1-data generate --tasks", *map(str, tasks), f"--episodes {episodes}"]
+    flags = [("seed", "--seed"), ("episodes_per_shard", "--episodes-per-shard"),
+             ("variation", "--variation"), ("image_every", "--image-every"),
+             ("max_attempts", "--max-attempts"), ("backend", "--backend")]
+    for key, flag in flags:
+        if cfg.get(key) is not None:
+            parts.append(f"{flag} {cfg[key]}")
+    cams = cfg.get("cameras")
+    if isinstance(cams, list):
+        parts.append("--cameras " + (" ".join(map(str, cams)) if cams else "none"))
+        if cams and isinstance(cfg.get("image_size"), list):
+            parts.append("--image-size " + " ".join(map(str, cfg["image_size"])))
+    for key in ("depth", "mask"):
+        if cfg.get(key) is False:
+            parts.append(f"--no-{key}")
+    if cfg.get("render_quality"):
+        parts.append("--render-quality")
+    if cfg.get("compression", "zstd") != "zstd":
+        parts.append(f"--compression {cfg.get('compression') or 'none'}")
+    return f" ({' '.join(parts)} --out {out})"
 
 
 def validate_shard(path: Union[str, os.PathLike], full: bool = False) -> List[str]:
