@@ -291,6 +291,8 @@ def test_export_bad_store(qa_dir, tmp_path, capsys):
 
 
 def test_trl(qa_dir, tmp_path):
+    from robotr1_train.data import prompt_messages
+
     recs = store.read_records(qa_dir)
     export.export_qa(str(qa_dir), "trl", str(tmp_path), sft="cot", log=lambda *a: None)
     rows = _rows(tmp_path / "train.jsonl")
@@ -301,11 +303,71 @@ def test_trl(qa_dir, tmp_path):
         assert msg["role"] == "user"
         kinds = [c["type"] for c in msg["content"]]
         assert kinds == ["text", "image", "text"]
-        text = "".join(c.get("text", "") for c in msg["content"])
-        assert "<image>" not in text and "Franka Robot Assistant" in text
+        # the text around the image keeps its newlines, byte for byte: the same messages as ours
+        assert "<image>".join(c.get("text", "") for c in msg["content"] if c["type"] == "text") == rec["prompt"]
+        assert msg["content"][0]["text"].endswith("\n") and msg["content"][2]["text"].startswith("\n")
+        assert row["prompt"] == prompt_messages(rec)
         assert _png(tmp_path / row["images"][0]).shape == (40, 56, 3)
         assert row["completion"][0]["role"] == "assistant"
         assert row["completion"][0]["content"][0]["text"] == rec["sft_cot"]
+
+
+def _docs_trl_recipe(out_dir) -> str:
+    """The TRL loading recipe exactly as docs/qa.md prints it, pointed at ``out_dir``."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "qa.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if 'cast_column("images"' in b]
+    assert len(blocks) == 1, "docs/qa.md must hold one TRL loading recipe"
+    lines = [x for x in blocks[0].strip().splitlines() if not x.startswith(("from ", "import "))]
+    assert len(lines) == 3, lines
+    return blocks[0].replace("DIR", str(out_dir))
+
+
+def test_trl_recipe_runs_in_grpo_trainer(qa_dir, tmp_path):
+    """The docs' 3-line recipe gives a dataset TRL's GRPOTrainer trains on, and the prompt TRL
+    renders through the chat template is byte-identical to the one eval-qa sends."""
+    pytest.importorskip("trl")
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    from trl import GRPOConfig, GRPOTrainer
+
+    from robotr1_train.data import prompt_text
+    from robotr1_train.models import load_model_and_processor
+    from robotr1_train.testing import build_tiny_vlm
+
+    recs = {r["id"]: r for r in store.read_records(qa_dir)}
+    out = tmp_path / "trl"
+    export.export_qa(str(qa_dir), "trl", str(out), log=lambda *a: None)
+    scope = {}
+    exec(_docs_trl_recipe(out), scope)
+    ds = scope["ds"]
+    import datasets
+
+    assert ds.features["images"] == datasets.Sequence(datasets.Image())
+    assert {"prompt", "images", "answer", "type", "id"} <= set(ds.column_names)
+    assert ds[0]["images"][0].size == (56, 40)  # PIL (W, H): the stored size
+
+    lp = load_model_and_processor(build_tiny_vlm(tmp_path / "tiny", 0), dtype="fp32", device="cpu",
+                                  gradient_checkpointing=False)
+    rendered = {}
+
+    def reward(prompts, completions, answer, id, **kw):
+        for p, qid in zip(prompts, id):
+            rendered[qid] = lp.processor.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
+        return [rewards.reward(c[0]["content"] if isinstance(c, list) else c, {"answer": a})["total"]
+                for c, a in zip(completions, answer)]
+
+    args = GRPOConfig(output_dir=str(tmp_path / "run"), max_steps=1, per_device_train_batch_size=2,
+                      num_generations=2, max_completion_length=4, report_to=[], use_cpu=True, bf16=False,
+                      save_strategy="no", logging_steps=1)
+    trainer = GRPOTrainer(model=lp.model, reward_funcs=reward, args=args, train_dataset=ds.select(range(4)),
+                          processing_class=lp.processor)
+    trainer.train()
+    assert rendered
+    for qid, text in rendered.items():
+        assert text == prompt_text(lp.processor, recs[qid])
 
 
 def test_hf_imagefolder(qa_dir, tmp_path):
