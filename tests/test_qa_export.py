@@ -390,3 +390,26 @@ def test_export_cli_and_errors(qa_dir, tmp_path, capsys):
         export.export_qa(str(qa_dir), "tlr", str(tmp_path), log=lambda *a: None)
     with pytest.raises(UsageError, match="no questions.jsonl"):
         export.export_qa(str(tmp_path / "missing"), "trl", str(tmp_path), log=lambda *a: None)
+
+
+def test_easyr1_reward_file_needs_only_robotr1_and_the_stdlib(qa_dir, tmp_path):
+    """reward.py runs in EasyR1's environment: with robotr1 importable and nothing else (python -S,
+    no site-packages) it scores; without robotr1 it fails with the install line."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    export.export_qa(str(qa_dir), "easyr1", str(tmp_path), log=lambda *a: None)
+    code = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location('custom_reward_fn', sys.argv[1]);"
+            "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m);"
+            "print(m.REWARD_TYPE, m.compute_score([{'response': '<think>a</think><answer> [[B]] </answer>',"
+            " 'response_length': 9, 'ground_truth': 'B'}])[0]['overall'])")
+    repo = str(Path(__file__).resolve().parents[1])
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    ok = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path / "reward.py")], capture_output=True,
+                        text=True, env=dict(env, PYTHONPATH=repo), cwd=tmp_path)
+    assert ok.returncode == 0 and ok.stdout.split() == ["batch", "2.0"], ok.stderr
+    bad = subprocess.run([sys.executable, "-S", "-c", code, str(tmp_path / "reward.py")], capture_output=True,
+                         text=True, env=env, cwd=tmp_path)
+    assert bad.returncode != 0 and "pip install --no-deps" in bad.stderr
