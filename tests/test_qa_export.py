@@ -325,9 +325,10 @@ def _docs_trl_recipe(out_dir) -> str:
     return blocks[0].replace("DIR", str(out_dir))
 
 
-def test_trl_recipe_runs_in_grpo_trainer(qa_dir, tmp_path):
+def test_trl_recipe_runs_in_grpo_and_sft_trainers(qa_dir, tmp_path):
     """The docs' 3-line recipe gives a dataset TRL's GRPOTrainer trains on, and the prompt TRL
-    renders through the chat template is byte-identical to the one eval-qa sends."""
+    renders through the chat template is byte-identical to the one eval-qa sends; with --sft it
+    feeds SFTTrainer."""
     pytest.importorskip("trl")
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
@@ -368,6 +369,18 @@ def test_trl_recipe_runs_in_grpo_trainer(qa_dir, tmp_path):
     assert rendered
     for qid, text in rendered.items():
         assert text == prompt_text(lp.processor, recs[qid])
+
+    # with --sft the same recipe feeds SFTTrainer (prompt + completion)
+    from trl import SFTConfig, SFTTrainer
+
+    export.export_qa(str(qa_dir), "trl", str(tmp_path / "sft"), sft="cot", log=lambda *a: None)
+    scope = {}
+    exec(_docs_trl_recipe(tmp_path / "sft"), scope)
+    sft = SFTTrainer(model=lp.model, train_dataset=scope["ds"].select(range(2)), processing_class=lp.processor,
+                     args=SFTConfig(output_dir=str(tmp_path / "sft_run"), max_steps=1, per_device_train_batch_size=2,
+                                    report_to=[], use_cpu=True, bf16=False, save_strategy="no", max_length=None))
+    loss = sft.train().training_loss
+    assert loss == loss and loss > 0
 
 
 def test_hf_imagefolder(qa_dir, tmp_path):
