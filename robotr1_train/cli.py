@@ -151,6 +151,14 @@ def _task_list(values) -> list:
     return [] if out in ([], ["all"]) else out
 
 
+def _add_engine_flag(p) -> None:
+    from robotr1_train.engines import ENGINES
+
+    p.add_argument("--engine", choices=ENGINES, default="hf",
+                   help="generation engine: hf (transformers generate), vllm (needs CUDA and vllm), auto "
+                   "(vllm when it can run here, else hf); the prompts are the same")
+
+
 def run_eval_sim(args) -> int:
     from robotr1_train.evaluation.closed_loop import EvalSimConfig, evaluate
 
@@ -160,7 +168,7 @@ def run_eval_sim(args) -> int:
         max_steps_per_keypoint=args.max_steps_per_keypoint, workers=args.workers, camera=args.camera,
         image_size=tuple(args.image_size), video=not args.no_video, video_every=args.video_every,
         train_data=args.train_data, max_new_tokens=args.max_new_tokens, vlm_gripper=args.vlm_gripper,
-        do_sample=args.do_sample, temperature=args.temperature, device=args.device,
+        do_sample=args.do_sample, temperature=args.temperature, device=args.device, engine=args.engine,
         show_progress=not args.quiet, backend=args.backend)
     results = evaluate(cfg)
     for label, s in results["summary"].items():
@@ -199,7 +207,8 @@ def register_eval_sim(sub) -> None:
                    help="auto: an answer at the current position toggles the gripper; keep: never changes it")
     g.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
     g.add_argument("--temperature", type=float, default=1.0)
-    g.add_argument("--device", default=None, help="cuda, cpu, ... (default: cuda when available)")
+    g.add_argument("--device", default=None, help="cuda, cpu, ... (hf engine; default: cuda when available)")
+    _add_engine_flag(g)
     p.add_argument("--quiet", action="store_true", help="no per-episode lines")
     p.set_defaults(func=run_eval_sim)
 
@@ -211,7 +220,7 @@ def run_eval_qa(args) -> int:
                        max_samples=args.max_samples, batch_size=args.batch_size,
                        max_new_tokens=args.max_new_tokens, do_sample=args.do_sample,
                        temperature=args.temperature, seed=args.seed, device=args.device,
-                       show_progress=not args.quiet)
+                       engine=args.engine, show_progress=not args.quiet)
     results = evaluate_qa(cfg)
     for t, a in list(results["by_type"].items()) + [("all", results["overall"])]:
         l1 = f", mean L1 {a['mean_l1']:.3f} m" if a["mean_l1"] is not None else ""
@@ -232,9 +241,10 @@ def register_eval_qa(sub) -> None:
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-new-tokens", type=int, default=512)
     p.add_argument("--do-sample", action="store_true", help="sample instead of greedy decoding")
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (with --do-sample)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help="hf engine: cuda, cpu, ... (default: cuda when available)")
+    _add_engine_flag(p)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run_eval_qa)
 

@@ -19,7 +19,7 @@ def _build(args) -> int:
 
 
 def _export(args) -> int:
-    export_qa(args.qa_dir, args.format, args.out, sft=args.sft)
+    export_qa(args.qa_dir, args.format, args.out, sft=args.sft, val_fraction=args.val_fraction, seed=args.seed)
     return 0
 
 
@@ -47,6 +47,10 @@ def register(subparsers) -> None:
     e.add_argument("--out", required=True, metavar="DIR", help="output directory")
     e.add_argument("--sft", default=None, choices=SFT_TARGETS,
                    help="trl only: add a conversational completion from sft_direct or sft_cot")
+    e.add_argument("--val-fraction", type=float, default=None, metavar="F",
+                   help="easyr1 only: share of the episodes written to val.jsonl (default 0.1; whole "
+                   "episodes, at least one)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the episode split (default 0)")
     e.set_defaults(func=_export)
 
 

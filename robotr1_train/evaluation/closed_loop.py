@@ -66,6 +66,7 @@ class EvalSimConfig:
     do_sample: bool = False  # vlm: greedy by default
     temperature: float = 1.0
     device: Optional[str] = None  # vlm: cuda when available, else cpu
+    engine: str = "hf"  # vlm: hf | vllm | auto (robotr1_train.engines)
     show_progress: bool = True
     backend: str = "mujoco"  # or "rlbench" (RLBench's tasks through PyRep; robotr1_data.sim.rlbench)
 
@@ -115,12 +116,16 @@ class EvalSimConfig:
         check_views([self.camera], self.image_size)
         if self.vlm_gripper not in ("auto", "keep"):
             raise UsageError(f"--vlm-gripper must be auto or keep (got '{self.vlm_gripper}')")
+        if any(parse_policy_spec(p)[0] == "vlm" for p in self.policies):
+            from robotr1_train.engines import check_decoding
+
+            check_decoding(self.max_new_tokens, self.temperature, self.do_sample, self.engine)
         output_dir(self.out)
 
     def vlm_options(self) -> dict:
         return dict(camera=self.camera, image_size=tuple(self.image_size), max_new_tokens=self.max_new_tokens,
                     gripper=self.vlm_gripper, do_sample=self.do_sample, temperature=self.temperature,
-                    device=self.device)
+                    device=self.device, engine=self.engine)
 
 
 # --------------------------------------------------------------------------------------------

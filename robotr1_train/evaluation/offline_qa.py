@@ -1,6 +1,7 @@
 """Offline evaluation on a QA store (``robotr1-train eval-qa --qa QA_DIR --model RUN_DIR``).
 
-Every question is answered once (greedy by default) and scored with ``robotr1_train.rewards``:
+Every question is answered once (greedy by default, by the ``hf`` or ``vllm`` engine of
+``robotr1_train.engines``, with the same prompts) and scored with ``robotr1_train.rewards``:
 
 - multiple choice (``waypoint``, ``current``, ``movement``): accuracy = the single ``<answer>`` is
   the correct choice; a parse failure is an answer without exactly one ``<answer>…</answer>`` or
@@ -42,11 +43,20 @@ class EvalQAConfig:
     temperature: float = 1.0
     seed: int = 0
     device: Optional[str] = None
+    engine: str = "hf"  # hf | vllm | auto (robotr1_train.engines); the prompts are the same
     keep_samples: int = 50  # completions kept in results.json for reading
     show_progress: bool = True
 
     def resolved_out(self) -> str:
         return self.out or os.path.join(self.model, "eval-qa")
+
+    def check(self) -> None:
+        """Refuse bad settings before any model or data is loaded (one line each)."""
+        from robotr1_train.engines import check_decoding
+
+        check_decoding(self.max_new_tokens, self.temperature, self.do_sample, self.engine)
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise UsageError(f"--batch-size must be a whole number >= 1 (got {self.batch_size})")
 
 
 def score(text, record: dict) -> dict:
@@ -93,14 +103,16 @@ def evaluate_qa(cfg: EvalQAConfig, generate_fn: Optional[Callable] = None,
     from robotr1_train.data import load_records, record_images
     from robotr1_train.evaluation.report import write_qa_report
 
+    cfg.check()
     records = load_records(cfg.qa, cfg.types or None, cfg.max_samples)
     out_dir = cfg.resolved_out()
     output_dir(out_dir)
     if generate_fn is None:
         from robotr1_train.policies.vlm import VLMGenerator
 
-        gen = VLMGenerator.from_run_dir(cfg.model, device=cfg.device, max_new_tokens=cfg.max_new_tokens,
-                                        do_sample=cfg.do_sample, temperature=cfg.temperature, seed=cfg.seed)
+        gen = VLMGenerator.from_run_dir(cfg.model, device=cfg.device, engine=cfg.engine,
+                                        max_new_tokens=cfg.max_new_tokens, do_sample=cfg.do_sample,
+                                        temperature=cfg.temperature, seed=cfg.seed)
         generate_fn = gen.generate
     t0 = time.perf_counter()
     scored: List[dict] = []
