@@ -1,0 +1,56 @@
+"""Who answers the bench: ``oracle`` (the references), ``noop`` ("I don't know") or a model (the
+same loading and generation as eval-qa), and how an answer is read from a completion."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from typing import Callable, List, Optional, Sequence
+
+from robotr1_data.errors import UsageError
+
+NOOP_TEXT = "I don't know"
+BASELINES = ("oracle", "noop")
+_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+
+
+def model_label(model: str) -> str:
+    return model if model in BASELINES else os.path.abspath(model)
+
+
+def extract_answer(text) -> str:
+    """The ``<answer>`` content; without one pair, the completion minus its ``<think>`` part (an
+    open question is judged on what the model said, tags or not)."""
+    from robotr1_train.rewards import parse_answer
+
+    if not isinstance(text, str):
+        return ""
+    got = parse_answer(text)
+    if got is not None:
+        return got
+    return _THINK.sub(" ", text).replace("<answer>", " ").replace("</answer>", " ").strip()
+
+
+def make_answerer(model: str, engine: str = "hf", device: Optional[str] = None, max_new_tokens: int = 256,
+                  seed: int = 0) -> Callable[[Sequence[dict], Sequence[Sequence]], List[str]]:
+    """``generate(records, images) -> completions``."""
+    if model == "oracle":
+        return lambda recs, imgs: [f"<answer> {r['reference']} </answer>" for r in recs]
+    if model == "noop":
+        return lambda recs, imgs: [f"<answer> {NOOP_TEXT} </answer>" for _ in recs]
+    if engine == "vllm":
+        if importlib.util.find_spec("vllm") is None:
+            raise UsageError("--engine vllm needs vLLM, which is not installed here (pip install -e '.[vllm]' "
+                             "on a GPU machine); use --engine hf")
+        try:
+            from robotr1_train.engines import get_engine  # type: ignore[attr-defined]
+        except ImportError:
+            raise UsageError("--engine vllm needs robotr1_train.engines, which this build lacks; "
+                             "use --engine hf") from None
+        eng = get_engine("vllm", model, max_new_tokens=max_new_tokens, seed=seed)
+        return eng.generate
+    from robotr1_train.policies.vlm import VLMGenerator
+
+    gen = VLMGenerator.from_run_dir(model, device=device or None, max_new_tokens=max_new_tokens, seed=seed)
+    return gen.generate
