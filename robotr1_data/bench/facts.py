@@ -22,7 +22,7 @@ import numpy as np
 from robotr1_data.qa import movement as M
 from . import templates as T
 
-NEAR_XY = 0.06  # m: a waypoint this close (xy) to an object is "to" that object in a generic name
+NEAR = 0.08  # m: a waypoint this close to an object (at the step's start) is "to" that object in a generic name
 
 
 # -- names --------------------------------------------------------------------------------
@@ -93,13 +93,12 @@ def objects_at(low_dim_row: np.ndarray, names: Sequence[Optional[str]]) -> Dict[
 def generic_step_name(start_xyz, end_xyz, open_before: bool, open_after: bool,
                       objects: Dict[str, List[float]], min_move: float = M.DEFAULT_MIN_MOVE) -> str:
     """A step named from its motion and gripper action: "move down to the red cup and close the
-    gripper", "lift", "open the gripper"."""
+    gripper", "lift", "open the gripper"; "to <object>" when the waypoint is within ``NEAR`` of a
+    named object as it was when the step began."""
     code = M.movement_code(np.asarray(end_xyz, float) - np.asarray(start_xyz, float), min_move)
     motion = ""
-    if code == (0, 0, 2) and not open_before:
-        motion = T.STEP_LIFT
-    elif code != (0, 0, 0):
-        motion = M.label(code)
+    if code != (0, 0, 0):
+        motion = T.STEP_LIFT if code == (0, 0, 2) and not open_before else M.label(code)
         near = _nearest(end_xyz, objects)
         if near is not None:
             motion = T.STEP_TO.format(motion=motion, target=near)
@@ -110,9 +109,9 @@ def generic_step_name(start_xyz, end_xyz, open_before: bool, open_after: bool,
 
 
 def _nearest(xyz, objects: Dict[str, List[float]]) -> Optional[str]:
-    best, name = NEAR_XY, None
+    best, name = NEAR, None
     for n, p in objects.items():
-        d = float(np.linalg.norm(np.asarray(xyz[:2], float) - np.asarray(p[:2], float)))
+        d = float(np.linalg.norm(np.asarray(xyz, float) - np.asarray(p, float)))
         if d <= best:
             best, name = d, n
     return name
@@ -130,7 +129,8 @@ def plan(gripper_pose: np.ndarray, gripper_open: np.ndarray, planner_keypoints: 
         if use_task:
             name, by = str(task_names[i]), "task"
         else:
-            objs = objects_at(low_dim[k], names) if len(low_dim) else {}
+            # objects where they were when the step began: a held object moves with the gripper
+            objs = objects_at(low_dim[prev], names) if len(low_dim) else {}
             name = generic_step_name(gripper_pose[prev, :3], gripper_pose[k, :3], bool(gripper_open[prev] > 0.5),
                                      bool(gripper_open[k] > 0.5), objs, min_move)
             by = "motion"
