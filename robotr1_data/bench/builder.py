@@ -107,8 +107,13 @@ class Candidate:
     record: dict
 
 
-def _qid(shard: str, episode: str, frame: int, key: str, task: str, qtype: str) -> str:
-    h = hashlib.sha1(f"{shard}|{episode}|{frame}|{key}".encode("utf-8")).hexdigest()[:12]
+def _frame_key(shard: str, seed, episode: str, frame: int) -> str:
+    """Names a frame independently of where the bench is written (ids and image names)."""
+    return f"{Path(shard).name}|{seed}|{episode}|{frame}"
+
+
+def _qid(frame_key: str, key: str, task: str, qtype: str) -> str:
+    h = hashlib.sha1(f"{frame_key}|{key}".encode("utf-8")).hexdigest()[:12]
     return f"{task}-{qtype}-{h}"
 
 
@@ -133,7 +138,7 @@ def episode_candidates(arrays: Dict[str, np.ndarray], attrs: dict, shard: str, e
     task_steps = cls.step_names(variation, descriptions) if cls is not None else None
     steps = F.plan(pose, gopen, pk, low, names, task_steps, config.min_move)
     base = {"task": task, "variation": variation, "description": descriptions[0], "shard": shard,
-            "episode": episode, "camera": config.camera, "image_size": list(config.image_size),
+            "episode": episode, "demo_seed": attrs.get("seed"), "camera": config.camera, "image_size": list(config.image_size),
             "bench_version": T.BENCH_VERSION}
     out: List[Candidate] = []
     frames = [int(f) for f in np.unique(arrays["image_frames"]) if 0 <= f < pk[-1]]
@@ -146,7 +151,7 @@ def episode_candidates(arrays: Dict[str, np.ndarray], attrs: dict, shard: str, e
         objects = F.objects_at(low[f], names) if width else {}
 
         def add(qtype: str, key: str, prompt: str, reference: str, fact: dict) -> None:
-            rec = {"id": _qid(shard, episode, f, key, task, qtype), "type": qtype, **base, "frame": f,
+            rec = {"id": _qid(_frame_key(shard, base["demo_seed"], episode, f), key, task, qtype), "type": qtype, **base, "frame": f,
                    "prompt": prompt, "reference": reference,
                    "facts": {"gripper_xyz": cur_list, "gripper_open": bool(gopen[f] > 0.5), **fact}}
             out.append(Candidate(task, qtype, (shard, episode), s, rec))
@@ -286,7 +291,8 @@ def build_bench(config: BenchConfig, log=print) -> dict:
     by_frame: Dict[Tuple[str, str, int], List[dict]] = defaultdict(list)
     for c in chosen:
         r = c.record
-        key = hashlib.sha1(f"{r['shard']}|{r['episode']}|{r['frame']}|{config.camera}".encode()).hexdigest()[:16]
+        fk = _frame_key(r["shard"], r["demo_seed"], r["episode"], r["frame"])
+        key = hashlib.sha1(f"{fk}|{config.camera}".encode()).hexdigest()[:16]
         r["image"] = f"{IMAGES_DIR}/{r['task']}-{key}.png"
         by_frame[(r["shard"], r["episode"], r["frame"])].append(r)
         records.append(r)

@@ -11,9 +11,10 @@
   right and none is wrong; +1 when a distance (m or cm) is within max(30 %, 0.05 m) of the truth.
 - **spatial, closer**: 3 when the first of the two asked objects the answer names is the closer
   one, else 0.
-- **planning**: content-word F1 (stopwords dropped) of each reference step against its best
-  answer step (lines, numbered items or ';'-separated parts), averaged, times the share of matched
-  steps in the reference's order; score = round(3 × that).
+- **planning**: the answer is split into steps (lines, numbered items, ';' or "then"); steps are
+  aligned in order with the reference's (a weighted longest common subsequence, each pair weighted
+  by content-word F1, stopwords dropped); score = round(3 × aligned sum / the longer step count),
+  so missing, extra and out-of-order steps all cost.
 - **high_level**: round(3 × F1) against the next step; 0 when the answer matches another step of
   the plan strictly better (it names a different step).
 
@@ -156,15 +157,15 @@ def split_steps(text: str) -> List[str]:
     return [p for p in parts if p]
 
 
-def _lcs(seq: List[int]) -> int:
-    """Longest increasing subsequence length (matched answer positions in reference order)."""
-    import bisect
-
-    tails: List[int] = []
-    for x in seq:
-        i = bisect.bisect_left(tails, x)
-        tails[i:i + 1] = [x]
-    return len(tails)
+def aligned_overlap(ref: List[str], got: List[str]) -> float:
+    """Best order-preserving alignment of steps (a weighted longest common subsequence, each pair
+    weighted by content-word F1): the sum of the aligned pairs' F1."""
+    n, m = len(ref), len(got)
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            best[i][j] = max(best[i - 1][j], best[i][j - 1], best[i - 1][j - 1] + f1(ref[i - 1], got[j - 1]))
+    return best[n][m]
 
 
 def score_planning(record: dict, answer: str) -> Tuple[int, str]:
@@ -172,13 +173,8 @@ def score_planning(record: dict, answer: str) -> Tuple[int, str]:
     got = split_steps(answer)
     if not got or not ref:
         return 0, "no steps"
-    best = [max(range(len(got)), key=lambda j: f1(got[j], r)) for r in ref]
-    quality = sum(f1(got[j], r) for j, r in zip(best, ref)) / len(ref)
-    matched = [j for j, r in zip(best, ref) if f1(got[j], r) > 0]
-    order = _lcs(matched) / len(ref) if matched else 0.0
-    order = order / (len(matched) / len(ref)) if matched else 0.0  # share of matched steps in order
-    s = int(round(3 * quality * order))
-    return s, f"step overlap {quality:.2f}, in order {order:.2f}"
+    share = aligned_overlap(ref, got) / max(len(ref), len(got))
+    return int(round(3 * share)), f"aligned step overlap {share:.2f} ({len(got)} steps, reference {len(ref)})"
 
 
 def score_high_level(record: dict, answer: str) -> Tuple[int, str]:
