@@ -262,8 +262,6 @@ def _small_bench(bench, tmp_path, n=2):
     small = tmp_path / "small_bench"
     small.mkdir()
     (small / "images").symlink_to(out / "images")
-    for r in keep:
-        r = dict(r, shard=str((out / r["shard"]).resolve()))
     (small / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
     (small / "summary.json").write_text((out / "summary.json").read_text())
     return small, keep
@@ -349,3 +347,29 @@ def test_eval_bench_bad_input_and_vllm_without_vllm(bench, tmp_path, capsys):
         rc = main(["eval-bench"] + [x for kv in base.items() for x in kv])
         err = capsys.readouterr().err.strip()
         assert rc == 2 and needle in err and len(err.splitlines()) == 1, err
+
+
+def test_interrupted_run_resumes_where_it_stopped(bench, tmp_path):
+    from robotr1_train.bench.run import EvalBenchConfig, evaluate_bench
+
+    out, _, recs = bench
+    calls = []
+
+    def flaky(records, images):
+        calls.append([r["id"] for r in records])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        assert all(im[0].shape == (24, 28, 3) for im in images)
+        return [f"<answer> {r['reference']} </answer>" for r in records]
+
+    cfg = dict(model="oracle", bench=str(out), judge="rules", out=str(tmp_path / "e"), batch_size=5, quiet=True)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_bench(EvalBenchConfig(**cfg), generate=flaky)
+    assert not (tmp_path / "e" / "results.json").exists()  # nothing half-done looks done
+    assert len((tmp_path / "e" / "answers.jsonl").read_text().splitlines()) == 5
+    calls.clear()
+    res = evaluate_bench(EvalBenchConfig(**cfg), generate=lambda rs, ims: calls.append(len(rs)) or
+                         [f"<answer> {r['reference']} </answer>" for r in rs])
+    assert sum(calls) == len(recs) - 5 and res["complete"] and res["overall"]["mean"] == 3.0
+    with pytest.raises(Exception, match="generation settings"):  # other settings: never mixed
+        evaluate_bench(EvalBenchConfig(**cfg, max_new_tokens=7), generate=flaky)

@@ -19,6 +19,23 @@ def model_label(model: str) -> str:
     return model if model in BASELINES else os.path.abspath(model)
 
 
+def model_fingerprint(model: str, **settings) -> str:
+    """What made the answers: the model's files (names, sizes, modification times) and the
+    generation settings, so a resumed run never mixes answers of a retrained model."""
+    import hashlib
+    import json
+
+    files = []
+    if model not in BASELINES and os.path.isdir(model):
+        for root, _, names in sorted(os.walk(model)):
+            for n in sorted(names):
+                if n.endswith((".json", ".safetensors", ".bin")):
+                    st = os.stat(os.path.join(root, n))
+                    files.append([os.path.relpath(os.path.join(root, n), model), st.st_size, st.st_mtime_ns])
+    blob = json.dumps([model_label(model), files, sorted(settings.items())])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
 def extract_answer(text) -> str:
     """The ``<answer>`` content; without one pair, the completion minus its ``<think>`` part (an
     open question is judged on what the model said, tags or not)."""

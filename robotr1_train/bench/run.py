@@ -88,7 +88,7 @@ class EvalBenchConfig:
         return self
 
 
-def _read_answers(path: str, label: str) -> Dict[str, str]:
+def _read_answers(path: str, label: str, fingerprint: str) -> Dict[str, str]:
     got: Dict[str, str] = {}
     if not os.path.isfile(path):
         return got
@@ -101,6 +101,9 @@ def _read_answers(path: str, label: str) -> Dict[str, str]:
             if row.get("model") != label:
                 raise UsageError(f"{path} holds answers of model {row.get('model')!r}, not {label!r}; "
                                  "choose another --out for this model")
+            if row.get("fingerprint") != fingerprint:
+                raise UsageError(f"{path} holds answers of another version of {label} or other generation "
+                                 "settings; choose another --out or delete that file to answer again")
             got[row["id"]] = row["text"]
     return got
 
@@ -109,7 +112,9 @@ def _answer(cfg: EvalBenchConfig, records: List[dict], path: str, label: str,
             generate: Optional[Callable], log) -> Dict[str, str]:
     from robotr1_data.bench.builder import load_image
 
-    have = _read_answers(path, label)
+    fingerprint = A.model_fingerprint(cfg.model, engine=cfg.engine, max_new_tokens=cfg.max_new_tokens,
+                                      seed=cfg.seed)
+    have = _read_answers(path, label, fingerprint)
     todo = [r for r in records if r["id"] not in have]
     if todo and generate is None:
         generate = A.make_answerer(cfg.model, cfg.engine, cfg.device, cfg.max_new_tokens, cfg.seed)
@@ -122,7 +127,7 @@ def _answer(cfg: EvalBenchConfig, records: List[dict], path: str, label: str,
             texts = list(generate(chunk, images))
             for r, t in zip(chunk, texts):
                 have[r["id"]] = t if isinstance(t, str) else ""
-                fh.write(json.dumps({"id": r["id"], "model": label, "text": have[r["id"]]}, ensure_ascii=False) + "\n")
+                fh.write(json.dumps({"id": r["id"], "model": label, "fingerprint": fingerprint, "text": have[r["id"]]}, ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
             log(f"  answered {start + len(chunk)}/{len(todo)}")
