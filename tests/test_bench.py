@@ -373,3 +373,11 @@ def test_interrupted_run_resumes_where_it_stopped(bench, tmp_path):
     assert sum(calls) == len(recs) - 5 and res["complete"] and res["overall"]["mean"] == 3.0
     with pytest.raises(Exception, match="generation settings"):  # other settings: never mixed
         evaluate_bench(EvalBenchConfig(**cfg, max_new_tokens=7), generate=flaky)
+
+
+def test_docs_show_the_rubrics_the_judge_gets():
+    from robotr1_train.bench import rubrics
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "bench.md").read_text()
+    for text in list(rubrics.RUBRICS.values()) + [rubrics.SYSTEM, rubrics.REPLY, rubrics.RUBRIC_VERSION]:
+        assert text in doc

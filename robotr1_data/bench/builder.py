@@ -187,7 +187,7 @@ def _spatial(add, objects: Dict[str, List[float]], gripper, description: str, co
         return
     names = sorted(objects)
     entities = {**objects, T.GRIPPER_NAME: [float(v) for v in gripper]}
-    facts = {"objects": objects, "margin": config.margin}
+    facts = {"objects": {n: _r4(p) for n, p in objects.items()}, "margin": config.margin}
     if len(names) >= 2 and rng.random() < 0.5:
         i, j = rng.choice(len(names), size=2, replace=False)
         a, b = names[int(i)], names[int(j)]
@@ -213,8 +213,12 @@ def _spatial(add, objects: Dict[str, List[float]], gripper, description: str, co
         return
     text = T.RELATION.format(a=a, b=b, relations=T.join_relations(words), distance=rel["distance"])
     add("spatial", f"relation|{a}|{b}", T.prompt("spatial_relation", description, config.camera, gripper, a=a, b=b),
-        text[0].upper() + text[1:], {**facts, "kind": "relation", "a": a, "b": b, "a_xyz": entities[a],
-                                     "b_xyz": entities[b], **rel})
+        text[0].upper() + text[1:], {**facts, "kind": "relation", "a": a, "b": b, "a_xyz": _r4(entities[a]),
+                                     "b_xyz": _r4(entities[b]), **rel})
+
+
+def _r4(xyz) -> List[float]:
+    return [round(float(v), 4) for v in xyz]
 
 
 def select(cands: Sequence[Candidate], n: int, rng: np.random.Generator) -> List[Candidate]:

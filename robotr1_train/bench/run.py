@@ -63,7 +63,7 @@ class EvalBenchConfig:
     batch_size: int = dataclasses.field(default=8, metadata={"help": "questions per generation batch"})
     max_new_tokens: int = dataclasses.field(default=256, metadata={"help": "answer length limit in tokens"})
     max_samples: int = dataclasses.field(default=-1, metadata={
-        "help": "evaluate the first N questions only (-1: all)", "metavar": "N"})
+        "help": "evaluate the first N questions of each type only (-1: all)", "metavar": "N"})
     seed: int = dataclasses.field(default=0, metadata={"help": "generation seed"})
     device: str = dataclasses.field(default="", metadata={"help": "torch device (default: cuda if available)"})
     quiet: bool = dataclasses.field(default=False, metadata={"help": "print only the final table and errors"})
@@ -144,8 +144,14 @@ def evaluate_bench(cfg: EvalBenchConfig, generate: Optional[Callable] = None, lo
     cfg.validate()
     log = log or ((lambda *a, **k: None) if cfg.quiet else (lambda m: print(m, file=sys.stderr, flush=True)))
     records, summary = read_bench(cfg.bench)
-    if cfg.max_samples > 0:
-        records = records[:cfg.max_samples]
+    if cfg.max_samples > 0:  # per type, so a quick look still covers all four
+        seen: Dict[str, int] = defaultdict(int)
+        keep = []
+        for r in records:
+            seen[r["type"]] += 1
+            if seen[r["type"]] <= cfg.max_samples:
+                keep.append(r)
+        records = keep
     out = str(output_dir(cfg.out, "eval-bench output directory"))
     for stale in (RESULTS, REPORT, CHART):
         try:
