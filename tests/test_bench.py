@@ -117,12 +117,15 @@ def test_every_reference_recomputed_from_stored_state(bench):
                 assert r["reference"].lower().startswith(near.lower() + " is closer")
             else:
                 d = where[fx["a"]] - where[fx["b"]]
-                words = [w for axis, (pos, neg) in enumerate((("in front of", "behind"), ("to the right of", "to the left of"),
-                                                              ("above", "below")))
+                pairs = (("in front of", "behind"), ("to the right of", "to the left of"), ("above", "below"))
+                words = [w for axis, (pos, neg) in enumerate(pairs)
                          for w in ([pos] if d[axis] >= fx["margin"] else [neg] if d[axis] <= -fx["margin"] else [])]
                 assert words
                 for w in words:
                     assert w in r["reference"]
+                for axis, pair in enumerate(pairs):  # an axis inside the margin is not stated
+                    if abs(d[axis]) < fx["margin"]:
+                        assert not any(w in r["reference"] for w in pair)
                 assert f"about {np.linalg.norm(d):.2f} m" in r["reference"]
 
 
@@ -381,3 +384,20 @@ def test_docs_show_the_rubrics_the_judge_gets():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "bench.md").read_text()
     for text in list(rubrics.RUBRICS.values()) + [rubrics.SYSTEM, rubrics.REPLY, rubrics.RUBRIC_VERSION]:
         assert text in doc
+
+
+def test_local_hf_judge_keeps_raw_replies_and_never_asks_twice(bench, tiny_model, tmp_path):
+    from robotr1_train.bench.run import EvalBenchConfig, evaluate_bench
+
+    out, _, _ = bench
+    cfg = dict(model="oracle", bench=str(out), judge=f"local:{tiny_model}", out=str(tmp_path / "l"), max_samples=1,
+               device="cpu", quiet=True)
+    first = evaluate_bench(EvalBenchConfig(**cfg))
+    rows = first["questions"]
+    assert len(rows) == 4 and first["judge_requests"] == sum(r["judge_tries"] for r in rows) >= 4
+    for r in rows:  # a random tiny model: whatever it says is kept, a score only when parseable
+        assert isinstance(r["judge_reply"], str)
+        if r["score"] is None:  # unparseable: asked again once, both replies kept
+            assert r["judge_tries"] == 2 and "--- retry ---" in r["judge_reply"]
+    again = evaluate_bench(EvalBenchConfig(**cfg))
+    assert again["judge_requests"] == 0 and [r["score"] for r in again["questions"]] == [r["score"] for r in rows]

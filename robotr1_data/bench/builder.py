@@ -138,8 +138,8 @@ def episode_candidates(arrays: Dict[str, np.ndarray], attrs: dict, shard: str, e
     task_steps = cls.step_names(variation, descriptions) if cls is not None else None
     steps = F.plan(pose, gopen, pk, low, names, task_steps, config.min_move)
     base = {"task": task, "variation": variation, "description": descriptions[0], "shard": shard,
-            "episode": episode, "demo_seed": attrs.get("seed"), "camera": config.camera, "image_size": list(config.image_size),
-            "bench_version": T.BENCH_VERSION}
+            "episode": episode, "demo_seed": attrs.get("seed"), "camera": config.camera,
+            "image_size": list(config.image_size), "bench_version": T.BENCH_VERSION}
     out: List[Candidate] = []
     frames = [int(f) for f in np.unique(arrays["image_frames"]) if 0 <= f < pk[-1]]
     for f in frames:
@@ -151,13 +151,14 @@ def episode_candidates(arrays: Dict[str, np.ndarray], attrs: dict, shard: str, e
         objects = F.objects_at(low[f], names) if width else {}
 
         def add(qtype: str, key: str, prompt: str, reference: str, fact: dict) -> None:
-            rec = {"id": _qid(_frame_key(shard, base["demo_seed"], episode, f), key, task, qtype), "type": qtype, **base, "frame": f,
-                   "prompt": prompt, "reference": reference,
+            qid = _qid(_frame_key(shard, base["demo_seed"], episode, f), key, task, qtype)
+            rec = {"id": qid, "type": qtype, **base, "frame": f, "prompt": prompt, "reference": reference,
                    "facts": {"gripper_xyz": cur_list, "gripper_open": bool(gopen[f] > 0.5), **fact}}
             out.append(Candidate(task, qtype, (shard, episode), s, rec))
 
         remaining = steps[s:]
-        plan_text = T.PLAN_JOIN.join(T.PLAN_STEP.format(i=i + 1, name=st["name"]) for i, st in enumerate(remaining))
+        plan_text = T.PLAN_JOIN.join(T.PLAN_STEP.format(i=i + 1, name=st["name"])
+                                     for i, st in enumerate(remaining))
         plan_facts = {"plan": steps, "current_step": s + 1}
         add("planning", "planning", T.prompt("planning", descriptions[0], config.camera, cur), plan_text, plan_facts)
         add("high_level", "high_level", T.prompt("high_level", descriptions[0], config.camera, cur),
@@ -198,7 +199,7 @@ def _spatial(add, objects: Dict[str, List[float]], gripper, description: str, co
             return
         near, far, dn, dfar = (a, b, da, db) if da < db else (b, a, db, da)
         add("spatial", f"closer|{a}|{b}", T.prompt("spatial_closer", description, config.camera, gripper, a=a, b=b),
-            T.CLOSER.format(a=near, b=far, da=dn, db=dfar)[0].upper() + T.CLOSER.format(a=near, b=far, da=dn, db=dfar)[1:],
+            T.sentence(T.CLOSER.format(a=near, b=far, da=dn, db=dfar)),
             {**facts, "kind": "closer", "asked": [a, b], "closer": near,
              "distances": {a: round(da, 4), b: round(db, 4)}})
         return
@@ -213,7 +214,7 @@ def _spatial(add, objects: Dict[str, List[float]], gripper, description: str, co
         return
     text = T.RELATION.format(a=a, b=b, relations=T.join_relations(words), distance=rel["distance"])
     add("spatial", f"relation|{a}|{b}", T.prompt("spatial_relation", description, config.camera, gripper, a=a, b=b),
-        text[0].upper() + text[1:], {**facts, "kind": "relation", "a": a, "b": b, "a_xyz": _r4(entities[a]),
+        T.sentence(text), {**facts, "kind": "relation", "a": a, "b": b, "a_xyz": _r4(entities[a]),
                                      "b_xyz": _r4(entities[b]), **rel})
 
 

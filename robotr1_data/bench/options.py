@@ -55,7 +55,8 @@ def add_options(parser: argparse.ArgumentParser, cls: Type) -> None:
         if meta.get("required"):
             kw["required"] = True
         elif not isinstance(default, bool) and default not in (None, "", ()):
-            kw["help"] += f" (default: {' '.join(map(str, default)) if isinstance(default, (tuple, list)) else default})"
+            shown = " ".join(map(str, default)) if isinstance(default, (tuple, list)) else default
+            kw["help"] += f" (default: {shown})"
         parser.add_argument(flag, dest=f.name, default=default, **kw)
 
 

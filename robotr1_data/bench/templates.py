@@ -79,3 +79,8 @@ def join_relations(words: Sequence[str]) -> str:
     if len(words) == 1:
         return words[0]
     return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def sentence(text: str) -> str:
+    """Capitalise the first letter (object names start lower case: "the red cup")."""
+    return text[:1].upper() + text[1:]

@@ -65,7 +65,8 @@ class JudgeCache:
 class Judge:
     name = "judge"
 
-    def judge_all(self, items: Sequence[Tuple[dict, str]], progress: Optional[Callable[[int], None]] = None) -> List[dict]:
+    def judge_all(self, items: Sequence[Tuple[dict, str]],
+                  progress: Optional[Callable[[int], None]] = None) -> List[dict]:
         raise NotImplementedError
 
 

@@ -23,7 +23,7 @@ from typing import Callable, Dict, List, Optional
 from robotr1_data.errors import UsageError, output_dir
 
 from . import answer as A
-from .judges import JudgeCache, OpenAIJudge, make_judge
+from .judges import OpenAIJudge, make_judge
 from .rubrics import RUBRIC_VERSION
 from .stats import mean_ci
 
@@ -127,7 +127,8 @@ def _answer(cfg: EvalBenchConfig, records: List[dict], path: str, label: str,
             texts = list(generate(chunk, images))
             for r, t in zip(chunk, texts):
                 have[r["id"]] = t if isinstance(t, str) else ""
-                fh.write(json.dumps({"id": r["id"], "model": label, "fingerprint": fingerprint, "text": have[r["id"]]}, ensure_ascii=False) + "\n")
+                row = {"id": r["id"], "model": label, "fingerprint": fingerprint, "text": have[r["id"]]}
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
             log(f"  answered {start + len(chunk)}/{len(todo)}")
@@ -193,6 +194,3 @@ def evaluate_bench(cfg: EvalBenchConfig, generate: Optional[Callable] = None, lo
     atomic_write_text(os.path.join(out, RESULTS), json.dumps(results, indent=1, allow_nan=False) + "\n")
     return results
 
-
-def cache_size(path: str) -> int:
-    return len(JudgeCache(path))
