@@ -401,3 +401,15 @@ def test_local_hf_judge_keeps_raw_replies_and_never_asks_twice(bench, tiny_model
             assert r["judge_tries"] == 2 and "--- retry ---" in r["judge_reply"]
     again = evaluate_bench(EvalBenchConfig(**cfg))
     assert again["judge_requests"] == 0 and [r["score"] for r in again["questions"]] == [r["score"] for r in rows]
+
+
+def test_object_names_from_bodies_when_a_task_gives_none():
+    assert F.humanize("tap_left", "turn_tap") == "the left tap"
+    assert F.humanize("stack_blocks_target_plane", "stack_blocks") == "the target plane"
+    # turn_tap has no object_names: its registered bodies are named; counts that do not match
+    # task_low_dim_state's width give no names at all
+    assert F.object_names("turn_tap", 0, ["turn left tap"], 3) == ["the tap", "the left tap", "the right tap"]
+    assert F.object_names("turn_tap", 0, ["turn left tap"], 4) == [None] * 4
+    # identical names tell nothing apart: dropped
+    assert F.object_names("push_buttons", 0, ["push the red button"], 3) == [None] * 3
+    assert F.object_names("no_such_task", 0, ["x"], 2) == [None, None]

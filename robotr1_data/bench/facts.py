@@ -52,12 +52,18 @@ def low_dim_bodies(cls) -> Optional[List[str]]:
         return None
 
 
+_FRONTED = {"left", "right", "top", "bottom", "middle", "tall", "short", "small", "large", "big"}
+
+
 def humanize(body: str, task: str) -> str:
-    """``stack_blocks_target_plane`` -> ``the target plane``: task prefix, digits and
-    underscores dropped."""
+    """``stack_blocks_target_plane`` -> ``the target plane``, ``dustpan_tall`` -> ``the tall
+    dustpan``: task prefix, digits and underscores dropped, a trailing position or size word
+    put first."""
     name = body[len(task) + 1:] if body.startswith(task + "_") else body
-    name = re.sub(r"\d+", " ", name.replace("_", " "))
-    return "the " + " ".join(name.split())
+    words = re.sub(r"\d+", " ", name.replace("_", " ")).split()
+    if len(words) > 1 and words[-1] in _FRONTED:  # "tap_left" -> "the left tap"
+        words = [words[-1]] + words[:-1]
+    return "the " + " ".join(words)
 
 
 def object_names(task: str, variation: int, descriptions: Sequence[str], count: int) -> List[Optional[str]]:
