@@ -56,18 +56,17 @@ def make_answerer(model: str, engine: str = "hf", device: Optional[str] = None, 
         return lambda recs, imgs: [f"<answer> {r['reference']} </answer>" for r in recs]
     if model == "noop":
         return lambda recs, imgs: [f"<answer> {NOOP_TEXT} </answer>" for _ in recs]
-    if engine == "vllm":
-        if importlib.util.find_spec("vllm") is None:
-            raise UsageError("--engine vllm needs vLLM, which is not installed here (pip install -e '.[vllm]' "
-                             "on a GPU machine); use --engine hf")
-        try:
-            from robotr1_train.engines import get_engine  # type: ignore[attr-defined]
-        except ImportError:
-            raise UsageError("--engine vllm needs robotr1_train.engines, which this build lacks; "
-                             "use --engine hf") from None
-        eng = get_engine("vllm", model, max_new_tokens=max_new_tokens, seed=seed)
-        return eng.generate
+    import inspect
+
     from robotr1_train.policies.vlm import VLMGenerator
 
+    if "engine" in inspect.signature(VLMGenerator.from_run_dir).parameters:  # robotr1_train.engines present
+        gen = VLMGenerator.from_run_dir(model, device=device or None, engine=engine, max_new_tokens=max_new_tokens,
+                                        seed=seed)
+        return gen.generate
+    if engine == "vllm":
+        why = ("vLLM is not installed here (pip install -e '.[vllm]' on a CUDA machine)"
+               if importlib.util.find_spec("vllm") is None else "this build has no vLLM generation path")
+        raise UsageError(f"--engine vllm: {why}; use --engine hf")
     gen = VLMGenerator.from_run_dir(model, device=device or None, max_new_tokens=max_new_tokens, seed=seed)
     return gen.generate

@@ -48,7 +48,8 @@ class EvalBenchConfig:
         "help": "output directory (results.json, report.md, scores.png, answers and judge cache)",
         "required": True, "metavar": "OUT"})
     engine: str = dataclasses.field(default="hf", metadata={
-        "help": "generation engine for the model", "choices": ("hf", "vllm")})
+        "help": "generation engine for the model (robotr1_train.engines; auto: vllm when it can run here)",
+        "choices": ("hf", "vllm", "auto")})
     concurrency: int = dataclasses.field(default=4, metadata={
         "help": "judge requests in flight at once", "metavar": "K"})
     judge_base_url: str = dataclasses.field(default="", metadata={
@@ -76,8 +77,8 @@ class EvalBenchConfig:
         if not (self.judge == "rules" or (kind in ("openai", "local") and arg)):
             raise UsageError(f"unknown judge '{self.judge}'; use rules, openai:MODEL (e.g. openai:gpt-4o) or "
                              "local:PATH")
-        if self.engine not in ("hf", "vllm"):
-            raise UsageError(f"unknown engine '{self.engine}'; use hf or vllm")
+        if self.engine not in ("hf", "vllm", "auto"):
+            raise UsageError(f"unknown engine '{self.engine}'; use hf, vllm or auto")
         for name in ("concurrency", "batch_size", "max_new_tokens", "judge_retries"):
             v = int(getattr(self, name))
             if v < (0 if name == "judge_retries" else 1):
