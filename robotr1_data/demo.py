@@ -53,30 +53,6 @@ def run_demo(out: str, episodes: int = 2, seed: int = 0, workers: int = 1) -> in
     return 0
 
 
-def _train_smoke(out: Path, seed: int) -> None:
-    """Two GRPO steps of the tiny random VLM on the demo questions: proves the training half
-    runs here. Skipped (with a note) when the train extra is not installed."""
-    import importlib.util
-    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
-        print("  skipped: install the train extra (pip install -e '.[train]') to run it")
-        return
-    from robotr1_train.cli import main as train_main
-    model = out / "tiny_vlm"
-    run = out / "grpo_smoke"
-    if (run / "checkpoints").exists():
-        import shutil
-        shutil.rmtree(run)  # the demo is idempotent: each run starts its smoke training afresh
-    rc = train_main(["make-tiny-model", "--out", str(model), "--seed", str(seed)])
-    if rc:
-        raise RuntimeError("building the tiny model failed")
-    rc = train_main(["grpo", "--qa", str(out / "qa"), "--model", str(model), "--out", str(run),
-                     "--max-steps", "2", "--rollout-batch-size", "2", "--num-generations", "2",
-                     "--max-response-length", "16", "--learning-rate", "1e-3"])
-    if rc:
-        raise RuntimeError("the GRPO smoke run failed")
-    print(f"  wrote {run}/ (metrics.jsonl, checkpoints)")
-
-
 def _bench_smoke(out: Path, shards, seed: int) -> None:
     """A small Robot-R1 Bench (2 questions per type) answered by the smoke-trained tiny model and
     judged by the rules judge: shows the bench end to end in a few seconds (docs/bench.md)."""
@@ -100,3 +76,26 @@ def _bench_smoke(out: Path, shards, seed: int) -> None:
     print("  " + format_table(results).replace("\n", "\n  "))
     print(f"  wrote {out / 'bench_eval'}/ (results.json, report.md, scores.png)")
 
+
+def _train_smoke(out: Path, seed: int) -> None:
+    """Two GRPO steps of the tiny random VLM on the demo questions: proves the training half
+    runs here. Skipped (with a note) when the train extra is not installed."""
+    import importlib.util
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
+        print("  skipped: install the train extra (pip install -e '.[train]') to run it")
+        return
+    from robotr1_train.cli import main as train_main
+    model = out / "tiny_vlm"
+    run = out / "grpo_smoke"
+    if (run / "checkpoints").exists():
+        import shutil
+        shutil.rmtree(run)  # the demo is idempotent: each run starts its smoke training afresh
+    rc = train_main(["make-tiny-model", "--out", str(model), "--seed", str(seed)])
+    if rc:
+        raise RuntimeError("building the tiny model failed")
+    rc = train_main(["grpo", "--qa", str(out / "qa"), "--model", str(model), "--out", str(run),
+                     "--max-steps", "2", "--rollout-batch-size", "2", "--num-generations", "2",
+                     "--max-response-length", "16", "--learning-rate", "1e-3"])
+    if rc:
+        raise RuntimeError("the GRPO smoke run failed")
+    print(f"  wrote {run}/ (metrics.jsonl, checkpoints)")
