@@ -207,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         register_qa(sub)
     except ImportError:  # the QA package is optional at import time only during development
         pass
+    from robotr1_data.bench.commands import register as register_bench
+    register_bench(sub)
     try:
         from robotr1_data.gallery import register as register_gallery
         register_gallery(sub)

@@ -45,11 +45,36 @@ def run_demo(out: str, episodes: int = 2, seed: int = 0, workers: int = 1) -> in
 
     print("[5/5] GRPO smoke run (tiny offline Qwen2.5-VL, 2 steps on CPU)")
     _train_smoke(Path(out), seed)
+    _bench_smoke(Path(out), shards, seed)
 
     print()
     print(format_summary(per_task))
     print(f"\ndemo finished in {time.perf_counter() - t0:.0f} s; outputs in {out}/")
     return 0
+
+
+def _bench_smoke(out: Path, shards, seed: int) -> None:
+    """A small Robot-R1 Bench (2 questions per type) answered by the smoke-trained tiny model and
+    judged by the rules judge: shows the bench end to end in a few seconds (docs/bench.md)."""
+    import importlib.util
+    print("[bench] Robot-R1 Bench, rules judge, tiny model")
+    model = out / "grpo_smoke" if (out / "grpo_smoke" / "final").is_dir() else out / "tiny_vlm"
+    if importlib.util.find_spec("torch") is None or not model.is_dir():
+        print("  skipped: needs the train extra and the smoke run's model")
+        return
+    from robotr1_data.bench.builder import BenchConfig, build_bench
+    from robotr1_train.bench.report import format_table
+    from robotr1_train.bench.run import EvalBenchConfig, evaluate_bench
+    bench = out / "bench"
+    if (out / "bench_eval").exists():
+        import shutil
+        shutil.rmtree(out / "bench_eval")  # idempotent: the smoke model is retrained every run
+    build_bench(BenchConfig(shards=tuple(str(p) for p in shards), out=str(bench), per_type=2, seed=seed,
+                            image_size=(56, 56), quiet=True))
+    results = evaluate_bench(EvalBenchConfig(model=str(model), bench=str(bench), judge="rules",
+                                             out=str(out / "bench_eval"), max_new_tokens=16, quiet=True))
+    print("  " + format_table(results).replace("\n", "\n  "))
+    print(f"  wrote {out / 'bench_eval'}/ (results.json, report.md, scores.png)")
 
 
 def _train_smoke(out: Path, seed: int) -> None:

@@ -251,6 +251,9 @@ def register_eval_qa(sub) -> None:
 
 SUBCOMMANDS: list[Callable] = [register_grpo, register_sft, register_make_tiny_model, register_eval_sim,
                                register_eval_qa]
+from robotr1_train.bench.commands import register_eval_bench  # noqa: E402  (Robot-R1 Bench, docs/bench.md)
+
+SUBCOMMANDS.append(register_eval_bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -91,6 +91,24 @@ class Task:
     def cleanup(self) -> None:
         pass
 
+    # --- optional names for Robot-R1 Bench (robotr1_data.bench; docs/bench.md) -------------
+    # Class methods, so a reader of a shard can name things without a simulator: the shard
+    # stores the variation and descriptions, not the waypoints or body names.
+    @classmethod
+    def step_names(cls, variation: int, descriptions: Sequence[str]) -> Optional[List[str]]:
+        """Short human names of the expert's waypoints in order, like RLBench's waypoint
+        comments ("move above the red cup", "close the gripper on the cup", "lift"); one per
+        waypoint. None (the default): the bench names each step from its motion and gripper
+        action."""
+        return None
+
+    @classmethod
+    def object_names(cls, variation: int, descriptions: Sequence[str]) -> Optional[List[Optional[str]]]:
+        """What a person would call each body of ``task_low_dim_state``, in order ("the red
+        cup"); None for a body no name tells apart from another. None (the default): the bench
+        derives names from the registered body names."""
+        return None
+
     # --- registration helpers --------------------------------------------------------------
     def register_success_conditions(self, conditions: Sequence[Condition]):
         self._success = list(conditions)

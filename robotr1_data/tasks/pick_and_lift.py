@@ -51,5 +51,10 @@ class PickAndLift(Task):
                 f"grasp the {color_name} block to the target",
                 f"lift the {color_name} block up to the target"]
 
+    @classmethod
+    def object_names(cls, variation, descriptions):
+        # Distractor colours are drawn per episode and not stored; steps keep their generic names.
+        return [f"the {parts.COLORS[variation][0]} block", None, None, "the target"]
+
     def variation_count(self) -> int:
         return len(parts.COLORS)

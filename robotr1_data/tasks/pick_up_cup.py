@@ -44,5 +44,16 @@ class PickUpCup(Task):
         return [f"pick up the {color_name} cup", f"grasp the {color_name} cup and lift it",
                 f"lift the {color_name} cup"]
 
+    @classmethod
+    def step_names(cls, variation, descriptions):
+        color = parts.COLORS[variation][0]
+        return [f"move above the {color} cup", f"move down and close the gripper on the {color} cup",
+                f"lift the {color} cup"]
+
+    @classmethod
+    def object_names(cls, variation, descriptions):
+        color = parts.COLORS[variation][0]
+        return [f"the {color} cup", "the other cup"]
+
     def variation_count(self) -> int:
         return len(parts.COLORS)

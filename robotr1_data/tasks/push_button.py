@@ -35,5 +35,14 @@ class PushButton(Task):
         return [f"push the {color_name} button", f"push down the {color_name} button",
                 f"press the button with the {color_name} base", f"press the {color_name} button"]
 
+    @classmethod
+    def step_names(cls, variation, descriptions):
+        color = parts.COLORS[variation][0]
+        return [f"close the gripper above the {color} button", f"push down on the {color} button"]
+
+    @classmethod
+    def object_names(cls, variation, descriptions):
+        return [f"the {parts.COLORS[variation][0]} button"]
+
     def variation_count(self) -> int:
         return len(parts.COLORS)

@@ -52,5 +52,15 @@ class PutRubbishInBin(Task):
                 "throw away the trash, leaving any other objects alone",
                 "chuck away any rubbish on the table"]
 
+    @classmethod
+    def step_names(cls, variation, descriptions):
+        return ["move above the rubbish", "move down and grasp the rubbish", "lift the rubbish",
+                "carry the rubbish above the bin", "lower the rubbish and release it into the bin",
+                "move up, away from the bin"]
+
+    @classmethod
+    def object_names(cls, variation, descriptions):
+        return ["the rubbish", None, None, "the bin"]  # two identical tomatoes: no name for either
+
     def variation_count(self) -> int:
         return 1

@@ -35,5 +35,14 @@ class ReachTarget(Task):
                 f"touch the {color_name} ball with the panda gripper",
                 f"reach the {color_name} sphere"]
 
+    @classmethod
+    def step_names(cls, variation, descriptions):
+        return [f"move to the {parts.COLORS[variation][0]} ball"]
+
+    @classmethod
+    def object_names(cls, variation, descriptions):
+        # The distractors' colours are drawn per episode and not stored: no name tells them apart.
+        return [f"the {parts.COLORS[variation][0]} ball", None, None]
+
     def variation_count(self) -> int:
         return len(parts.COLORS)
