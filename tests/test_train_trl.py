@@ -347,3 +347,32 @@ def test_per_type_metrics_across_two_gloo_processes(tiny_path, tmp_path):
     assert row["accuracy/movement"] == pytest.approx(2 / 6)  # mean of process means would be 0.5
     assert row["reward/movement"] == pytest.approx(1 + 2 / 6)
     assert row["rewards/accuracy/mean"] == pytest.approx(4 / 8)
+
+
+def test_bench_train_step_runs_on_the_tiny_model(capsys):
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import train_step
+
+    assert train_step.main(["--tiny", "--steps", "1", "--G", "2", "--response-length", "4"]) == 0
+    text = capsys.readouterr().out
+    out = json.loads(text[text.rindex("\n{") + 1:])
+    assert out["engine"] == "trl.GRPOTrainer" and out["G"] == 2
+    assert out["rollout_s"] > 0 and out["update_s"] > 0 and out["scoring_s"] >= 0
+    assert out["step_s"] >= out["rollout_s"] + out["scoring_s"]
+
+
+def test_demo_smoke_arguments_are_valid(monkeypatch):
+    """make demo's training step passes flags the grpo command accepts (run for real by make demo)."""
+    import robotr1_train.cli as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "run_grpo", lambda a: seen.append(a) or 0)
+    monkeypatch.setattr(cli, "run_make_tiny_model", lambda a: 0)
+    import tempfile
+    from pathlib import Path
+
+    from robotr1_data import demo
+
+    with tempfile.TemporaryDirectory() as d:
+        demo._train_smoke(Path(d), 0)
+    assert seen and seen[0].cfg__max_steps == "2"
