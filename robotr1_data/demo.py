@@ -97,7 +97,7 @@ def _train_smoke(out: Path, seed: int) -> None:
                      "--max-steps", "2", "--rollout-batch-size", "2", "--num-generations", "2",
                      "--global-batch-size", "2", "--max-response-length", "16", "--learning-rate", "1e-3",
                      "--max-samples", "8", "--save-steps", "2", "--report-to", "none",
-                     "--progress-bar", "false"])
+                     "--progress-bar", "false", "--log-completions", "false"])
     if rc:
         raise RuntimeError("the GRPO smoke run failed")
     print(f"  wrote {run}/ (metrics.jsonl, checkpoint-2, final/)")

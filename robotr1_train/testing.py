@@ -256,14 +256,6 @@ def synthetic_image_loader(record: dict, qa_dir=None):
     return imgs[0] if n == 1 else imgs
 
 
-def digit_reward(text, record) -> dict:
-    """A learnable toy reward: the fraction of characters that are digits (dense, easy to climb)."""
-    if not isinstance(text, str) or not text:
-        return {"total": 0.0, "format": 0.0, "accuracy": 0.0}
-    frac = sum(c.isdigit() and c.isascii() for c in text) / len(text)
-    return {"total": frac, "format": 0.0, "accuracy": frac}
-
-
 def prompt_record_text(prompt_messages) -> str:
     """The text parts of a (TRL) conversational prompt, joined: identifies its record in tests."""
     parts = []

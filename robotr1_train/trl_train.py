@@ -108,20 +108,17 @@ def _tensorboard_dir(out_dir: str, cfg) -> None:
         os.environ.setdefault("TENSORBOARD_LOGGING_DIR", os.path.join(out_dir, "tb"))
 
 
-def train_grpo(cfg, model_path: str, records: list, qa_dir, out_dir: str, *, resume: bool = False,
-               image_loader: Optional[Callable] = None, rollout_func: Optional[Callable] = None,
-               run_info: Optional[dict] = None):
-    """GRPO (or RLOO) on ``records``; returns ``(trainer, final_dir)``."""
+def build_grpo_trainer(cfg, model, processor, peft_config, records: list, qa_dir, out_dir: str, *,
+                       image_loader: Optional[Callable] = None, rollout_func: Optional[Callable] = None,
+                       resumed_step: int = 0, run_info: Optional[dict] = None, cuda: bool = False):
+    """TRL's ``GRPOTrainer`` (``RLOOTrainer`` for rloo) for an already loaded model (bench/train_step.py
+    passes a randomly initialised 7B here)."""
     from robotr1_train.models import vision_token_ids
     from robotr1_train.runtime import make_callbacks, write_run_config
     from robotr1_train.trl_config import grpo_args
     from robotr1_train.trl_data import check_prompt_lengths, qa_dataset
     from robotr1_train.trl_rewards import make_reward_funcs
 
-    check_vllm(cfg)
-    ckpt = _resume_point(out_dir, resume)
-    cuda = _cuda(cfg)
-    model, processor, peft_config = _load(model_path, cfg, cuda)
     check_prompt_lengths(records, processor, cfg.max_prompt_length, qa_dir, image_loader)
     args = grpo_args(cfg, out_dir, n_prompts=len(records), world_size=_world_size(), cuda=cuda,
                      vision_token_ids=vision_token_ids(model))
@@ -140,9 +137,21 @@ def train_grpo(cfg, model_path: str, records: list, qa_dir, out_dir: str, *, res
     if rollout_func is not None and cfg.advantage_estimator != "grpo":
         raise ValueError("rollout_func (a test hook) is only supported by TRL's GRPOTrainer")
     extra = {"rollout_func": rollout_func} if rollout_func is not None else {}
-    trainer = Trainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset,
-                      processing_class=processor, peft_config=peft_config,
-                      callbacks=make_callbacks(out_dir, _step_of(ckpt)), **extra)
+    return Trainer(model=model, reward_funcs=funcs, args=args, train_dataset=dataset, processing_class=processor,
+                   peft_config=peft_config, callbacks=make_callbacks(out_dir, resumed_step), **extra)
+
+
+def train_grpo(cfg, model_path: str, records: list, qa_dir, out_dir: str, *, resume: bool = False,
+               image_loader: Optional[Callable] = None, rollout_func: Optional[Callable] = None,
+               run_info: Optional[dict] = None):
+    """GRPO (or RLOO) on ``records``; returns ``(trainer, final_dir)``."""
+    check_vllm(cfg)
+    ckpt = _resume_point(out_dir, resume)
+    cuda = _cuda(cfg)
+    model, processor, peft_config = _load(model_path, cfg, cuda)
+    trainer = build_grpo_trainer(cfg, model, processor, peft_config, records, qa_dir, out_dir,
+                                 image_loader=image_loader, rollout_func=rollout_func, resumed_step=_step_of(ckpt),
+                                 run_info=run_info, cuda=cuda)
     trainer.train(resume_from_checkpoint=ckpt)
     return trainer, _save_final(trainer, processor, out_dir)
 

@@ -347,3 +347,86 @@ def test_per_type_metrics_across_two_gloo_processes(tiny_path, tmp_path):
     assert row["accuracy/movement"] == pytest.approx(2 / 6)  # mean of process means would be 0.5
     assert row["reward/movement"] == pytest.approx(1 + 2 / 6)
     assert row["rewards/accuracy/mean"] == pytest.approx(4 / 8)
+
+
+def test_bench_train_step_runs_on_the_tiny_model(capsys):
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import train_step
+
+    assert train_step.main(["--tiny", "--steps", "1", "--G", "2", "--response-length", "4"]) == 0
+    text = capsys.readouterr().out
+    out = json.loads(text[text.rindex("\n{") + 1:])
+    assert out["engine"] == "trl.GRPOTrainer" and out["G"] == 2
+    assert out["rollout_s"] > 0 and out["update_s"] > 0 and out["scoring_s"] >= 0
+    assert out["step_s"] >= out["rollout_s"] + out["scoring_s"]
+
+
+def test_demo_smoke_arguments_are_valid(monkeypatch):
+    """make demo's training step passes flags the grpo command accepts (run for real by make demo)."""
+    import robotr1_train.cli as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "run_grpo", lambda a: seen.append(a) or 0)
+    monkeypatch.setattr(cli, "run_make_tiny_model", lambda a: 0)
+    import tempfile
+    from pathlib import Path
+
+    from robotr1_data import demo
+
+    with tempfile.TemporaryDirectory() as d:
+        demo._train_smoke(Path(d), 0)
+    assert seen and seen[0].cfg__max_steps == "2"
+
+
+KILLED_RUN = r"""
+import os, sys
+os.environ["TRL_EXPERIMENTAL_SILENCE"] = "1"
+import torch
+torch.set_num_threads(1)
+from robotr1_train.config import GRPOConfig
+from robotr1_train.testing import synthetic_image_loader, synthetic_records
+from robotr1_train.trl_train import train_grpo
+
+cfg = GRPOConfig(num_generations=2, rollout_batch_size=2, global_batch_size=2, micro_batch_size=4,
+                 max_response_length=4, learning_rate=1e-3, max_steps=10_000, save_steps=1, save_total_limit=0,
+                 progress_bar=False, report_to="none", log_completions=False, seed=0)
+train_grpo(cfg, sys.argv[1], synthetic_records(2), None, sys.argv[2], image_loader=synthetic_image_loader)
+"""
+
+
+@pytest.mark.slow  # ~45 s on 2 loaded cores; the truncation tests above are the fast version
+def test_resume_after_kill_9(tiny_path, tmp_path, capsys):
+    import signal
+    import time
+
+    from robotr1_train.runtime import checkpoint_problem, list_checkpoints
+    from robotr1_train.trl_train import train_grpo
+
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_RUN)
+    out = tmp_path / "run"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.path.abspath(ROOT))
+    proc = subprocess.Popen([sys.executable, str(script), tiny_path, str(out)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline and proc.poll() is None:
+            if len(list_checkpoints(str(out))) >= 3:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the training subprocess ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)  # mid-run, possibly mid-save
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    ckpts = list_checkpoints(str(out))
+    complete = [s for s, p in ckpts if checkpoint_problem(p) is None]
+    assert complete, ckpts
+    capsys.readouterr()
+    trainer, final = train_grpo(small_grpo(max_steps=complete[-1] + 1, save_steps=1, max_response_length=4),
+                                tiny_path, synthetic_records(2), None, str(out), resume=True,
+                                image_loader=synthetic_image_loader)
+    assert trainer.state.global_step == complete[-1] + 1
+    assert "Traceback" not in capsys.readouterr().err
+    assert os.path.isfile(os.path.join(final, "config.json"))
