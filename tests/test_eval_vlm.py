@@ -404,7 +404,7 @@ def test_eval_qa_engine_vllm_end_to_end(tiny_path, tmp_path, monkeypatch, fake_v
             np.testing.assert_array_equal(got, want)
         assert call["params"].max_tokens == 4 and call["params"].temperature == 0.0
     res = json.loads((tmp_path / "vllm" / "results.json").read_text())
-    assert res["config"]["engine"] == "vllm" and res["overall"]["n"] == len(recs)
+    assert res["config"]["engine"] == res["engine"] == "vllm" and res["overall"]["n"] == len(recs)
     # the fake answers A, B, C, D, ... in order; the MCQA truths are synthetic_records' letters
     assert res["by_type"]["waypoint"]["parse_failures"] == 0
 

@@ -263,6 +263,8 @@ def test_easyr1_split_errors(qa_dir, tmp_path, capsys):
                                         "--val-fraction", bad])
     assert "easyr1 only" in err(["export-qa", str(qa_dir), "--format", "trl", "--out", str(tmp_path / "o"),
                                  "--val-fraction", "0.2"])
+    assert "'@'" in err(["export-qa", str(qa_dir), "--format", "easyr1", "--out", str(tmp_path / "v@1")])
+    assert not (tmp_path / "v@1").exists()
 
 
 def test_export_bad_store(qa_dir, tmp_path, capsys):

@@ -43,6 +43,13 @@ REWARD_FILE, CONFIG_FILE, README_FILE = "reward.py", "config.yaml", "README.md"
 TRAIN_FILE, VAL_FILE = "train.jsonl", "val.jsonl"
 
 
+def check_out_dir(out_dir) -> None:
+    """EasyR1 reads ``path@split`` in ``data.train_files``: an ``@`` anywhere in the path would cut it."""
+    if "@" in str(Path(out_dir).resolve()):
+        raise UsageError(f"--out '{out_dir}' has an '@' in its path, which EasyR1 reads as a dataset split "
+                         "(data.train_files=path@split); choose a directory without '@'")
+
+
 def episode_key(rec: dict) -> Tuple[str, str]:
     """The demo a question comes from: questions of one episode share its frames."""
     return str(rec["shard"]), str(rec["episode"])

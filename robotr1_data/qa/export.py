@@ -136,6 +136,7 @@ def export_qa(qa_dir: str, fmt: str, out_dir: str, sft: Optional[str] = None, lo
     if fmt == "easyr1":
         from . import easyr1
 
+        easyr1.check_out_dir(out_dir)
         train, val = easyr1.split_by_episode(records, 0.1 if val_fraction is None else float(val_fraction),
                                              np.random.default_rng(seed))
         splits = {"train": train, "val": val}

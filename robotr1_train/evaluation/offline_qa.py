@@ -107,6 +107,7 @@ def evaluate_qa(cfg: EvalQAConfig, generate_fn: Optional[Callable] = None,
     records = load_records(cfg.qa, cfg.types or None, cfg.max_samples)
     out_dir = cfg.resolved_out()
     output_dir(out_dir)
+    engine_used = None  # what "auto" resolved to; None when the caller generates
     if generate_fn is None:
         from robotr1_train.policies.vlm import VLMGenerator
 
@@ -114,6 +115,7 @@ def evaluate_qa(cfg: EvalQAConfig, generate_fn: Optional[Callable] = None,
                                         max_new_tokens=cfg.max_new_tokens, do_sample=cfg.do_sample,
                                         temperature=cfg.temperature, seed=cfg.seed)
         generate_fn = gen.generate
+        engine_used = gen.engine.name
     t0 = time.perf_counter()
     scored: List[dict] = []
     bs = max(1, int(cfg.batch_size))
@@ -145,6 +147,7 @@ def evaluate_qa(cfg: EvalQAConfig, generate_fn: Optional[Callable] = None,
     results = {
         "kind": "eval-qa", "version": 1,
         "config": dataclasses.asdict(cfg) | {"out": out_dir},
+        "engine": engine_used,
         "seconds": round(time.perf_counter() - t0, 2),
         "overall": aggregate(scored),
         "by_type": {t: aggregate(by_type[t]) for t in order},
