@@ -209,12 +209,18 @@ class LocalJudge(_LLMJudge):
     """A local Hugging Face model as judge, through the same generation code as eval-qa."""
 
     def __init__(self, path: str, cache: JudgeCache, device: Optional[str] = None, max_new_tokens: int = 64):
-        from robotr1_train.policies.vlm import VLMGenerator
+        from robotr1_train.policies.vlm import resolve_checkpoint
 
         super().__init__(f"local:{os.path.abspath(path)}", cache, 1)
-        self.gen = VLMGenerator.from_run_dir(path, device=device, max_new_tokens=max_new_tokens)
+        resolve_checkpoint(path)  # a path without a model fails now, before any answering
+        self.path, self.device, self.max_new_tokens = path, device, max_new_tokens
+        self.gen = None  # loaded at the first question the cache does not answer
 
     def _ask(self, messages):
+        if self.gen is None:
+            from robotr1_train.policies.vlm import VLMGenerator
+
+            self.gen = VLMGenerator.from_run_dir(self.path, device=self.device, max_new_tokens=self.max_new_tokens)
         text = "\n\n".join(m["content"] for m in messages)
         self.requests += 1
         return self.gen.generate([{"prompt": text}], [[]])[0]
