@@ -459,3 +459,15 @@ def test_judge_timeout_is_one_line_naming_the_fix(bench, tmp_path, capsys, monke
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "--judge-timeout" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "t" / "results.json").exists()
+
+
+def test_a_copied_dataset_is_refused_not_counted_twice(shards, tmp_path):
+    import shutil
+
+    from robotr1_data.errors import UsageError
+
+    src = next((shards / "pick_up_cup").glob("*.h5"))
+    (tmp_path / "copy" / "pick_up_cup").mkdir(parents=True)
+    shutil.copy(src, tmp_path / "copy" / "pick_up_cup" / src.name)
+    with pytest.raises(UsageError, match="same demo"):
+        B.build_bench(B.BenchConfig(shards=(str(src), str(tmp_path / "copy")), out=str(tmp_path / "b"), quiet=True))
