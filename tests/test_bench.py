@@ -413,3 +413,61 @@ def test_object_names_from_bodies_when_a_task_gives_none():
     # identical names tell nothing apart: dropped
     assert F.object_names("push_buttons", 0, ["push the red button"], 3) == [None] * 3
     assert F.object_names("no_such_task", 0, ["x"], 2) == [None, None]
+
+
+@pytest.mark.parametrize("reply,want", [
+    ("Close enough.\nScore: 2", 2), ("**Score:** 3", 3), ("score = 1/3", 1), ("2", 2), (" 0 ", 0),
+    ("Score: 2\nActually, Score: 1", 1), ("Looks right", None), ("Score: 5", None), ("", None), (None, None),
+])
+def test_judge_reply_parsing(reply, want):
+    from robotr1_train.bench.rubrics import parse_score
+
+    assert parse_score(reply) == want
+
+
+def test_judge_timeout_is_one_line_naming_the_fix(bench, tmp_path, capsys, monkeypatch):
+    import time
+
+    from robotr1_train.cli import main
+
+    class Slow(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_GET(self):
+            body = b'{"object": "list", "data": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            time.sleep(1.0)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out, _, _ = bench
+        monkeypatch.setenv("OPENAI_API_KEY", "k")
+        rc = main(["eval-bench", "--model", "oracle", "--bench", str(out), "--judge", "openai:m", "--judge-base-url",
+                   f"http://127.0.0.1:{server.server_address[1]}/v1", "--out", str(tmp_path / "t"), "--max-samples",
+                   "1", "--judge-timeout", "0.2", "--judge-retries", "0", "--concurrency", "1", "--quiet"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "--judge-timeout" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "t" / "results.json").exists()
+
+
+def test_a_copied_dataset_is_refused_not_counted_twice(shards, tmp_path):
+    import shutil
+
+    from robotr1_data.errors import UsageError
+
+    src = next((shards / "pick_up_cup").glob("*.h5"))
+    (tmp_path / "copy" / "pick_up_cup").mkdir(parents=True)
+    shutil.copy(src, tmp_path / "copy" / "pick_up_cup" / src.name)
+    with pytest.raises(UsageError, match="same demo"):
+        B.build_bench(B.BenchConfig(shards=(str(src), str(tmp_path / "copy")), out=str(tmp_path / "b"), quiet=True))

@@ -109,7 +109,8 @@ class Candidate:
 
 def _frame_key(shard: str, seed, episode: str, frame: int) -> str:
     """Names a frame independently of where the bench is written (ids and image names)."""
-    return f"{Path(shard).name}|{seed}|{episode}|{frame}"
+    p = Path(shard)
+    return f"{p.parent.name}/{p.name}|{seed}|{episode}|{frame}"
 
 
 def _qid(frame_key: str, key: str, task: str, qtype: str) -> str:
@@ -281,6 +282,11 @@ def build_bench(config: BenchConfig, log=print) -> dict:
                     continue
                 episodes += 1
                 cands.extend(episode_candidates(_read(reader, ep), attrs, ref, ep, config, rng, skipped))
+    ids = Counter(c.record["id"] for c in cands)
+    dup = next((i for i, n in ids.items() if n > 1), None)
+    if dup is not None:
+        raise UsageError(f"two shards hold the same demo (question {dup}; copies of one dataset?); "
+                         "pass each dataset once")
     chosen: List[Candidate] = []
     available = Counter(c.type for c in cands)
     for qtype in T.BENCH_TYPES:

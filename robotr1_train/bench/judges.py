@@ -148,7 +148,7 @@ class OpenAIJudge(_LLMJudge):
         except ImportError:
             raise UsageError("the openai judge needs the openai client: pip install -e '.[bench]'") from None
         super().__init__(f"openai:{model}", cache, concurrency)
-        self.model = model
+        self.model, self.timeout, self.retries = model, float(timeout), int(retries)
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
@@ -171,7 +171,11 @@ class OpenAIJudge(_LLMJudge):
         if isinstance(exc, o.RateLimitError):
             return UsageError(f"judge endpoint {url} kept rate-limiting (429) after retries; lower --concurrency "
                               "or wait; a rerun resumes where this one stopped")
-        if isinstance(exc, (o.APIConnectionError, o.APITimeoutError)):
+        if isinstance(exc, o.APITimeoutError):
+            return UsageError(f"judge endpoint {url} did not answer within --judge-timeout {self.timeout:g} s "
+                              f"(after {self.retries} retries); raise --judge-timeout or lower --concurrency; "
+                              "a rerun resumes")
+        if isinstance(exc, o.APIConnectionError):
             return UsageError(f"cannot reach judge endpoint {url} ({type(exc).__name__}); start the server "
                               "(e.g. vllm serve MODEL) or fix --judge-base-url / OPENAI_BASE_URL; a rerun resumes")
         return UsageError(f"judge endpoint {url} failed: {type(exc).__name__}: {str(exc)[:200]}; "
@@ -205,12 +209,18 @@ class LocalJudge(_LLMJudge):
     """A local Hugging Face model as judge, through the same generation code as eval-qa."""
 
     def __init__(self, path: str, cache: JudgeCache, device: Optional[str] = None, max_new_tokens: int = 64):
-        from robotr1_train.policies.vlm import VLMGenerator
+        from robotr1_train.policies.vlm import resolve_checkpoint
 
         super().__init__(f"local:{os.path.abspath(path)}", cache, 1)
-        self.gen = VLMGenerator.from_run_dir(path, device=device, max_new_tokens=max_new_tokens)
+        resolve_checkpoint(path)  # a path without a model fails now, before any answering
+        self.path, self.device, self.max_new_tokens = path, device, max_new_tokens
+        self.gen = None  # loaded at the first question the cache does not answer
 
     def _ask(self, messages):
+        if self.gen is None:
+            from robotr1_train.policies.vlm import VLMGenerator
+
+            self.gen = VLMGenerator.from_run_dir(self.path, device=self.device, max_new_tokens=self.max_new_tokens)
         text = "\n\n".join(m["content"] for m in messages)
         self.requests += 1
         return self.gen.generate([{"prompt": text}], [[]])[0]

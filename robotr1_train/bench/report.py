@@ -24,6 +24,24 @@ def _row(name: str, a: dict) -> str:
     return f"| {name} | {a['n']} | {fmt(a['mean'])} | {ci} | {a['unparsed']} |"
 
 
+def _cell(text, limit: int = 160) -> str:
+    t = " ".join(str(text if text is not None else "").split()).replace("|", "\\|")
+    return t if len(t) <= limit else t[:limit - 1] + "…"
+
+
+def _examples(rows, types, per_type: int = 3) -> list:
+    """The lowest-scoring answers per type (ties in file order): where to start reading."""
+    out = ["## Lowest-scoring answers", "", "| type | id | score | reference | answer | judge |",
+           "|---|---|---|---|---|---|"]
+    for t in types:
+        mine = [r for r in rows if r["type"] == t]
+        mine.sort(key=lambda r: (-1 if r["score"] is None else r["score"]))
+        for r in mine[:per_type]:
+            out.append(f"| {t} | {r['id']} | {fmt(r['score'])} | {_cell(r['reference'])} | {_cell(r['answer'])} | "
+                       f"{_cell(r['judge_reply'], 120)} |")
+    return out + [""]
+
+
 def write_report(out_dir: str, results: dict) -> Dict[str, str]:
     from robotr1_data.qa.store import atomic_write_text
 
@@ -55,6 +73,7 @@ def write_report(out_dir: str, results: dict) -> Dict[str, str]:
     for name, nums in PAPER.items():
         lines.append(f"| {name} | " + " | ".join(fmt(nums.get(t)) for t in types) + " |")
     lines += ["", f"![scores]({CHART})", ""]
+    lines += _examples(results["questions"], types)
     path = os.path.join(out_dir, REPORT)
     atomic_write_text(path, "\n".join(lines))
     series = {f"ours ({results['judge']})": [results["by_type"][t]["mean"] for t in types]}

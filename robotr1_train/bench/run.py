@@ -7,7 +7,7 @@ Order of work, so nothing is paid twice and nothing half-done looks done:
 3. LLM judgements are appended to the judge cache (``OUT/judge_cache.jsonl`` unless
    ``--judge-cache``) as they arrive (a rerun judges only the rest);
 4. ``results.json`` (``"complete": true``), ``report.md`` and ``scores.png`` are written atomically
-   at the end; stale ones are removed at the start, since they are rebuilt from 2 and 3.
+   at the end; stale ones are removed once the judge passed step 1 (they are rebuilt from 2 and 3).
 """
 
 from __future__ import annotations
@@ -155,15 +155,15 @@ def evaluate_bench(cfg: EvalBenchConfig, generate: Optional[Callable] = None, lo
                 keep.append(r)
         records = keep
     out = str(output_dir(cfg.out, "eval-bench output directory"))
-    for stale in (RESULTS, REPORT, CHART):
-        try:
-            os.remove(os.path.join(out, stale))
-        except FileNotFoundError:
-            pass
     judge = make_judge(cfg.judge, cfg.judge_cache or os.path.join(out, CACHE), cfg.judge_base_url,
                        cfg.concurrency, cfg.judge_timeout, cfg.judge_retries, cfg.device or None)
     if isinstance(judge, OpenAIJudge):
         judge.check()
+    for stale in (RESULTS, REPORT, CHART):  # rebuilt from answers and cache at the end of this run
+        try:
+            os.remove(os.path.join(out, stale))
+        except FileNotFoundError:
+            pass
     t0 = time.perf_counter()
     label = A.model_label(cfg.model)
     texts = _answer(cfg, records, os.path.join(out, ANSWERS), label, generate, log)
