@@ -143,7 +143,7 @@ def _command_line(cfg: dict, out: Path) -> str:
         parts.append("--render-quality")
     if cfg.get("compression", "zstd") != "zstd":
         parts.append(f"--compression {cfg.get('compression') or 'none'}")
-    return f" ({' '.join(parts)} --out {out})"
+    return f" (if generate wrote it: {' '.join(parts)} --out {out})"
 
 
 def validate_shard(path: Union[str, os.PathLike], full: bool = False) -> List[str]:
