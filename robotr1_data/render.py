@@ -160,6 +160,9 @@ def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Ren
                     stats["images"] += len(new.image_frames)
                     if progress is not None:
                         progress()
+                attempts = r.attempt_stats  # the recording's statistics travel with its episodes
+                if attempts is not None:
+                    w.set_attempt_stats(attempts.get("attempts", 0), attempts.get("failures", {}))
     finally:
         if own:
             renderer.close()

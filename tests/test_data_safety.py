@@ -68,13 +68,13 @@ def _flip(path: Path, offset=None):
 
 
 def test_rerun_never_adopts_a_shard_whose_bytes_differ_from_the_manifest(tmp_path, capsys):
-    _gen(tmp_path, episodes=2, episodes_per_shard=1, cameras=["front"])
+    _gen(tmp_path, episodes=1, cameras=["front"])
     shard = tmp_path / "push_button" / "shard-00000.h5"
     good = shard.read_bytes()
     _flip(shard)
     assert validate_dir(tmp_path), "the flip is visible to validate"
     capsys.readouterr()
-    _gen(tmp_path, episodes=2, episodes_per_shard=1, cameras=["front"])  # validate's advice
+    _gen(tmp_path, episodes=1, cameras=["front"])  # validate's advice
     out = capsys.readouterr().out
     assert "differ from manifest.json" in out and "shard-00000.h5" in out
     assert shard.read_bytes() == good, "the corrupt shard was regenerated, not re-blessed"
@@ -192,3 +192,19 @@ def test_disk_full_writing_the_manifest_is_one_line(tmp_path, monkeypatch):
                                          "space and rerun the same command"):
         S.atomic_write_text(tmp_path / "manifest.json", "{}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rerun_without_manifest_rewrites_a_shard_whose_content_fails_its_digest(tmp_path,
+                                                                                 capsys):
+    import h5py
+    _gen(tmp_path, episodes=1, cameras=["front"])
+    shard = tmp_path / "push_button" / "shard-00000.h5"
+    good = shard.read_bytes()
+    (tmp_path / "manifest.json").unlink()  # killed before the manifest: nothing to compare with
+    with h5py.File(shard, "r") as f:
+        off = f["episodes/000000/front_camera_far"].id.get_offset()
+    _flip(shard, off + 2)
+    capsys.readouterr()
+    _gen(tmp_path, episodes=1, cameras=["front"])
+    assert "differs from the digests" in capsys.readouterr().out
+    assert shard.read_bytes() == good and validate_dir(tmp_path, full=True) == []

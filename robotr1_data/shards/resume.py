@@ -48,6 +48,10 @@ def shard_complete(path: Path, config: dict, episodes: int, ignore: Sequence[str
         log(f"rewriting {path}: its bytes differ from {S.MANIFEST_NAME} (corrupted or modified "
             "after it was written)")
         return False
+    if expected_sha256 is None and not _digests_match(path):
+        log(f"rewriting {path}: its content differs from the digests written with it "
+            "(corrupted after it was written)")
+        return False
     try:
         with ShardReader(path) as r:
             stored, n = r.config, len(r.episodes)
@@ -62,3 +66,22 @@ def shard_complete(path: Path, config: dict, episodes: int, ignore: Sequence[str
         raise UsageError(f"{path} was made with other settings ({diff}); rerun with the original "
                          "settings to resume, or write to a new --out")
     return n == episodes
+
+
+def _digests_match(path: Path) -> bool:
+    """Every episode and the root against the content digests stored with them (shards from
+    before digests pass). Reads the whole shard: used only for shards no manifest vouches for."""
+    import h5py
+
+    from .digest import DIGEST_ATTR, episode_digest, root_digest
+    try:
+        with h5py.File(path, "r") as f:
+            grp = f[S.EPISODES_GROUP]
+            for name in grp:
+                stored = grp[name].attrs.get(DIGEST_ATTR)
+                if stored is not None and episode_digest(grp[name]) != S.decode_attr("str", stored):
+                    return False
+            stored = f.attrs.get(DIGEST_ATTR)
+            return stored is None or root_digest(f, S.EPISODES_GROUP) == S.decode_attr("str", stored)
+    except Exception:
+        return False  # unreadable: rewriting loses nothing usable

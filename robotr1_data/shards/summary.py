@@ -48,13 +48,13 @@ def describe(path: Union[str, os.PathLike]) -> str:
         for ep in r.episodes:
             a = r.attrs(ep)
             g = r.h5[ep]
-            kp = g["keypoints"][()].tolist()
+            kp = r.low_dim(ep, "keypoints").tolist()
             kp_s = str(kp) if len(kp) <= 12 else f"{kp[:12]}... ({len(kp)})"
             lines.append(
                 f"  {ep}: task={a.get('task')} variation={a.get('variation')} "
                 f"seed={a.get('seed')} length={a.get('length')} "
                 f"success={a.get('success')} attempts={a.get('attempts')} "
-                f"images={g['image_frames'].shape[0]} keypoints={kp_s}")
+                f"images={len(r.image_frames(ep))} keypoints={kp_s}")
             for cam in a.get("cameras", []):
                 for kind in S.IMAGE_KINDS:
                     key = f"{cam}_{kind}"

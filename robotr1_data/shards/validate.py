@@ -18,6 +18,7 @@ import numpy as np
 from ..episode import LOW_DIM_FIELDS
 from ..errors import UsageError
 from . import _spec as S
+from .digest import DIGEST_ATTR, episode_digest, root_digest
 from .manifest import file_sha256, read_manifest
 from .reader import open_shard
 
@@ -142,25 +143,75 @@ def _command_line(cfg: dict, out: Path) -> str:
         parts.append("--render-quality")
     if cfg.get("compression", "zstd") != "zstd":
         parts.append(f"--compression {cfg.get('compression') or 'none'}")
-    return f" ({' '.join(parts)} --out {out})"
+    return f" (if generate wrote it: {' '.join(parts)} --out {out})"
 
 
 def validate_shard(path: Union[str, os.PathLike], full: bool = False) -> List[str]:
-    """Problems in one shard file (see validate_dir)."""
+    """Problems in one shard file (see validate_dir). Never raises for a damaged file: every
+    error HDF5 or the decoders raise becomes a problem line naming the file and episode."""
     try:
         f = open_shard(path)
     except UsageError as e:
         return [str(e)]
-    with f:
-        problems = [f"{path}: {msg}" for msg in _check_root(f)]
-        grp = f.get(S.EPISODES_GROUP)
-        for name in sorted(grp) if grp is not None else []:
-            where = f"{path}: {S.EPISODES_GROUP}/{name}"
+    except Exception as e:  # damaged superblock or root attributes
+        return [f"{path}: unreadable ({_brief(e)}); the file is damaged: re-copy or regenerate it"]
+    problems: List[str] = []
+    try:
+        with f:
             try:
-                problems += [f"{where}: {msg}" for msg in _check_episode(grp[name], full)]
-            except Exception as e:  # HDF5 errors on corrupt metadata or chunks
-                problems.append(f"{where}: unreadable ({type(e).__name__}: {e})")
+                problems += [f"{path}: {msg}" for msg in _check_root(f)]
+            except Exception as e:
+                problems.append(f"{path}: root attributes unreadable ({_brief(e)})")
+            try:
+                grp = f.get(S.EPISODES_GROUP)
+                names = sorted(grp) if grp is not None else []
+            except Exception as e:
+                grp, names = None, []
+                problems.append(f"{path}: group '{S.EPISODES_GROUP}' unreadable ({_brief(e)})")
+            for name in names:
+                where = f"{path}: {S.EPISODES_GROUP}/{name}"
+                try:
+                    problems += [f"{where}: {msg}" for msg in _check_episode(grp[name], full)]
+                    if full:
+                        problems += [f"{where}: {msg}" for msg in _check_digest(grp[name])]
+                except Exception as e:  # HDF5 errors on corrupt metadata or chunks
+                    problems.append(f"{where}: unreadable ({_brief(e)})")
+            try:
+                problems += [f"{path}: {msg}" for msg in _check_root_digest(f)]
+            except Exception as e:
+                problems.append(f"{path}: root digest cannot be checked ({_brief(e)})")
+    except Exception as e:  # closing a damaged file can fail too
+        problems.append(f"{path}: unreadable ({_brief(e)})")
     return problems
+
+
+def _brief(e: BaseException) -> str:
+    msg = " ".join(str(e).split())
+    return f"{type(e).__name__}: {msg[:300]}"
+
+
+def _check_digest(g: h5py.Group) -> List[str]:
+    """--full: the episode's content against the digest written with it (shards written before
+    digests existed have none: nothing to compare)."""
+    stored = g.attrs.get(DIGEST_ATTR)
+    if stored is None:
+        return []
+    stored = S.decode_attr("str", stored)
+    if episode_digest(g) != stored:
+        return [f"content differs from its {DIGEST_ATTR} (a damaged byte in data, an index or "
+                "an attribute, invisible to the chunk checksums); re-copy or regenerate the "
+                "shard"]
+    return []
+
+
+def _check_root_digest(f: h5py.File) -> List[str]:
+    stored = f.attrs.get(DIGEST_ATTR)
+    if stored is None:
+        return []
+    if root_digest(f, S.EPISODES_GROUP) != S.decode_attr("str", stored):
+        return [f"root attributes or episode digests differ from the root {DIGEST_ATTR} (the "
+                "file is damaged or was edited); re-copy or regenerate it"]
+    return []
 
 
 def _check_root(f: h5py.File) -> List[str]:
@@ -172,7 +223,7 @@ def _check_root(f: h5py.File) -> List[str]:
         if a in f.attrs:
             try:
                 json.loads(S.decode_attr("str", f.attrs[a]))
-            except ValueError:
+            except ValueError:  # UnicodeDecodeError included
                 out.append(f"root attribute '{a}' is not valid JSON")
     grp = f.get(S.EPISODES_GROUP)
     if grp is None:

@@ -15,6 +15,7 @@ from .. import __version__
 from ..episode import LOW_DIM_FIELDS, Episode
 from ..errors import UsageError
 from . import _spec as S
+from .digest import DIGEST_ATTR, root_digest, written_digest
 
 # zstd by default (through hdf5plugin, HDF5's registered filter 32015). On rendered images at
 # level 6 a random image read is 2.1-2.4x faster than with gzip-4 and the shard 8-12% smaller,
@@ -56,6 +57,7 @@ class ShardWriter:
         self._num = 0
         self._mask_names: Optional[list] = None
         self._attempt_stats: Optional[str] = None
+        self._written: dict = {}
         try:
             self._io: Optional[_GuardedFile] = _GuardedFile(self._tmp)
         except OSError as e:
@@ -93,10 +95,13 @@ class ShardWriter:
         try:
             g = self._f.create_group(name)
             try:
-                self._write_episode(g, episode, arrays)
+                written: dict = {}
+                self._write_episode(g, episode, arrays, written)
+                self._check_io()
+                g.attrs[DIGEST_ATTR] = written_digest(dict(g.attrs), written)
             except BaseException:
                 # A caller that catches the error and goes on must not leave a half episode.
-                if self._io.error is None:
+                if self._f is not None and self._io is not None and self._io.error is None:
                     del self._f[name]
                 raise
         except Exception:
@@ -108,7 +113,11 @@ class ShardWriter:
         self._num += 1
         return name
 
-    def _write_episode(self, g: h5py.Group, episode: Episode, arrays: dict) -> None:
+    def _write_episode(self, g: h5py.Group, episode: Episode, arrays: dict,
+                       written: dict) -> None:
+        """Write the episode's attributes and datasets; ``written`` gets name -> (array,
+        dataset attributes) of each, for the content digest."""
+        self._written = written
         cameras = episode.cameras
         attrs = {
             "task": episode.task, "variation": int(episode.variation), "seed": int(episode.seed),
@@ -164,10 +173,10 @@ class ShardWriter:
             kw["fletcher32"] = True
             kw["chunks"] = chunks if chunks is not None else True
         d = g.create_dataset(name, data=data, **kw)
-        d.attrs["units"] = units
-        d.attrs["shape"] = shape
-        for k, v in (attrs or {}).items():
+        d_attrs = dict({"units": units, "shape": shape}, **(attrs or {}))
+        for k, v in d_attrs.items():
             d.attrs[k] = v
+        self._written[name] = (np.asarray(data), d_attrs)
 
     def set_attempt_stats(self, attempts: int, failures: dict) -> None:
         """Record how many expert attempts the shard's episodes took and the failures by reason
@@ -188,6 +197,7 @@ class ShardWriter:
             self._f.attrs["mask_names"] = json.dumps(self._mask_names or [])
             if self._attempt_stats is not None:
                 self._f.attrs["attempt_stats"] = self._attempt_stats
+            self._f.attrs[DIGEST_ATTR] = root_digest(self._f, S.EPISODES_GROUP)
             self._f.flush()
             self._f.close()
             self._f = None
