@@ -27,12 +27,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from robotr1_data import __version__
 from robotr1_data.episode import CAMERAS, cameras_arg, check_views
 from robotr1_data.config import check_bounds, opt
-from robotr1_data.errors import UsageError, output_dir
+from robotr1_data.errors import GenerationError, UsageError, output_dir
 from robotr1_data.ray_address import check_ray_address
-
-
-class GenerationError(RuntimeError):
-    """Some shards could not be completed; the message lists each with its reason."""
 
 
 # GenerateConfig fields that say how a run executes, not what it produces.
