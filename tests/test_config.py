@@ -179,3 +179,19 @@ def test_help_comes_from_the_field_metadata(capsys):
     for f in dataclasses.fields(GenerateConfig):
         assert config.flag_name(f) in out
     assert "shard compression" in out and "(default: zstd)" in out
+
+
+def test_docs_flag_tables_match_the_code():
+    """docs/cli.md's flag tables are the parser's own help (regenerate with
+    `python -m robotr1_data.cli_docs docs/cli.md`)."""
+    from pathlib import Path
+
+    from robotr1_data.cli_docs import BEGIN, END, flag_tables
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    generated = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    assert generated.strip() == flag_tables().strip(), \
+        "docs/cli.md is stale: run python -m robotr1_data.cli_docs docs/cli.md"
+    for cls in SAMPLES:
+        for f in dataclasses.fields(cls):
+            assert f"`{config.flag_name(f)}" in generated, config.flag_name(f)
