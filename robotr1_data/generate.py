@@ -131,7 +131,11 @@ class GenerateConfig:
             require_rlbench()
             for t in self.tasks:
                 resolve_task_class(t)
-        check_views(self.cameras, self.image_size)
+        if self.backend == "mujoco":
+            from robotr1_data.sim.scene import scene_cameras
+            check_views(self.cameras, self.image_size, known=scene_cameras())
+        else:
+            check_views(self.cameras, self.image_size)
         from robotr1_data.sim.factory import BACKENDS
         if self.backend not in BACKENDS:
             raise UsageError(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")

@@ -52,7 +52,8 @@ class RenderConfig:
 
     def check(self) -> None:
         self.validate()
-        check_views(self.cameras, self.image_size)
+        from robotr1_data.sim.scene import scene_cameras
+        check_views(self.cameras, self.image_size, known=scene_cameras())
         if not self.cameras:
             raise UsageError("render needs at least one camera (--cameras front ...)")
         if not (self.rgb or self.depth or self.mask):
