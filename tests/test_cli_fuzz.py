@@ -84,6 +84,11 @@ BANK = [
     ("data", "import-rlbench {tmp}/nothing --out {tmp}/i", 2, "not a directory"),
     ("data", "demo --episodes 0", 2, "--episodes"),
     ("data", "", 2, "required"),
+    ("data", "list-tasks --foo", 2, "unrecognized"),
+    ("data", "export-qa {tmp}/nothing --format trl --out {tmp}/e", 2, "no questions.jsonl"),
+    ("train", "grpo --qa {tmp}/nothing --model x --out {tmp}/r", 2, "does not exist"),
+    ("train", "sft --qa {tmp}/nothing --model x --out {tmp}/r --target direct", 2, "does not exist"),
+    ("train", "eval-qa --qa {tmp}/nothing --model x", 2, "does not exist"),
     ("train", "eval-sim --policy oracle --tasks push_button --episodes 1 --out {tmp}/ev --variation 999 "
      "--no-video --quiet --train-data {data}", 2, "out of range"),
     pytest.param("train", "make-tiny-model --out {file}", 2, "--out",
@@ -100,8 +105,29 @@ SUBPROCESS = [
     ("data", "generate --tasks push_button --out {tmp}/o --seed -1", 2, "--seed"),
     ("data", "generate --tasks push_button --out {tmp}/o --episodes abc", 2, "invalid int"),
     ("data", "build-qa {data} --out {tmp}/q --config {bad_yaml}", 2, "not valid YAML"),
-    ("data", "gallery --tasks push_button --out {tmp}/g --image-size 0 0", 2, "--image-size"),
 ]
+
+
+def _subcommands(which):
+    import argparse
+
+    parser = (_main_module(which)).build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+@pytest.mark.parametrize("which", ["data", "train"])
+def test_every_subcommand_has_a_case(which):
+    """A new subcommand gets at least one bad-input line in BANK."""
+    covered = set()
+    for case in BANK:
+        values = case.values if hasattr(case, "values") else case
+        if values[0] == which and values[1]:
+            covered.add(values[1].split()[0])
+    missing = _subcommands(which) - covered
+    assert not missing, f"add a BANK line for: {sorted(missing)}"
 
 
 @pytest.fixture(scope="module")
@@ -144,12 +170,14 @@ def _argv(template, places, tmp):
     return shlex.split(template.format(tmp=tmp, **places))
 
 
+def _main_module(which):
+    import importlib
+
+    return importlib.import_module("robotr1_data.cli" if which == "data" else "robotr1_train.cli")
+
+
 def _main(which):
-    if which == "data":
-        from robotr1_data.cli import main
-    else:
-        from robotr1_train.cli import main
-    return main
+    return _main_module(which).main
 
 
 def _check(code, err, out, want_code, needle):
