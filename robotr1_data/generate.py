@@ -36,20 +36,15 @@ EXECUTION_FIELDS = ("out", "workers", "ray", "ray_timeout")
 LOCK_NAME = ".generate.lock"
 RECYCLE_EPISODES = 200
 _PARTIAL = re.compile(r"^\..+\.\d+\.tmp$")  # ShardWriter / atomic_write_text temporaries
-MAX_EPISODES = 1_000_000  # per task: far beyond any real run, small enough to plan in memory
-
-
-def compression_arg(value):
-    return None if value in (None, "none") else value
 
 
 @dataclasses.dataclass
 class GenerateConfig:
     tasks: List[str] = opt(help="task names (`robotr1-data list-tasks`); a typo gets a "
                                 "did-you-mean", metavar="TASK")
+    # max: far beyond any real run, small enough to plan the units in memory
     episodes: int = opt(10, "demos per task; never fewer: a failed demo is retried with a new "
-                                "seed",
-                        min=1, max=MAX_EPISODES)
+                            "seed", min=1, max=1_000_000)
     out: str = opt("data", "output directory: <task>/shard-NNNNN.h5, manifest.json, "
                            "summary.json", required=True)
     seed: int = opt(0, "the one seed; an attempt's seed is a function of (seed, task, episode, "
@@ -83,7 +78,7 @@ class GenerateConfig:
         "zstd", "shard compression: zstd (smallest and fast to read; other readers need `import "
         "hdf5plugin`), gzip (any HDF5 build reads it; ~1.1x the bytes, ~2x the read "
         "time), lzf, or none (fastest random reads, "
-        "several times the bytes)", choices=["zstd", "gzip", "lzf", "none"], parse=compression_arg)
+        "several times the bytes)", choices=["zstd", "gzip", "lzf", "none"], parse=lambda v: None if v == "none" else v)
     ray: Optional[str] = opt(None, "run the units as Ray tasks: 'auto' (this machine's cluster, "
                                    "else a local one) or a cluster address; --workers is then "
                                    "ignored", metavar="auto|ADDRESS")
