@@ -1,5 +1,5 @@
-"""The flag tables of docs/cli.md, generated from the parser (so from the config dataclasses'
-help): ``python -m robotr1_data.cli_docs docs/cli.md`` rewrites the part between the markers;
+"""The flag tables of docs/cli.md for every command built from a config dataclass, generated
+from the parser (so from the dataclasses' help): ``python -m robotr1_data.cli_docs docs/cli.md`` rewrites the part between the markers;
 tests/test_config.py checks the file is current."""
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ def flag_tables() -> str:
 
     parts = []
     for name, sub in _subparsers(build_parser()).items():
+        if sub.get_default("config_class") is None:
+            continue  # only commands built from a config dataclass (robotr1_data.config)
         rows = [a for a in sub._actions if not isinstance(a, argparse._HelpAction)]
-        if not rows:
-            continue
         parts.append(f"### `{name}`\n\n| flag | meaning |\n|---|---|")
         for a in rows:
             text = _cell((a.help or "").replace("%%", "%"))

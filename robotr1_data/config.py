@@ -209,6 +209,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls, *, config_file: bool =
     if config_file:
         parser.add_argument("--config", default=None, metavar="YAML",
                             help=f"{cls.__name__} fields from a YAML file (flags override it)")
+    parser.set_defaults(config_class=cls)  # marks a command built here (docs tables, tests)
 
 
 # ---------------------------------------------------------------------------- building

@@ -196,3 +196,12 @@ def test_docs_flag_tables_match_the_code():
     for cls in SAMPLES:
         for f in dataclasses.fields(cls):
             assert f"`{config.flag_name(f)}" in generated, config.flag_name(f)
+
+
+def test_every_config_built_command_is_in_the_round_trip():
+    from robotr1_data.cli_docs import _subparsers
+
+    built = {name: sub.get_default("config_class")
+             for name, sub in _subparsers(cli.build_parser()).items()
+             if sub.get_default("config_class") is not None}
+    assert built == COMMANDS, "add the command and a SAMPLES entry for its config"
