@@ -166,12 +166,21 @@ def test_yaml_fills_fields_and_flags_override(tmp_path):
     ("image_size: [1, 2, 3]\n", "takes 2 values"),
     ("include_failed: maybe\n", "true or false"),
     ("min_move: .nan\n", "finite"),
+    ("camera: 3\n", "takes text"),
 ])
 def test_bad_yaml_is_one_usage_error(tmp_path, text, needle):
     p = tmp_path / "qa.yaml"
     p.write_text(text)
     with pytest.raises(UsageError, match=needle.replace("[", r"\[").replace("(", r"\(")):
         QAConfig.from_yaml(str(p))
+
+
+def test_yaml_values_meet_the_flag_choices(tmp_path):
+    p = tmp_path / "g.yaml"
+    p.write_text("tasks: [push_button]\nout: o\ncompression: brotli\n")
+    args = cli.build_parser().parse_args(["generate", "--config", str(p)])
+    with pytest.raises(UsageError, match=r"--compression \(in .*\) must be one of zstd, gzip"):
+        config.from_args(GenerateConfig, args)
 
 
 def test_help_comes_from_the_field_metadata(capsys):
