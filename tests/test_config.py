@@ -214,3 +214,15 @@ def test_every_config_built_command_is_in_the_round_trip():
              for name, sub in _subparsers(cli.build_parser()).items()
              if sub.get_default("config_class") is not None}
     assert built == COMMANDS, "add the command and a SAMPLES entry for its config"
+
+
+def test_building_the_parser_loads_no_simulator():
+    """`robotr1-data --help` (and every bad-flag error) answers without importing MuJoCo."""
+    import subprocess
+    import sys
+
+    code = ("import sys, robotr1_data.cli as c; c.build_parser(); "
+            "print(','.join(m for m in ('mujoco', 'mink', 'robotr1_data.sim', 'h5py') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"building the parser imported {out.stdout.strip()}"
