@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from robotr1_data.config import Parser, add_config_args, from_args, opt
-from robotr1_data.errors import UsageError
+from robotr1_data.errors import GenerationError, UsageError
 
 
 @dataclasses.dataclass
@@ -228,10 +228,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:
-        from robotr1_data.generate import GenerationError
-        if not isinstance(exc, GenerationError):
-            raise
+    except GenerationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

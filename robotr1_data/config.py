@@ -209,6 +209,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls, *, config_file: bool =
     if config_file:
         parser.add_argument("--config", default=None, metavar="YAML",
                             help=f"{cls.__name__} fields from a YAML file (flags override it)")
+    parser.set_defaults(config_class=cls)  # marks a command built here (docs tables, tests)
 
 
 # ---------------------------------------------------------------------------- building
@@ -261,6 +262,10 @@ def build(cls, values: Dict[str, Any], source: str = "",
                 raise UsageError(f"{name} is required: {f.metadata.get('help', f.name)}")
             continue
         value = values[f.name]
+        choices = f.metadata.get("choices")
+        if choices and value is not None and value not in choices:  # argparse checks flags only
+            raise UsageError(f"{where} must be one of {', '.join(map(str, choices))}, "
+                             f"got {value!r}")
         if "parse" in f.metadata and value is not None:
             value = f.metadata["parse"](value)
         value = _coerce(value, hints[f.name], where)

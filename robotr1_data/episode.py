@@ -63,7 +63,7 @@ class Episode:
 
 
 def cameras_arg(values) -> List[str]:
-    """``--cameras``: names, ``all`` (every scene camera) or ``none``."""
+    """``--cameras``: names, ``all`` (the five RLBench cameras) or ``none``."""
     values = [values] if isinstance(values, str) else list(values)
     if values in (["none"], []):
         return []
@@ -72,13 +72,14 @@ def cameras_arg(values) -> List[str]:
     return values
 
 
-def check_views(cameras, image_size) -> None:
-    """Refuse unknown camera names and image sizes outside 16..1024 pixels, with the fix."""
+def check_views(cameras, image_size, known=CAMERAS) -> None:
+    """Refuse camera names not in ``known`` (the scene's cameras: ``sim.scene.scene_cameras()``
+    for MuJoCo; RLBench's five by default) and image sizes outside 16..1024 pixels."""
     from robotr1_data.errors import UsageError
 
-    bad = [c for c in cameras if c not in CAMERAS]
+    bad = [c for c in cameras if c not in known]
     if bad:
-        raise UsageError(f"unknown camera(s) {bad}; choose from {list(CAMERAS)}")
+        raise UsageError(f"unknown camera(s) {bad}; choose from {list(known)}")
     h, w = (int(v) for v in image_size)
     if not (16 <= h <= 1024 and 16 <= w <= 1024):
         raise UsageError(f"bad --image-size {h} {w}: both sides must be within 16..1024 pixels")

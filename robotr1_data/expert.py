@@ -14,16 +14,9 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
+from robotr1_data.errors import DemoError  # noqa: F401 - also importable from here
 from robotr1_data.sim.ik import HOME_Q, IKError, PandaIK
 from robotr1_data.sim.mujoco_sim import FINGER_MAX
-
-
-class DemoError(RuntimeError):
-    """The expert could not produce a successful demo; ``reason`` is a short category."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
 
 
 def trapezoid(n: int, ramp: int = 2) -> np.ndarray:

@@ -26,12 +26,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from robotr1_data import __version__
 from robotr1_data.episode import CAMERAS, cameras_arg, check_views
 from robotr1_data.config import check_bounds, opt
-from robotr1_data.errors import UsageError, output_dir
+from robotr1_data.errors import GenerationError, UsageError, output_dir
 from robotr1_data.ray_address import check_ray_address
-
-
-class GenerationError(RuntimeError):
-    """Some shards could not be completed; the message lists each with its reason."""
 
 
 # GenerateConfig fields that say how a run executes, not what it produces.
@@ -49,34 +45,43 @@ def compression_arg(value):
 class GenerateConfig:
     tasks: List[str] = opt(help="task names (`robotr1-data list-tasks`); a typo gets a "
                                 "did-you-mean", metavar="TASK")
-    episodes: int = opt(10, "demos per task; a failed demo is retried with a new seed",
-                        min=1, max=MAX_EPISODES)
+    # max: far beyond any real run, small enough to plan the units in memory
+    episodes: int = opt(10, "demos per task; never fewer: a failed demo is retried with a new "
+                            "seed", min=1, max=1_000_000)
     out: str = opt("data", "output directory: <task>/shard-NNNNN.h5, manifest.json, "
                            "summary.json", required=True)
     seed: int = opt(0, "the one seed; an attempt's seed is a function of (seed, task, episode, "
                        "attempt)", min=0, max=2**63 - 1)
-    cameras: List[str] = opt(help="camera names, 'all' or 'none'", default_factory=lambda: list(CAMERAS),
+    cameras: List[str] = opt(help="any of front left_shoulder right_shoulder overhead "
+                                  "wrist, 'all' or 'none'", default_factory=lambda: list(CAMERAS),
                              nargs="*", metavar="CAM", parse=cameras_arg)
     image_size: Tuple[int, int] = opt((128, 128), "image height and width, 16..1024 pixels",
                                       metavar=("H", "W"))
     rgb: bool = opt(True, "skip the colour images")
     depth: bool = opt(True, "skip the depth images")
     mask: bool = opt(True, "skip the segmentation masks")
-    render_quality: bool = opt(False, "shadows, reflections and multisampling on (slower on CPU)")
+    render_quality: bool = opt(False, "shadows, reflections and multisampling on (~12x slower on "
+                                      "CPU, docs/benchmarks.md)")
     variation: Optional[int] = opt(None, "record only this variation (default: episode e gets "
                                          "variation e % count)", min=0)
-    image_every: int = opt(1, "images every K-th step (and at every keypoint)", min=1,
+    image_every: int = opt(1, "images every K-th step and at every keypoint (rendered "
+                           "afterwards from the stored state); states at every step; K = 10 "
+                           "records the Robot-R1 setting ~2.5x faster", min=1,
                            metavar="K")
     episodes_per_shard: int = opt(25, "episodes in one shard: the unit of work and of resumption",
                                   min=1)
-    max_attempts: int = opt(10, "seeds tried per episode before giving up", min=1, max=1000)
-    workers: int = opt(1, "simulator processes; the same bytes whatever the count", min=1,
+    max_attempts: int = opt(10, "seeds tried per episode before the run reports the "
+                                     "episode as failed", min=1, max=1000)
+    workers: int = opt(1, "simulator processes, one simulator each; the same bytes "
+                             "whatever the count", min=1,
                        max=1024)
-    backend: str = opt("mujoco", "simulator that records the demos", choices=["mujoco", "rlbench"])
+    backend: str = opt("mujoco", "simulator that records the demos; rlbench needs "
+                       "CoppeliaSim + PyRep (docs/rlbench_backend.md)", choices=["mujoco", "rlbench"])
     compression: Optional[str] = opt(
         "zstd", "shard compression: zstd (smallest and fast to read; other readers need `import "
-        "hdf5plugin`), gzip (readable by any HDF5 build), lzf, or none (fastest random reads, "
-        "several times the bytes)", choices=["zstd", "gzip", "lzf", "none"], parse=compression_arg)
+        "hdf5plugin`), gzip (any HDF5 build reads it; ~1.1x the bytes, ~2x the read "
+        "time), lzf, or none (fastest random reads, "
+        "several times the bytes)", choices=["zstd", "gzip", "lzf", "none"], parse=lambda v: None if v == "none" else v)
     ray: Optional[str] = opt(None, "run the units as Ray tasks: 'auto' (this machine's cluster, "
                                    "else a local one) or a cluster address; --workers is then "
                                    "ignored", metavar="auto|ADDRESS")
@@ -124,7 +129,11 @@ class GenerateConfig:
             require_rlbench()
             for t in self.tasks:
                 resolve_task_class(t)
-        check_views(self.cameras, self.image_size)
+        if self.backend == "mujoco":
+            from robotr1_data.sim.scene import scene_cameras
+            check_views(self.cameras, self.image_size, known=scene_cameras())
+        else:
+            check_views(self.cameras, self.image_size)
         from robotr1_data.sim.factory import BACKENDS
         if self.backend not in BACKENDS:
             raise UsageError(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")

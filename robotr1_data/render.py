@@ -25,7 +25,6 @@ import numpy as np
 from robotr1_data.episode import CAMERAS, Episode, cameras_arg, check_views
 from robotr1_data.config import check_bounds, opt
 from robotr1_data.errors import UsageError, output_dir
-from robotr1_data.record import image_frames_for
 
 
 @dataclasses.dataclass
@@ -52,7 +51,8 @@ class RenderConfig:
 
     def check(self) -> None:
         self.validate()
-        check_views(self.cameras, self.image_size)
+        from robotr1_data.sim.scene import scene_cameras
+        check_views(self.cameras, self.image_size, known=scene_cameras())
         if not self.cameras:
             raise UsageError("render needs at least one camera (--cameras front ...)")
         if not (self.rgb or self.depth or self.mask):
@@ -92,6 +92,7 @@ class Renderer:
         # The scene of this episode: what reset with its seed builds, plus the recorded edits.
         sim.reset(ep.variation, np.random.default_rng(ep.seed))
         sim.apply_overrides((ep.extra or {}).get("model_overrides") or {})
+        from robotr1_data.record import image_frames_for  # record imports the simulator
         frames = image_frames_for(ep.length, image_every, ep.keypoints, ep.planner_keypoints)
         shots: List[Dict[str, np.ndarray]] = []
         extr: Dict[str, List[np.ndarray]] = {}

@@ -39,6 +39,13 @@ BANK = [
     ("data", "generate --tasks push_buton --out {tmp}/o", 2, "did you mean"),
     ("data", "generate --out {tmp}/o", 2, "--tasks is required"),
     ("data", "generate --tasks push_button --out {ro}/o", 2, "cannot write"),
+    ("data", "generate --tasks push_button --out {tmp}/o --workers 0", 2, "--workers"),
+    ("data", "generate --tasks push_button --out {tmp}/o --image-every 0", 2, "--image-every"),
+    ("data", "generate --tasks push_button --out {tmp}/o --episodes-per-shard 0", 2,
+     "--episodes-per-shard"),
+    ("data", "generate --tasks push_button --out {tmp}/o --cameras side", 2, "unknown camera"),
+    ("data", "generate --tasks push_button --out {tmp}/o --image-size 16", 2, "expected 2"),
+    ("data", "generate --tasks push_button --out {tmp}/o --ray-timeout 0", 2, "--ray-timeout"),
     ("data", "generate --config {bad_yaml}", 2, "not valid YAML"),
     ("data", "generate --tasks push_button --out {tmp}/o --config {typed_yaml}", 2,
      "--episodes (in "),
@@ -57,9 +64,18 @@ BANK = [
     ("data", "build-qa {data} --out {tmp}/q --config {tmp}/missing.yaml", 2, "cannot read config"),
     ("data", "build-qa {data} --out {tmp}/q --types nonsense", 2, "unknown question type"),
     ("data", "build-qa {tmp}/nothing --out {tmp}/q", 2, "does not exist"),
+    ("data", "build-qa {data} --out {tmp}/q --stride 0", 2, "--stride"),
+    ("data", "build-qa {data} --out {tmp}/q --image-size 0 0", 2, "--image-size"),
+    ("data", "build-qa {data} --out {tmp}/q --min-move nan", 2, "--min-move"),
+    ("data", "build-qa {data} --out {tmp}/q --workspace 1 0 0 1 0 1", 2, "workspace"),
     ("data", "render {data} --out {ro}/r", 2, "cannot write"),
     ("data", "render {data} --out {tmp}/r --no-rgb --no-depth --no-mask", 2, "nothing to render"),
     ("data", "render {tmp}/nothing --out {tmp}/r", 2, "does not exist"),
+    ("data", "render {data} --out {tmp}/r --workers 0", 2, "--workers"),
+    ("data", "render {data} --out {tmp}/r --image-every 0", 2, "--image-every"),
+    ("data", "gallery --out {tmp}/g --seed -1", 2, "--seed"),
+    ("data", "import-rlbench {tmp} --out {tmp}/i --episodes-per-shard 0", 2, "--episodes-per-shard"),
+    ("data", "export-rlbench {data} --out {tmp}/x --layout flat", 2, "invalid choice"),
     ("data", "inspect {tmp}/nothing", 2, "does not exist"),
     ("data", "inspect {file}", 2, "not an HDF5 file"),
     ("data", "validate {tmp}/nothing", 2, "does not exist"),
@@ -68,6 +84,11 @@ BANK = [
     ("data", "import-rlbench {tmp}/nothing --out {tmp}/i", 2, "not a directory"),
     ("data", "demo --episodes 0", 2, "--episodes"),
     ("data", "", 2, "required"),
+    ("data", "list-tasks --foo", 2, "unrecognized"),
+    ("data", "export-qa {tmp}/nothing --format trl --out {tmp}/e", 2, "no questions.jsonl"),
+    ("train", "grpo --qa {tmp}/nothing --model x --out {tmp}/r", 2, "does not exist"),
+    ("train", "sft --qa {tmp}/nothing --model x --out {tmp}/r --target direct", 2, "does not exist"),
+    ("train", "eval-qa --qa {tmp}/nothing --model x", 2, "does not exist"),
     ("train", "eval-sim --policy oracle --tasks push_button --episodes 1 --out {tmp}/ev --variation 999 "
      "--no-video --quiet --train-data {data}", 2, "out of range"),
     pytest.param("train", "make-tiny-model --out {file}", 2, "--out",
@@ -84,8 +105,29 @@ SUBPROCESS = [
     ("data", "generate --tasks push_button --out {tmp}/o --seed -1", 2, "--seed"),
     ("data", "generate --tasks push_button --out {tmp}/o --episodes abc", 2, "invalid int"),
     ("data", "build-qa {data} --out {tmp}/q --config {bad_yaml}", 2, "not valid YAML"),
-    ("data", "gallery --tasks push_button --out {tmp}/g --image-size 0 0", 2, "--image-size"),
 ]
+
+
+def _subcommands(which):
+    import argparse
+
+    parser = (_main_module(which)).build_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
+@pytest.mark.parametrize("which", ["data", "train"])
+def test_every_subcommand_has_a_case(which):
+    """A new subcommand gets at least one bad-input line in BANK."""
+    covered = set()
+    for case in BANK:
+        values = case.values if hasattr(case, "values") else case
+        if values[0] == which and values[1]:
+            covered.add(values[1].split()[0])
+    missing = _subcommands(which) - covered
+    assert not missing, f"add a BANK line for: {sorted(missing)}"
 
 
 @pytest.fixture(scope="module")
@@ -128,12 +170,14 @@ def _argv(template, places, tmp):
     return shlex.split(template.format(tmp=tmp, **places))
 
 
+def _main_module(which):
+    import importlib
+
+    return importlib.import_module("robotr1_data.cli" if which == "data" else "robotr1_train.cli")
+
+
 def _main(which):
-    if which == "data":
-        from robotr1_data.cli import main
-    else:
-        from robotr1_train.cli import main
-    return main
+    return _main_module(which).main
 
 
 def _check(code, err, out, want_code, needle):

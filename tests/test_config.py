@@ -116,9 +116,10 @@ def test_generate_config_reaches_every_shard_and_the_manifest(tmp_path):
             continue
         assert stored[f.name] == want[f.name], f"{f.name} did not reach the shard"
     assert codecs == {"gzip"}, codecs
-    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
-    assert manifest["config"]["out"] == sample["out"]
-    assert manifest["config"]["ray_timeout"] == sample["ray_timeout"]
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())["config"]
+    full = GenerateConfig(**sample).to_json()
+    for f in dataclasses.fields(GenerateConfig):  # execution fields included
+        assert manifest[f.name] == full[f.name], f"{f.name} did not reach manifest.json"
 
 
 def test_render_config_reaches_the_shard(tmp_path):
@@ -165,6 +166,7 @@ def test_yaml_fills_fields_and_flags_override(tmp_path):
     ("image_size: [1, 2, 3]\n", "takes 2 values"),
     ("include_failed: maybe\n", "true or false"),
     ("min_move: .nan\n", "finite"),
+    ("camera: 3\n", "takes text"),
 ])
 def test_bad_yaml_is_one_usage_error(tmp_path, text, needle):
     p = tmp_path / "qa.yaml"
@@ -173,9 +175,54 @@ def test_bad_yaml_is_one_usage_error(tmp_path, text, needle):
         QAConfig.from_yaml(str(p))
 
 
+def test_yaml_values_meet_the_flag_choices(tmp_path):
+    p = tmp_path / "g.yaml"
+    p.write_text("tasks: [push_button]\nout: o\ncompression: brotli\n")
+    args = cli.build_parser().parse_args(["generate", "--config", str(p)])
+    with pytest.raises(UsageError, match=r"--compression \(in .*\) must be one of zstd, gzip"):
+        config.from_args(GenerateConfig, args)
+
+
 def test_help_comes_from_the_field_metadata(capsys):
     assert cli.main(["generate", "--help"]) == 0
     out = capsys.readouterr().out
     for f in dataclasses.fields(GenerateConfig):
         assert config.flag_name(f) in out
     assert "shard compression" in out and "(default: zstd)" in out
+
+
+def test_docs_flag_tables_match_the_code():
+    """docs/cli.md's flag tables are the parser's own help (regenerate with
+    `python -m robotr1_data.cli_docs docs/cli.md`)."""
+    from pathlib import Path
+
+    from robotr1_data.cli_docs import BEGIN, END, flag_tables
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    generated = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    assert generated.strip() == flag_tables().strip(), \
+        "docs/cli.md is stale: run python -m robotr1_data.cli_docs docs/cli.md"
+    for cls in SAMPLES:
+        for f in dataclasses.fields(cls):
+            assert f"`{config.flag_name(f)}" in generated, config.flag_name(f)
+
+
+def test_every_config_built_command_is_in_the_round_trip():
+    from robotr1_data.cli_docs import _subparsers
+
+    built = {name: sub.get_default("config_class")
+             for name, sub in _subparsers(cli.build_parser()).items()
+             if sub.get_default("config_class") is not None}
+    assert built == COMMANDS, "add the command and a SAMPLES entry for its config"
+
+
+def test_building_the_parser_loads_no_simulator():
+    """`robotr1-data --help` (and every bad-flag error) answers without importing MuJoCo."""
+    import subprocess
+    import sys
+
+    code = ("import sys, robotr1_data.cli as c; c.build_parser(); "
+            "print(','.join(m for m in ('mujoco', 'mink', 'robotr1_data.sim', 'h5py') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"building the parser imported {out.stdout.strip()}"

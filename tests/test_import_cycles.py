@@ -2,6 +2,7 @@
 found statically): a cycle makes import order matter and hides which room depends on which."""
 
 import ast
+import functools
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,7 @@ def _everywhere(body):
             yield node
 
 
+@functools.lru_cache(maxsize=2)
 def import_graph(deferred: bool = False):
     """Module -> modules it imports; ``deferred`` counts imports inside functions too."""
     mods = _modules()
@@ -124,3 +126,31 @@ def test_no_import_cycles_through_deferred_imports():
     assert not new, f"import cycles: {new}"
     gone = [sorted(c) for c in KNOWN - found]
     assert not gone, f"a known cycle is gone, remove it from KNOWN: {gone}"
+
+
+# The one-way flow of docs/architecture.md, checked on every import (deferred ones included).
+SIMULATOR_FREE = ("robotr1_data.shards", "robotr1_data.qa", "robotr1_data.keypoints",
+                  "robotr1_data.episode", "robotr1_data.errors", "robotr1_data.config",
+                  "robotr1_data.shard_paths")
+SIMULATOR_SIDE = ("robotr1_data.sim", "robotr1_data.tasks", "robotr1_data.expert",
+                  "robotr1_data.record", "robotr1_data.generate", "robotr1_data.render")
+# robotr1_data.demo runs a training smoke step when the train extra is installed (a guarded
+# import inside a function); nothing else on the data side may reach into robotr1_train.
+DATA_MAY_IMPORT_TRAIN = ("robotr1_data.demo",)
+
+
+def _in(mod, rooms):
+    return any(mod == r or mod.startswith(r + ".") for r in rooms)
+
+
+def test_data_side_never_imports_the_train_side():
+    bad = [(a, b) for a, bs in import_graph(deferred=True).items() for b in bs
+           if a.startswith("robotr1_data") and b.startswith("robotr1_train")
+           and not _in(a, DATA_MAY_IMPORT_TRAIN)]
+    assert not bad, bad
+
+
+def test_stored_data_and_questions_need_no_simulator():
+    bad = [(a, b) for a, bs in import_graph(deferred=True).items() for b in bs
+           if _in(a, SIMULATOR_FREE) and _in(b, SIMULATOR_SIDE)]
+    assert not bad, bad

@@ -12,14 +12,11 @@ import mink
 import mujoco
 import numpy as np
 
+from robotr1_data.errors import IKError  # noqa: F401 - also importable from here
 from robotr1_data.sim.assets import asset_path
 
 ARM_DOF = 7
 HOME_Q = np.array([0.0, -np.pi / 4, 0.0, -3 * np.pi / 4, 0.0, np.pi / 2, np.pi / 4])
-
-
-class IKError(RuntimeError):
-    pass
 
 
 class PandaIK:

@@ -25,6 +25,24 @@ GEOM_TYPES = {
 }
 
 
+_CAMERAS_CACHE: dict = {}
+
+
+def scene_cameras() -> List[str]:
+    """Camera names of the compiled world (``world.xml`` with the robot): RLBench's five in
+    their usual order, then any other ``<camera>`` in model order. A new camera is one line of
+    XML; nothing in Python lists it."""
+    from robotr1_data.episode import CAMERAS
+
+    key = str(asset_path("world.xml"))
+    if key not in _CAMERAS_CACHE:
+        model = mujoco.MjModel.from_xml_path(key)
+        names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam)]
+        _CAMERAS_CACHE[key] = ([c for c in CAMERAS if c in names]
+                               + [c for c in names if c and c not in CAMERAS])
+    return list(_CAMERAS_CACHE[key])
+
+
 class SceneBuilder:
     def __init__(self):
         self.spec = mujoco.MjSpec.from_file(str(asset_path("world.xml")))

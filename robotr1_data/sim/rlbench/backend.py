@@ -24,7 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from robotr1_data.errors import UsageError
-from robotr1_data.expert import DemoError
+from robotr1_data.errors import DemoError
 from robotr1_data.sim.base import Closing, SimBackend
 from robotr1_data.sim.rlbench import observations as O
 from robotr1_data.sim.rlbench.names import resolve_task_class
