@@ -75,11 +75,19 @@ def methods(sim, cams, size):
                     scn.flags[f] = 0
         return run
 
-    def conversions():
+    def flips():
         for _ in cams:
             rgb[::-1].copy()
+
+    def metres():
+        for _ in cams:
             parts._metres(z)
-            parts._mask(rgb)
+
+    seg = np.zeros((h, w, 3), np.uint8)  # background everywhere: a valid segment image
+
+    def body_ids():
+        for _ in cams:
+            parts._mask(seg)
 
     return {
         "physics: one control step (bare)": physics,
@@ -97,7 +105,9 @@ def methods(sim, cams, size):
         "part: ordinary pass, rgb + depth read": gl_pass(True, True, 0),
         "part: segmentation pass, ids read": gl_pass(True, False, 1),
         "part: segmentation pass, ids + depth read": gl_pass(True, True, 1),
-        "part: flips, depth to metres, ids to bodies": conversions,
+        "part: rgb row flip + copy": flips,
+        "part: z-buffer to float32 metres (flipped)": metres,
+        "part: segment colours to body ids (flipped)": body_ids,
     }, [ref, *rigs.values()]
 
 
@@ -107,8 +117,12 @@ def main():
     p.add_argument("--cameras", nargs="+", default=CAMERAS)
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--llvmpipe-threads", default=None,
+                   help="set LP_NUM_THREADS (threads of Mesa's CPU rasteriser; unset: one per core)")
     p.add_argument("--markdown", default=None, help="append the table to this file")
     args = p.parse_args()
+    if args.llvmpipe_threads is not None:  # before the first GL context reads it
+        os.environ["LP_NUM_THREADS"] = args.llvmpipe_threads
     size = (args.size, args.size)
     with MujocoSim(get_task(args.task)) as sim:
         ep = record_demo(sim, Expert(sim), 0, 0)
