@@ -78,3 +78,87 @@ def test_depth_and_mask_see_the_scene(states):
         assert names.index("table") in out["front_mask"]
         assert {names.index(b) for b in ("panda_leftfinger", "panda_rightfinger")} & set(
             np.unique(out["wrist_mask"]).tolist())
+
+
+# --- calibration: RLBench's pixel convention -------------------------------------------------
+
+def _pointcloud_rlbench(depth, extrinsics, intrinsics):
+    """PyRep's ``pointcloud_from_depth_and_camera_params``, from the pinhole model it implements:
+    pixel (row v, column u) with z-depth d is ``d * inv(K) @ [u, v, 1]`` in the camera frame
+    (integer u, v: no half-pixel offset), then camera -> world through the extrinsics."""
+    h, w = depth.shape
+    u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    pix = np.stack([u, v, np.ones_like(u)], -1) * depth[..., None].astype(np.float64)
+    cam = pix @ np.linalg.inv(intrinsics).T
+    return cam @ extrinsics[:3, :3].T + extrinsics[:3, 3]
+
+
+def _table_top_pixels(sim, cam, mask, size):
+    """Pixels whose centre ray (from MuJoCo's own camera pose and fovy, independent of the
+    intrinsics under test) meets the table-top plane at least 1 cm inside its edges, and whose
+    mask says table (nothing stands in front)."""
+    from robotr1_data.sim.scene import TABLE_TOP_Z
+
+    m, d = sim.model, sim.data
+    h, w = size
+    cid = m.camera(cam).id
+    f = 0.5 * h / np.tan(0.5 * np.radians(m.cam_fovy[cid]))
+    rows, cols = np.mgrid[0:h, 0:w]
+    # MuJoCo camera frame: x right, y up, looking along -z; image row 0 is the top.
+    rays = np.stack([(cols + 0.5 - w / 2) / f, (h / 2 - rows - 0.5) / f, -np.ones((h, w))], -1)
+    rays = rays @ d.cam_xmat[cid].reshape(3, 3).T
+    t = (TABLE_TOP_Z - d.cam_xpos[cid][2]) / rays[..., 2]
+    hit = d.cam_xpos[cid] + t[..., None] * rays
+    top = m.geom("table_top")
+    centre, half = d.geom_xpos[top.id], top.size
+    inside = (np.abs(hit[..., 0] - centre[0]) < half[0] - 0.01) & \
+             (np.abs(hit[..., 1] - centre[1]) < half[1] - 0.01) & (t > 0)
+    return inside & (mask == m.body("table").id)
+
+
+@pytest.mark.parametrize("size", [(128, 128), (96, 160)], ids=["128x128", "96x160"])
+def test_rlbench_pointcloud_of_the_table_is_flat(states, size):
+    """Back-projected through RLBench's convention with our intrinsics and extrinsics, the
+    table top lies on its plane to 0.1 mm (half a pixel off, it tilted by 5-9 mm)."""
+    from robotr1_data.sim.scene import TABLE_TOP_Z
+
+    cams = ["front", "left_shoulder", "right_shoulder"]
+    with MujocoSim(get_task("pick_up_cup"), cameras=cams, image_size=size) as sim:
+        sim.set_state(states[0])
+        out, params = sim.render(), sim.camera_parameters()
+        for cam in cams:
+            table = _table_top_pixels(sim, cam, out[f"{cam}_mask"], size)
+            assert table.sum() > 0.2 * table.size, f"{cam} sees the table top"
+            pts = _pointcloud_rlbench(out[f"{cam}_depth"], params[cam]["extrinsics"],
+                                      params[cam]["intrinsics"])[table]
+            err = np.abs(pts[:, 2] - TABLE_TOP_Z)
+            assert err.max() < 1e-4, f"{cam}: table off its plane by up to {err.max() * 1e3:.3f} mm"
+            # Not flat by accident: the points spread over the table top.
+            assert np.ptp(pts[:, 0]) > 0.3 and np.ptp(pts[:, 1]) > 0.3
+
+
+def test_intrinsics_principal_point_is_half_a_pixel_before_the_centre():
+    with MujocoSim(get_task("reach_target"), cameras=["front"], image_size=(96, 160)) as sim:
+        K = sim.camera_parameters()["front"]["intrinsics"]
+    assert K[0, 2] == 160 / 2 - 0.5 and K[1, 2] == 96 / 2 - 0.5
+    assert K[0, 0] == K[1, 1] < 0  # RLBench: negative focal lengths, square pixels
+
+
+def test_old_shards_keep_their_stored_intrinsics(tmp_path):
+    """A schema-2 shard (principal point at W/2, H/2) reads back with its own intrinsics."""
+    import h5py
+
+    from robotr1_data.shards import SCHEMA_VERSION, ShardReader, ShardWriter
+    from test_shards import CONFIG, H, W, make_episode
+
+    assert SCHEMA_VERSION == 3
+    path = tmp_path / "old.h5"
+    with ShardWriter(path, CONFIG) as w:
+        w.add(make_episode(0))  # its intrinsics are the old (W/2, H/2) kind
+    with h5py.File(path, "r+") as f:
+        f.attrs["schema_version"] = 2
+    with ShardReader(path) as r:
+        assert r.schema_version == 2
+        ep = r.load(r.episodes[0], images=False)
+    for k in ep.camera_intrinsics.values():
+        np.testing.assert_array_equal(k, [[-20.0, 0, W / 2], [0, -20.0, H / 2], [0, 0, 1]])

@@ -24,7 +24,10 @@ from ..episode import LOW_DIM_FIELDS
 
 # Version 2: zstd compression (HDF5 filter 32015, from hdf5plugin) and depth stored as
 # fixed-point uint32 (DEPTH_STEP_M). Version-1 shards (gzip, float32 depth) still read.
-SCHEMA_VERSION = 2
+# Version 3: camera intrinsics put the principal point at (W/2 - 0.5, H/2 - 0.5), RLBench's
+# pixel convention (versions 1-2 stored (W/2, H/2), half a pixel off). Readers return each
+# shard's stored intrinsics as they are, so older shards keep theirs.
+SCHEMA_VERSION = 3
 EPISODES_GROUP = "episodes"
 MANIFEST_NAME = "manifest.json"
 SHARD_SUFFIX = ".h5"

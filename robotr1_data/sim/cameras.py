@@ -96,9 +96,13 @@ class CameraRig:
         self._seg_pass = mask or self._depth_in_seg
 
     def intrinsics(self, camera: str) -> np.ndarray:
+        """RLBench's pinhole convention: the ray of pixel column u passes through integer u.
+        MuJoCo renders pixel centres (column u samples u + 0.5 of the image plane), so the
+        principal point sits half a pixel before the image centre: (W/2 - 0.5, H/2 - 0.5)."""
         fovy = math.radians(self.model.cam_fovy[self._cam_ids[camera]])
         f = 0.5 * self.height / math.tan(0.5 * fovy)
-        return np.array([[-f, 0.0, self.width / 2.0], [0.0, -f, self.height / 2.0], [0.0, 0.0, 1.0]])
+        cx, cy = self.width / 2.0 - 0.5, self.height / 2.0 - 0.5
+        return np.array([[-f, 0.0, cx], [0.0, -f, cy], [0.0, 0.0, 1.0]])
 
     def extrinsics(self, data: mujoco.MjData, camera: str) -> np.ndarray:
         cid = self._cam_ids[camera]
