@@ -266,7 +266,12 @@ def _small_bench(bench, tmp_path, n=2):
     small.mkdir()
     (small / "images").symlink_to(out / "images")
     (small / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
-    (small / "summary.json").write_text((out / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    summary["num_questions"] = len(keep)  # a consistent store: readers refuse a count that disagrees
+    if "questions_sha256" in summary:
+        import hashlib
+        summary["questions_sha256"] = hashlib.sha256((small / "questions.jsonl").read_bytes()).hexdigest()
+    (small / "summary.json").write_text(json.dumps(summary))
     return small, keep
 
 

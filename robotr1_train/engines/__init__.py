@@ -28,19 +28,13 @@ fallback that is allowed.
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, List, Sequence, Tuple
+
 
 from robotr1_data.errors import UsageError, did_you_mean
 
 ENGINES = ("hf", "vllm", "auto")
 
-Request = Tuple[List[dict], Sequence[Any]]
-
-
-def render_prompt(processor, messages: List[dict]) -> str:
-    """The prompt string every engine feeds the model: the processor's chat template with the
-    generation prompt appended (image placeholders become the model's vision tokens)."""
-    return processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+from robotr1_train.engines.base import Request, render_prompt  # noqa: F401 (the public names)
 
 
 def _cuda_available() -> bool:

@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from robotr1_train.engines import Request, render_prompt
+from robotr1_train.engines.base import Request, render_prompt
 
 
 def _vision_token_ids(model) -> List[int]:

@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from robotr1_train.engines import Request, render_prompt
+from robotr1_train.engines.base import Request, render_prompt
 
 _DTYPES = {"auto": "auto", "bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
