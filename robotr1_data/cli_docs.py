@@ -1,6 +1,7 @@
 """The flag tables of docs/cli.md for every command built from a config dataclass, generated
-from the parser (so from the dataclasses' help): ``python -m robotr1_data.cli_docs docs/cli.md`` rewrites the part between the markers;
-tests/test_config.py checks the file is current."""
+from the parser (so from the dataclasses' help): ``python -m robotr1_data.cli_docs docs/cli.md``
+rewrites the ``robotr1-data`` part between the markers (``python -m robotr1_train.cli_docs``
+rewrites both CLIs' parts); tests/test_config.py checks the file is current."""
 
 from __future__ import annotations
 
@@ -38,11 +39,14 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;")
 
 
-def flag_tables() -> str:
-    from robotr1_data.cli import build_parser
+def flag_tables(parser: argparse.ArgumentParser = None) -> str:
+    """Markdown tables of every config-built subcommand of ``parser`` (default: robotr1-data's)."""
+    if parser is None:
+        from robotr1_data.cli import build_parser
 
+        parser = build_parser()
     parts = []
-    for name, sub in _subparsers(build_parser()).items():
+    for name, sub in _subparsers(parser).items():
         if sub.get_default("config_class") is None:
             continue  # only commands built from a config dataclass (robotr1_data.config)
         rows = [a for a in sub._actions if not isinstance(a, argparse._HelpAction)]
@@ -54,12 +58,17 @@ def flag_tables() -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
-def rewrite(path: Path) -> bool:
-    """Replace the generated part of ``path``; True when it changed."""
+def generated(text: str, begin: str = BEGIN) -> str:
+    """The generated part of ``text`` after the marker ``begin``."""
+    return text.split(begin, 1)[1].split(END, 1)[0]
+
+
+def rewrite(path: Path, begin: str = BEGIN, tables: str = None) -> bool:
+    """Replace the generated part of ``path`` after ``begin``; True when it changed."""
     text = path.read_text(encoding="utf-8")
-    head, rest = text.split(BEGIN, 1)
+    head, rest = text.split(begin, 1)
     _, tail = rest.split(END, 1)
-    new = f"{head}{BEGIN}\n\n{flag_tables()}\n{END}{tail}"
+    new = f"{head}{begin}\n\n{flag_tables() if tables is None else tables}\n{END}{tail}"
     if new != text:
         path.write_text(new, encoding="utf-8")
     return new != text

@@ -77,9 +77,9 @@ def test_every_flag_reaches_the_config(command, monkeypatch):
     expected = SAMPLES[cls]
     real_build = config.build
 
-    def capture(c, values, source="", from_file=None):
+    def capture(c, values, source="", from_file=None, **kw):
         if c is not cls:
-            return real_build(c, values, source, from_file)
+            return real_build(c, values, source, from_file, **kw)
         # Validation needs the simulator registry / RLBench; the round trip is about the values.
         raise _Built(values)
 

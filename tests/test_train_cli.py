@@ -127,11 +127,14 @@ def test_unknown_config_key_and_bad_values(tiny_path, qa_dir, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flags, needle", [
-    (["--learning-rate", "nan"], "learning_rate"),
-    (["--temperature", "nan"], "temperature"),
-    (["--epochs", "0"], "epochs"),
-    (["--set", "kl_coef=-1"], "kl_coef"),
-    (["--num-generations", "1"], "num_generations"),
+    (["--learning-rate", "nan"], "--learning-rate must be a finite number"),
+    (["--temperature", "nan"], "--temperature must be a finite number"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--set", "kl_coef=-1"], "--kl-coef (--set kl_coef) must be at least 0"),
+    (["--set", "learning_rate=nan"], "(--set learning_rate) must be a finite number"),
+    (["--set", "epochs=two"], "--set epochs takes a whole number"),
+    (["--progress-bar", "maybe"], "--progress-bar: takes true or false"),
+    (["--num-generations", "1"], "--num-generations must be at least 2"),
     (["--set", "advantage_estimator=reinforce_pp"], "EasyR1"),
 ])
 def test_bad_numbers_one_line(tiny_path, qa_dir, tmp_path, capsys, flags, needle):

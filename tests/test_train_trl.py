@@ -375,7 +375,10 @@ def test_demo_smoke_arguments_are_valid(monkeypatch):
 
     with tempfile.TemporaryDirectory() as d:
         demo._train_smoke(Path(d), 0)
-    assert seen and seen[0].cfg__max_steps == "2"
+    from robotr1_data.config import from_args
+    from robotr1_train.config import GRPOConfig
+
+    assert seen and from_args(GRPOConfig, seen[0]).max_steps == 2
 
 
 KILLED_RUN = r"""

@@ -1,4 +1,5 @@
-"""CLI wiring for ``robotr1-train eval-bench``; options come from ``EvalBenchConfig``'s fields."""
+"""CLI wiring for ``robotr1-train eval-bench``; its flags, ``--config`` YAML and checks come from
+``EvalBenchConfig``'s fields (``robotr1_data.config``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 
 
 def _run(args) -> int:
-    from robotr1_data.bench.options import from_args
+    from robotr1_data.config import from_args
 
     from .report import format_table
     from .run import RESULTS, EvalBenchConfig, evaluate_bench
@@ -19,12 +20,12 @@ def _run(args) -> int:
 
 
 def register_eval_bench(sub) -> None:
-    from robotr1_data.bench.options import add_options
+    from robotr1_data.config import add_config_args
 
     from .run import EvalBenchConfig
 
     p = sub.add_parser("eval-bench", help="Robot-R1 Bench: answer open questions, judge them 0-3, report",
                        description="Answer every question of a bench store with a model (or the oracle/noop "
                        "baselines) and score each answer 0-3 with a judge (docs/bench.md).")
-    add_options(p, EvalBenchConfig)
+    add_config_args(p, EvalBenchConfig)
     p.set_defaults(func=_run)

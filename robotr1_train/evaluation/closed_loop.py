@@ -34,6 +34,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from robotr1_data.config import check_bounds, comma_list, opt
 from robotr1_data.errors import UsageError, output_dir
 
 FAILURE_REASONS = ("unparseable", "unreachable", "timeout", "fail_condition", "error")
@@ -41,34 +42,72 @@ RESULTS_FILE = "results.json"
 RESULTS_VERSION = 1
 
 
+def backend_names() -> Sequence[str]:
+    """The simulators eval-sim can run in (read when the parser is built)."""
+    return ("mujoco", "rlbench")
+
+
+def _engines() -> Sequence[str]:
+    from robotr1_train.engines import ENGINES
+
+    return ENGINES
+
+
+def _task_list(values) -> List[str]:
+    out = comma_list(values) or []
+    return [] if out == ["all"] else out
+
+
 @dataclasses.dataclass
 class EvalSimConfig:
-    """Settings of one ``eval-sim`` run (printed into ``OUT/results.json``)."""
+    """Settings of one ``eval-sim`` run (each field is a flag; stored in ``OUT/results.json``)."""
 
-    policies: List[str] = dataclasses.field(default_factory=lambda: ["oracle"])
-    tasks: List[str] = dataclasses.field(default_factory=list)  # empty: every registered task
-    episodes: int = 10
-    seed: int = 0
-    out: str = "eval"
-    variation: Optional[int] = None  # None: cycle through variations (episode % count)
-    max_keypoints: int = 25
-    max_steps_per_keypoint: int = 120
-    workers: int = 1
-    camera: str = "front"
-    image_size: Tuple[int, int] = (224, 224)  # height, width of the rendered view (VLM input, video)
-    video: bool = True
-    video_every: int = 1  # keep every n-th control step in the video
-    video_fps: int = 20
-    range_margin: float = 0.05  # m beyond the workspace box still accepted as a target
-    train_data: List[str] = dataclasses.field(default_factory=list)
-    max_new_tokens: int = 256  # vlm
-    vlm_gripper: str = "auto"  # vlm: auto | keep
-    do_sample: bool = False  # vlm: greedy by default
-    temperature: float = 1.0
-    device: Optional[str] = None  # vlm: cuda when available, else cpu
-    engine: str = "hf"  # vlm: hf | vllm | auto (robotr1_train.engines)
-    show_progress: bool = True
-    backend: str = "mujoco"  # or "rlbench" (RLBench's tasks through PyRep; robotr1_data.sim.rlbench)
+    policies: List[str] = opt(
+        help="vlm:RUN_DIR, oracle, random or noop; repeat (or list several) to compare them in one "
+             "report", default_factory=lambda: ["oracle"], flag="--policy", metavar="SPEC",
+        repeat=True, required=True)
+    tasks: List[str] = opt(help="task names (space or comma separated) or 'all' (default: all)",
+                           default_factory=list, metavar="TASK", parse=_task_list)
+    episodes: int = opt(10, "episodes per task (variations cycle)", min=1)
+    seed: int = opt(0, "evaluation seed (its own stream, disjoint from training)", min=0)
+    out: str = opt("eval", "output directory (results.json, report.md, success.png, videos/)",
+                   required=True)
+    variation: Optional[int] = opt(None, "evaluate one variation only (default: episode e gets "
+                                   "variation e % count)", min=0)
+    max_keypoints: int = opt(25, "keypoint budget per episode", min=1)
+    max_steps_per_keypoint: int = opt(120, "control steps (0.05 s) per keypoint", min=1)
+    workers: int = opt(1, "parallel simulator processes", min=1)
+    camera: str = opt("front", "the view the VLM sees and the videos show")
+    image_size: Tuple[int, int] = opt((224, 224), "height and width of the rendered view (VLM "
+                                      "input, videos)", metavar=("H", "W"))
+    video: bool = opt(True, "skip the per-episode videos (faster, no GL needed)")
+    video_every: int = opt(1, "keep every n-th control step in the videos", min=1)
+    video_fps: int = opt(20, "frames per second of the videos", min=1)
+    range_margin: float = opt(0.05, "metres beyond the workspace box still accepted as a target",
+                              min=0)
+    train_data: List[str] = opt(help="training shards (files or directories) to check the eval "
+                                "seeds against; repeatable", default_factory=list,
+                                metavar="DIR", repeat=True)
+    max_new_tokens: int = opt(256, "vlm: answer length limit in tokens", min=1)
+    vlm_gripper: str = opt("auto", "vlm: auto (an answer at the current position toggles the "
+                           "gripper) or keep (never changes it)", choices=("auto", "keep"))
+    do_sample: bool = opt(False, "vlm: sample instead of greedy decoding")
+    temperature: float = opt(1.0, "vlm: sampling temperature (with --do-sample)", min=0)
+    device: Optional[str] = opt(None, "vlm, hf engine: cuda, cpu, ... (default: cuda when "
+                                "available)")
+    engine: str = opt("hf", "vlm generation engine: hf (transformers generate), vllm (needs CUDA "
+                      "and vllm), auto (vllm when it can run here, else hf); the prompts are the "
+                      "same", choices=_engines)
+    show_progress: bool = opt(True, "no per-episode lines", flag="--quiet")
+    backend: str = opt("mujoco", "simulator; rlbench: RLBench's own tasks in CoppeliaSim (needs "
+                       "PyRep; see docs/rlbench_backend.md)", choices=backend_names)
+
+    def validate(self) -> None:
+        """Field checks that need no simulator, model or file system (``check`` adds those)."""
+        check_bounds(self)
+        if not self.policies:
+            raise UsageError("no --policy given; use vlm:RUN_DIR, oracle, random or noop")
+        self.image_size = tuple(self.image_size)  # type: ignore[assignment]
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -95,8 +134,7 @@ class EvalSimConfig:
     def check(self) -> None:
         from robotr1_train.policies import parse_policy_spec
 
-        if not self.policies:
-            raise UsageError("no --policy given; use vlm:RUN_DIR, oracle, random or noop")
+        self.validate()
         if self.backend not in ("mujoco", "rlbench"):
             raise UsageError(f"unknown backend '{self.backend}'; choose mujoco or rlbench")
         for p in self.policies:
@@ -105,12 +143,6 @@ class EvalSimConfig:
                 from robotr1_train.evaluation.rlbench_loop import check_policy
 
                 check_policy(p)
-        if self.episodes < 1:
-            raise UsageError(f"--episodes must be at least 1 (got {self.episodes})")
-        if self.max_keypoints < 1:
-            raise UsageError(f"--max-keypoints must be at least 1 (got {self.max_keypoints})")
-        if self.workers < 1:
-            raise UsageError(f"--workers must be at least 1 (got {self.workers})")
         from robotr1_data.episode import check_views
 
         check_views([self.camera], self.image_size)
