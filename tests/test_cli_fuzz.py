@@ -4,7 +4,8 @@ stderr that names the problem, never a traceback.
 Each case is one line of BANK: (cli, arguments, exit code, text the error line must contain).
 Placeholders: {tmp} a fresh directory, {data} a tiny valid dataset, {file} an existing file,
 {ro} a directory nothing can be written to, {bad_yaml} / {typed_yaml} / {unknown_yaml} /
-{list_yaml} / {qa_typed_yaml} broken configs. Most cases run in-process (``main(argv)``, fast); SUBPROCESS runs a few as real
+{list_yaml} / {qa_typed_yaml} / {grpo_yaml} broken configs, {binqa} a QA store whose questions.jsonl is
+binary. Most cases run in-process (``main(argv)``, fast); SUBPROCESS runs a few as real
 processes to prove no traceback reaches the terminal.
 """
 
@@ -91,13 +92,38 @@ BANK = [
     ("train", "eval-qa --qa {tmp}/nothing --model x", 2, "does not exist"),
     ("train", "eval-sim --policy oracle --tasks push_button --episodes 1 --out {tmp}/ev --variation 999 "
      "--no-video --quiet --train-data {data}", 2, "out of range"),
-    pytest.param("train", "make-tiny-model --out {file}", 2, "--out",
-                 marks=xfail("trl", "FileExistsError traceback")),
-    pytest.param("train", "make-tiny-model --out {ro}/m", 2, "--out",
-                 marks=xfail("trl", "PermissionError traceback")),
-    pytest.param("train", "eval-sim --policy oracle --out {tmp}/ev --episodes abc", 2, "invalid int",
-                 marks=xfail("robotr1_train/cli.py adopting robotr1_data.config.Parser",
-                             "argparse prints its usage block too")),
+    ("train", "make-tiny-model --out {file}", 2, "is an existing file"),
+    ("train", "make-tiny-model --out {ro}/m", 2, "cannot write"),
+    ("train", "make-tiny-model --out {tmp}/m --seed -1", 2, "--seed"),
+    ("train", "eval-sim --policy oracle --out {tmp}/ev --episodes abc", 2, "invalid int"),
+    ("train", "eval-sim --policy oracle --out {tmp}/ev --episodes 0", 2, "--episodes"),
+    ("train", "eval-sim --policy oracle --out {tmp}/ev --backend nowhere", 2, "invalid choice"),
+    ("train", "eval-sim --policy orcle --out {tmp}/ev", 2, "did you mean"),
+    ("train", "eval-sim --out {tmp}/ev", 2, "--policy is required"),
+    ("train", "eval-sim --policy oracle --out {tmp}/ev --config {typed_yaml}", 2, "--episodes (in "),
+    ("train", "grpo --qa {tmp}/nothing --model x --out {tmp}/r --learning-rate nan", 2,
+     "--learning-rate must be a finite number"),
+    ("train", "grpo --qa {tmp}/nothing --model x --out {tmp}/r --temperature nan", 2,
+     "--temperature must be a finite number"),
+    ("train", "grpo --qa {tmp}/nothing --model x --out {tmp}/r --epochs 0", 2, "--epochs"),
+    ("train", "grpo --qa {tmp}/nothing --model x --out {tmp}/r --set kl_coef=nan", 2, "--set kl_coef"),
+    ("train", "grpo --qa {tmp}/nothing --model x --out {tmp}/r --set klcoef=1", 2, "did you mean 'kl_coef'"),
+    ("train", "grpo --qa {tmp}/nothing --model x --out {tmp}/r --progress-bar maybe", 2, "true or false"),
+    ("train", "grpo --qa {tmp}/nothing --model x --out {tmp}/r --config {grpo_yaml}", 2, "--num-generations (in "),
+    ("train", "grpo --model x --out {tmp}/r", 2, "--qa is required"),
+    ("train", "grpo --qa {binqa} --model x --out {tmp}/r", 2, "not UTF-8"),
+    ("train", "sft --qa {tmp}/nothing --model x --out {tmp}/r --target cott", 2, "invalid choice"),
+    ("train", "eval-qa --qa {tmp}/nothing --model x --max-new-tokens 0", 2, "--max-new-tokens"),
+    ("train", "eval-qa --qa {tmp}/nothing --model x --temperature -1", 2, "--temperature"),
+    ("train", "eval-qa --qa {binqa} --model x", 2, "not UTF-8"),
+    ("train", "eval-bench --model oracle --bench {tmp}/nothing --judge nonsense --out {tmp}/b", 2,
+     "unknown judge 'nonsense'"),
+    ("train", "eval-bench --model oracle --bench {tmp}/nothing --judge rules --out {tmp}/b "
+     "--judge-timeout 0", 2, "--judge-timeout"),
+    ("train", "eval-bench --model oracle --judge rules --out {tmp}/b", 2, "--bench is required"),
+    ("data", "export-qa {binqa} --format trl --out {tmp}/e", 2, "not UTF-8"),
+    ("data", "build-bench {data} --out {tmp}/b --per-type 0", 2, "--per-type"),
+    ("data", "build-bench {tmp}/nothing --out {tmp}/b", 2, "does not exist"),
 ]
 
 # Run as real processes too: the terminal sees one line and no traceback.
@@ -105,6 +131,8 @@ SUBPROCESS = [
     ("data", "generate --tasks push_button --out {tmp}/o --seed -1", 2, "--seed"),
     ("data", "generate --tasks push_button --out {tmp}/o --episodes abc", 2, "invalid int"),
     ("data", "build-qa {data} --out {tmp}/q --config {bad_yaml}", 2, "not valid YAML"),
+    ("train", "eval-sim --policy oracle --out {tmp}/ev --episodes abc", 2, "invalid int"),
+    ("train", "make-tiny-model --out {file}", 2, "is an existing file"),
 ]
 
 
@@ -142,9 +170,13 @@ def places(tmp_path_factory):
     afile.write_text("not a shard\n")
     yamls = {"bad_yaml": "tasks: [push_button\n", "typed_yaml": "episodes: many\n",
              "unknown_yaml": "strde: 3\n",
-             "list_yaml": "- a\n- b\n", "qa_typed_yaml": "stride: ten\n"}
+             "list_yaml": "- a\n- b\n", "qa_typed_yaml": "stride: ten\n",
+             "grpo_yaml": "grpo:\n  num_generations: many\nsft:\n  epochs: 1\n"}
     for name, text in yamls.items():
         (base / f"{name}.yaml").write_text(text)
+    binqa = base / "binqa"
+    binqa.mkdir()
+    (binqa / "questions.jsonl").write_bytes(bytes(range(256)) * 8)
     if os.geteuid() == 0:  # root writes through file modes: use a read-only file system
         ro = Path("/sys/robotr1-fuzz")
         if not Path("/sys").is_dir() or _writable(Path("/sys")):
@@ -153,7 +185,7 @@ def places(tmp_path_factory):
         ro = base / "ro"
         ro.mkdir()
         ro.chmod(0o555)
-    return dict(data=str(data), file=str(afile), ro=str(ro),
+    return dict(data=str(data), file=str(afile), ro=str(ro), binqa=str(binqa),
                 **{k: str(base / f"{k}.yaml") for k in yamls})
 
 
