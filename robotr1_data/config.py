@@ -488,8 +488,8 @@ def to_argv(cfg) -> list:
         elif _is_bool(f):
             if v != f.default:
                 flags.append(flag_name(f))
-        elif v is None:
-            continue
+        elif v is None or v == _default(f):
+            continue  # the default needs no flag (and an empty list has no spelling)
         elif isinstance(v, bool):
             flags.extend([flag_name(f), str(v).lower()])
         elif isinstance(v, (list, tuple)) and "nargs" in f.metadata and f.metadata["nargs"] is None:

@@ -43,6 +43,11 @@ class RunConfig:
     out: str = opt(help="run directory (config, metrics, checkpoints, final model)")
     resume: bool = opt(False, "continue from the newest complete checkpoint in --out")
 
+    def validate(self) -> None:
+        for name in ("qa", "model", "out"):
+            if not getattr(self, name).strip():
+                raise UsageError(f"--{name} is empty; {self.__dataclass_fields__[name].metadata['help']}")
+
 
 @dataclasses.dataclass
 class TinyModelConfig:

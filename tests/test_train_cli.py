@@ -84,8 +84,9 @@ def test_sft_cli_with_lora(tiny_path, qa_dir, tmp_path):
 
 
 def test_make_tiny_model_cli(tmp_path, capsys):
-    assert main(["make-tiny-model", "--out", str(tmp_path / "m")]) == 0
+    assert main(["make-tiny-model", "--out", str(tmp_path / "m"), "--seed", "3"]) == 0
     assert os.path.isfile(tmp_path / "m" / "config.json")
+    assert json.loads((tmp_path / "m" / "robotr1_tiny.json").read_text())["seed"] == 3  # --seed is stored
 
 
 def test_missing_qa(tiny_path, tmp_path, capsys):
