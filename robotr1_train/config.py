@@ -8,9 +8,11 @@ temperature 1.0, lr 1e-6, weight decay 1e-2, KL to the reference with the low-va
 at coefficient 1e-2, ratio clip 0.2, prompt and response lengths 2048, rollout batch 512 prompts,
 update batch 128 prompts, 5 epochs. SFT baselines use lr 1e-5.
 
-Precedence: dataclass defaults < YAML file (``--config``; a ``grpo:`` / ``sft:`` section or flat keys)
-< ``--set key=value`` / per-field flags. Unknown keys raise ``UsageError`` with a suggestion.
-The resolved config is written to ``RUN_DIR/config.yaml``.
+Each field's ``opt(default, help, min=..., choices=...)`` is its flag, ``--set`` key, YAML key, help
+line and bounds at once (``robotr1_data.config`` builds the command from it). Precedence: dataclass
+defaults < YAML file (``--config``; a ``grpo:`` / ``sft:`` section or flat keys) < ``--set key=value``
+< per-field flags. Unknown keys raise ``UsageError`` with a suggestion. The resolved config is written
+to ``RUN_DIR/config.yaml``.
 """
 
 from __future__ import annotations
