@@ -91,8 +91,10 @@ def comma_list(value: Any) -> Any:
     items = [value] if isinstance(value, str) else list(value)
     out = []
     for v in items:
-        out.extend(t.strip() for t in v.split(",") if t.strip()) if isinstance(v, str) \
-            else out.append(v)
+        if isinstance(v, str):
+            out.extend(t.strip() for t in v.split(",") if t.strip())
+        else:
+            out.append(v)
     return out
 
 
