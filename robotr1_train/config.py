@@ -217,17 +217,6 @@ def build_config(cls, yaml_path: Optional[str] = None, section: str = "grpo", ov
                    from_file=set(values) - set(overrides or {}), from_set=set(overrides or {}))
 
 
-def parse_set(items) -> dict:
-    """``["lr=1e-5", "lora=true"]`` -> ``{"lr": "1e-5", ...}`` (text; ``build_config`` types it)."""
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise UsageError(f"--set needs key=value, got '{item}'")
-        k, v = item.split("=", 1)
-        out[k.strip().replace("-", "_")] = v
-    return out
-
-
 def to_dict(cfg) -> dict:
     return dataclasses.asdict(cfg)
 
@@ -238,4 +227,4 @@ def dump_yaml(cfg) -> str:
     return yaml.safe_dump({type(cfg).__name__: to_dict(cfg)}, sort_keys=False)
 
 
-__all__ = ["GRPOConfig", "SFTConfig", "build_config", "parse_set", "dump_yaml", "to_dict"]
+__all__ = ["GRPOConfig", "SFTConfig", "build_config", "dump_yaml", "to_dict"]
