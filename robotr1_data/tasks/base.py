@@ -9,29 +9,13 @@ elsewhere.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import List, Optional, Sequence
 
 import numpy as np
 
 from robotr1_data.tasks.conditions import Condition
-
-# Gripper pointing straight down (TCP z = -world z), fingers opening along world y at yaw 0.
-DOWN_QUAT = np.array([0.0, 1.0, 0.0, 0.0])  # w, x, y, z
-
-
-def down_quat(yaw: float = 0.0) -> np.ndarray:
-    """Top-down gripper orientation turned by ``yaw`` radians about world z (w, x, y, z)."""
-    half = 0.5 * yaw
-    rz = np.array([math.cos(half), 0.0, 0.0, math.sin(half)])
-    return quat_mul(rz, DOWN_QUAT)
-
-
-def quat_mul(a, b):
-    w1, x1, y1, z1 = a
-    w2, x2, y2, z2 = b
-    return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
+# Re-exported: policies and plugins import the gripper orientation from here.
+from robotr1_data.tasks.geometry import DOWN_QUAT, down_quat, quat_mul  # noqa: F401
 
 
 @dataclasses.dataclass

@@ -4,7 +4,8 @@ jar of another colour distracts."""
 from typing import List
 
 from robotr1_data.tasks import parts, parts_articulated as pa
-from robotr1_data.tasks.base import Task, down_quat, sample_positions
+from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.geometry import down_quat, yaw_quat
 from robotr1_data.tasks.recipes import pick_and_place
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
@@ -37,7 +38,7 @@ class CloseJar(Task):
         for jar, p in zip(JARS, points[:2]):
             self.sim.set_body_pose(jar, p)
         lid = points[2] + [0, 0, pa.Jar.lid_half]
-        self.sim.set_body_pose("jar_lid0", lid, pa.yaw_quat(self.rng.uniform(-3.14, 3.14)))
+        self.sim.set_body_pose("jar_lid0", lid, yaw_quat(self.rng.uniform(-3.14, 3.14)))
         jar = points[index % 2]
         grip = lid + [0, 0, 0.004]
         carry_z = jar[2] + pa.Jar.neck_top + 0.08

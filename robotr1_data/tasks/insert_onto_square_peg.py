@@ -10,7 +10,8 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task, Waypoint
+from robotr1_data.tasks.geometry import down_quat, grasp_yaw, rotate_z, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition
 
 INNER, BAR, HEIGHT = 0.056, 0.014, 0.025  # ring hole, side width and height
@@ -51,18 +52,18 @@ class InsertOntoSquarePeg(Task):
             raise RuntimeError("insert_onto_square_peg: no room for the ring")
         stand_yaw = self.rng.uniform(-0.4, 0.4)
         ring_yaw = self.rng.uniform(-math.pi, math.pi)
-        self.sim.set_body_pose("pegs", stand, po.yaw_quat(stand_yaw))
-        self.sim.set_body_pose("square_ring", ring + (0, 0, HEIGHT / 2), po.yaw_quat(ring_yaw))
-        peg = stand + po.rotate_z((0.0, (target - 1) * 0.12, 0.0), stand_yaw)
+        self.sim.set_body_pose("pegs", stand, yaw_quat(stand_yaw))
+        self.sim.set_body_pose("square_ring", ring + (0, 0, HEIGHT / 2), yaw_quat(ring_yaw))
+        peg = stand + rotate_z((0.0, (target - 1) * 0.12, 0.0), stand_yaw)
 
         # Hold the side of the ring that lies along the fingers' closing axis.
-        grip_yaw = po.grasp_yaw(ring_yaw)
-        side = po.rotate_z((0.0, SIDE, 0.0), grip_yaw)  # closing axis is the hand's y
+        grip_yaw = grasp_yaw(ring_yaw)
+        side = rotate_z((0.0, SIDE, 0.0), grip_yaw)  # closing axis is the hand's y
         grasp = ring + side
         grasp[2] = 0.752 + HEIGHT - 0.01
         # At the peg, turn the ring square to it; the held side turns with the hand.
-        place_yaw = grip_yaw + po.grasp_yaw(stand_yaw - ring_yaw)
-        drop = peg + po.rotate_z((0.0, SIDE, 0.0), place_yaw)
+        place_yaw = grip_yaw + grasp_yaw(stand_yaw - ring_yaw)
+        drop = peg + rotate_z((0.0, SIDE, 0.0), place_yaw)
         # Release with the ring's bottom 5 mm above the peg top; it falls over the peg.
         drop[2] = 0.752 + PEG_TOP + 0.005 + (grasp[2] - 0.752)
         q = down_quat(place_yaw)

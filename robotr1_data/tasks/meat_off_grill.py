@@ -5,7 +5,8 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, down_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.geometry import at, down_quat, yaw_quat
 from robotr1_data.tasks.recipes import pick_and_place
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
@@ -31,7 +32,7 @@ class MeatOffGrill(Task):
         self.register_success_conditions([NothingGrasped(), DetectedCondition(meat, "success")])
         origin = np.array([self.rng.uniform(0.15, 0.3), self.rng.uniform(0.0, 0.08), 0.752])
         yaw = self.rng.uniform(-0.2, 0.2)
-        self.sim.set_body_pose("grill", origin, pa.yaw_quat(yaw))
+        self.sim.set_body_pose("grill", origin, yaw_quat(yaw))
         slots = [0.065, -0.065]
         self.rng.shuffle(slots)
         poses = {}
@@ -39,12 +40,12 @@ class MeatOffGrill(Task):
             local = [self.rng.uniform(-0.03, 0.03), slot + self.rng.uniform(-0.01, 0.01),
                      pa.Grill.top + HALF_Z[piece]]
             piece_yaw = yaw + self.rng.uniform(-0.4, 0.4)
-            poses[piece] = (pa.at(origin, yaw, local), piece_yaw)
-            self.sim.set_body_pose(piece, poses[piece][0], pa.yaw_quat(piece_yaw))
+            poses[piece] = (at(origin, yaw, local), piece_yaw)
+            self.sim.set_body_pose(piece, poses[piece][0], yaw_quat(piece_yaw))
         pos, piece_yaw = poses[meat]
         q = down_quat(piece_yaw)
         grip = pos + [0, 0, 0.005]
-        drop = pa.at(origin, yaw, [0.0, -0.25, HALF_Z[meat] + 0.005 + 0.012])
+        drop = at(origin, yaw, [0.0, -0.25, HALF_Z[meat] + 0.005 + 0.012])
         carry_z = origin[2] + pa.Grill.top + 0.1
         self.waypoints = pick_and_place(grip, drop, q, q, carry_z)
         return [f"take the {meat} off the grill",

@@ -4,7 +4,8 @@ import math
 from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task, Waypoint
+from robotr1_data.tasks.geometry import at, down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import JointCondition
 
 PULL = 0.19  # how far the expert pulls; success needs 0.15 m as in RLBench
@@ -15,12 +16,12 @@ def drawer_waypoints(origin, yaw, k: int, pull: float = PULL) -> List[Waypoint]:
     tab = pa.Cabinet.tab_centre(k) - [0.01, 0, 0]  # grip the tab's outer half
     front = tab - [0.08, 0, 0]
     above = [front[0], front[1], pa.Cabinet.height + 0.05]
-    q = down_quat(pa.grip_yaw(yaw))
+    q = down_quat(grasp_yaw(yaw, math.pi))
     return [
-        Waypoint(pa.at(origin, yaw, above), q, name="waypoint0"),
-        Waypoint(pa.at(origin, yaw, front), q, linear=True, name="waypoint1"),
-        Waypoint(pa.at(origin, yaw, tab), q, gripper="close", linear=True, name="waypoint2"),
-        Waypoint(pa.at(origin, yaw, tab - [pull, 0, 0]), q, gripper="open", linear=True,
+        Waypoint(at(origin, yaw, above), q, name="waypoint0"),
+        Waypoint(at(origin, yaw, front), q, linear=True, name="waypoint1"),
+        Waypoint(at(origin, yaw, tab), q, gripper="close", linear=True, name="waypoint2"),
+        Waypoint(at(origin, yaw, tab - [pull, 0, 0]), q, gripper="open", linear=True,
                  name="waypoint3"),
     ]
 
@@ -31,7 +32,7 @@ def place_cabinet(task: Task):
     side = task.rng.choice([-1.0, 1.0])
     origin = (task.rng.uniform(0.1, 0.25), side * task.rng.uniform(0.22, 0.28), 0.752)
     yaw = side * (math.pi / 2 + task.rng.uniform(0.0, 0.45))
-    task.sim.set_body_pose("drawer_frame", origin, pa.yaw_quat(yaw))
+    task.sim.set_body_pose("drawer_frame", origin, yaw_quat(yaw))
     return origin, yaw
 
 

@@ -5,6 +5,7 @@ from typing import List
 
 from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
 THICKNESS = 0.022
@@ -30,11 +31,11 @@ class PhoneOnBase(Task):
                                            min_distance=0.22)
         phone_yaw, base_yaw = self.rng.uniform(-math.pi / 2, math.pi / 2, size=2)
         phone_p[2] += THICKNESS / 2
-        self.sim.set_body_pose("phone", phone_p, po.yaw_quat(phone_yaw))
-        self.sim.set_body_pose("phone_base", base_p, po.yaw_quat(base_yaw))
+        self.sim.set_body_pose("phone", phone_p, yaw_quat(phone_yaw))
+        self.sim.set_body_pose("phone_base", base_p, yaw_quat(base_yaw))
         # Fingers close across the phone's width; the phone is symmetric under a half turn.
-        grip = po.grasp_yaw(phone_yaw, math.pi)
-        place = po.grasp_yaw(base_yaw, math.pi)
+        grip = grasp_yaw(phone_yaw, math.pi)
+        place = grasp_yaw(base_yaw, math.pi)
         grasp_z = phone_p[2] + THICKNESS / 2 - GRASP_BELOW_TOP
         # Release the phone 4 mm above the base plate so it settles onto it.
         place_z = base_p[2] + 0.015 + 0.004 + THICKNESS - GRASP_BELOW_TOP

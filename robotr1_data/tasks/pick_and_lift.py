@@ -3,7 +3,8 @@
 from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.geometry import down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
 
 SIZE = 0.045
@@ -36,10 +37,10 @@ class PickAndLift(Task):
                                   (0.38, 0.25, 0.752 + SIZE / 2), min_distance=0.14)
         yaws = self.rng.uniform(-3.14, 3.14, size=3)
         for body, p, yaw in zip(BLOCKS, points, yaws):
-            self.sim.set_body_pose(body, p, po.yaw_quat(yaw))
+            self.sim.set_body_pose(body, p, yaw_quat(yaw))
         (goal,) = sample_positions(self.rng, 1, (0.05, -0.2, 0.95), (0.35, 0.2, 1.1), 0.0)
         self.sim.set_body_pose("success_target", goal)
-        grip = po.grasp_yaw(yaws[0])
+        grip = grasp_yaw(yaws[0])
         x, y, z = points[0]
         grasp_z = z + SIZE / 2 - 0.015
         # The weld keeps the block where the fingers closed, so the TCP ends the same offset

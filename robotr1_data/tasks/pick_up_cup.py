@@ -3,7 +3,8 @@
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.geometry import down_quat
 from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
 
 CUP_HEIGHT = 0.09

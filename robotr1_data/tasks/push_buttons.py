@@ -8,7 +8,8 @@ import itertools
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.geometry import down_quat
 from robotr1_data.tasks.conditions import ConditionSet, JointCondition
 
 CAP_TOP = 0.056  # cap top above the table (see parts.button)

@@ -11,7 +11,8 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.geometry import at, down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
 NAMES = [label for label, *_ in pa.GROCERIES]
@@ -43,7 +44,7 @@ class PutGroceriesInCupboard(Task):
         # other side, clear of where the hand comes down in front of the cupboard.
         origin = np.array([self.rng.uniform(0.2, 0.3), side * self.rng.uniform(0.26, 0.29), 0.752])
         yaw = side * (math.pi / 2 + self.rng.uniform(0.0, 0.4))
-        self.sim.set_body_pose("cupboard", origin, pa.yaw_quat(yaw))
+        self.sim.set_body_pose("cupboard", origin, yaw_quat(yaw))
 
         others = [i for i in range(len(BODIES)) if i != index]
         shown = [index] + list(self.rng.choice(others, size=ON_TABLE - 1, replace=False))
@@ -63,20 +64,20 @@ class PutGroceriesInCupboard(Task):
             if i in shown:
                 p = spots[shown.index(i)] + [0, 0, half_z]
                 yaws[i] = self.rng.uniform(-math.pi / 2, math.pi / 2)
-                self.sim.set_body_pose(body, p, pa.yaw_quat(yaws[i]))
+                self.sim.set_body_pose(body, p, yaw_quat(yaws[i]))
             else:  # parked on the floor far to the side, never seen by a camera
-                self.sim.set_body_pose(body, (-1.0 + 0.3 * parked, 3.5, half_z), pa.yaw_quat(0.0))
+                self.sim.set_body_pose(body, (-1.0 + 0.3 * parked, 3.5, half_z), yaw_quat(0.0))
                 parked += 1
 
         half_z = pa.grocery_half_height(index)
         centre = spots[0] + [0, 0, half_z]
         grip = centre + [0, 0, max(0.004, half_z - 0.02)]
         above_item = grip[2] - centre[2]  # TCP height above the grocery's centre
-        q_pick, q_put = down_quat(yaws[index]), down_quat(pa.grip_yaw(yaw))
+        q_pick, q_put = down_quat(yaws[index]), down_quat(grasp_yaw(yaw, math.pi))
         put_z = pa.CUPBOARD.shelf_top(0) + half_z + 0.006 + above_item
-        above = pa.at(origin, yaw, [FRONT_OFF, 0, pa.CUPBOARD.height + 0.06])
-        front = pa.at(origin, yaw, [FRONT_OFF, 0, put_z])
-        inside = pa.at(origin, yaw, [REACH_IN, 0, put_z])
+        above = at(origin, yaw, [FRONT_OFF, 0, pa.CUPBOARD.height + 0.06])
+        front = at(origin, yaw, [FRONT_OFF, 0, put_z])
+        inside = at(origin, yaw, [REACH_IN, 0, put_z])
         self.waypoints = [
             Waypoint(grip + [0, 0, 0.08], q_pick, name="waypoint0"),
             Waypoint(grip, q_pick, gripper="close", linear=True, name="waypoint1"),

@@ -1,10 +1,12 @@
 """put_item_in_drawer: open the bottom, middle or top drawer and put the block from the top of
 the cabinet inside it."""
 
+import math
 from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task, Waypoint
+from robotr1_data.tasks.geometry import at, down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.open_drawer import PULL, drawer_waypoints, place_cabinet
 
@@ -31,11 +33,11 @@ class PutItemInDrawer(Task):
         origin, yaw = place_cabinet(self)
         item_local = [self.rng.uniform(-0.04, 0.04), self.rng.uniform(-0.07, 0.07),
                       pa.Cabinet.height + 0.01 + ITEM / 2]
-        item = pa.at(origin, yaw, item_local)
+        item = at(origin, yaw, item_local)
         item_yaw = self.rng.uniform(-0.78, 0.78)
-        self.sim.set_body_pose("item", item, pa.yaw_quat(item_yaw))
+        self.sim.set_body_pose("item", item, yaw_quat(item_yaw))
         q_item = down_quat(item_yaw)
-        q_drawer = down_quat(pa.grip_yaw(yaw))
+        q_drawer = down_quat(grasp_yaw(yaw, math.pi))
         grip = item + [0, 0, 0.005]
         drop = [-pa.Cabinet.depth / 2 - 0.13, 0.0, pa.Cabinet.floor_top(index) + ITEM / 2 + 0.02]
         opened = drawer_waypoints(origin, yaw, index, PULL)
@@ -46,8 +48,8 @@ class PutItemInDrawer(Task):
             Waypoint(grip, q_item, gripper="close", linear=True, name="waypoint6"),
             Waypoint((grip[0], grip[1], origin[2] + CARRY_Z), q_item, linear=True,
                      name="waypoint7"),
-            Waypoint(pa.at(origin, yaw, [drop[0], drop[1], CARRY_Z]), q_drawer, name="waypoint8"),
-            Waypoint(pa.at(origin, yaw, drop), q_drawer, gripper="open", linear=True,
+            Waypoint(at(origin, yaw, [drop[0], drop[1], CARRY_Z]), q_drawer, name="waypoint8"),
+            Waypoint(at(origin, yaw, drop), q_drawer, gripper="open", linear=True,
                      name="waypoint9"),
         ]
         return [f"put item in {option} drawer",

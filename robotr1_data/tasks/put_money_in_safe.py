@@ -7,7 +7,8 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task, Waypoint
+from robotr1_data.tasks.geometry import at, down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
 MONEY_HALF_Z = 0.0125
@@ -34,18 +35,18 @@ class PutMoneyInSafe(Task):
         side = self.rng.choice([-1.0, 1.0])
         origin = np.array([self.rng.uniform(0.22, 0.32), side * self.rng.uniform(0.2, 0.26), 0.752])
         yaw = side * (math.pi / 2 + self.rng.uniform(0.0, 0.4))
-        self.sim.set_body_pose("safe", origin, pa.yaw_quat(yaw))
+        self.sim.set_body_pose("safe", origin, yaw_quat(yaw))
         money = np.array([self.rng.uniform(0.05, 0.3), -side * self.rng.uniform(0.05, 0.22),
                           0.752 + MONEY_HALF_Z])
         money_yaw = self.rng.uniform(-math.pi / 2, math.pi / 2)
-        self.sim.set_body_pose("dollar_stack", money, pa.yaw_quat(money_yaw))
+        self.sim.set_body_pose("dollar_stack", money, yaw_quat(money_yaw))
 
         grip = money + [0, 0, 0.004]
-        q_pick, q_safe = down_quat(money_yaw), down_quat(pa.grip_yaw(yaw))
+        q_pick, q_safe = down_quat(money_yaw), down_quat(grasp_yaw(yaw, math.pi))
         shelf_z = pa.SAFE.shelf_top(index) + MONEY_HALF_Z + 0.004 + 0.004
-        above = pa.at(origin, yaw, [FRONT_OFF, 0, pa.SAFE.shelf_top(2) + 0.08])
-        front = pa.at(origin, yaw, [FRONT_OFF, 0, shelf_z])
-        inside = pa.at(origin, yaw, [REACH_IN, 0, shelf_z])
+        above = at(origin, yaw, [FRONT_OFF, 0, pa.SAFE.shelf_top(2) + 0.08])
+        front = at(origin, yaw, [FRONT_OFF, 0, shelf_z])
+        inside = at(origin, yaw, [REACH_IN, 0, shelf_z])
         self.waypoints = [
             Waypoint(grip + [0, 0, 0.08], q_pick, name="waypoint0"),
             Waypoint(grip, q_pick, gripper="close", linear=True, name="waypoint1"),

@@ -6,6 +6,7 @@ import numpy as np
 
 from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition
 
 BIN_HEIGHT = 0.1
@@ -29,7 +30,7 @@ class PutRubbishInBin(Task):
     def init_episode(self, index: int) -> List[str]:
         yaw = self.rng.uniform(-0.4, 0.4)
         (bin_pos,) = sample_positions(self.rng, 1, (0.2, -0.25, 0.752), (0.35, 0.25, 0.752), 0.0)
-        self.sim.set_body_pose("bin", bin_pos, po.yaw_quat(yaw))
+        self.sim.set_body_pose("bin", bin_pos, yaw_quat(yaw))
         # The items stay clear of the bin (half-diagonal ~0.14 m); the rubbish further, so the
         # 0.2 m wide hand does not catch a wall while it grasps.
         clear = (0.27, 0.18, 0.18)
@@ -41,8 +42,8 @@ class PutRubbishInBin(Task):
             raise RuntimeError("put_rubbish_in_bin: no room for the items beside the bin")
         yaws = self.rng.uniform(-3.14, 3.14, size=3)
         for body, p, item_yaw in zip(("rubbish", "tomato1", "tomato2"), items, yaws):
-            self.sim.set_body_pose(body, p, po.yaw_quat(item_yaw))
-        grip_yaw = po.grasp_yaw(yaws[0])
+            self.sim.set_body_pose(body, p, yaw_quat(item_yaw))
+        grip_yaw = grasp_yaw(yaws[0])
         x, y, _ = items[0]
         drop = (bin_pos[0], bin_pos[1], bin_pos[2] + BIN_HEIGHT + 0.08)
         self.waypoints = (po.pick_waypoints((x, y, 0.776), grip_yaw, lift=0.2)

@@ -10,7 +10,8 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.geometry import down_quat, grasp_yaw, segment_distance, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition
 
 CUBE = 0.04
@@ -57,14 +58,14 @@ class ReachAndDrag(Task):
             stick_yaw = math.pi + self.rng.uniform(-0.25, 0.25)
             axis = np.array([math.cos(stick_yaw), math.sin(stick_yaw), 0.0])
             head = np.array([*grip_xy, 0.752]) - REACH * axis
-            if po.segment_distance(cube, head, head + (REACH + TAIL) * axis) > 0.1:
+            if segment_distance(cube, head, head + (REACH + TAIL) * axis) > 0.1:
                 break
         else:
             raise RuntimeError("reach_and_drag: no room for the stick beside the cube")
-        self.sim.set_body_pose("cube", cube + (0, 0, CUBE / 2), po.yaw_quat(angle))
+        self.sim.set_body_pose("cube", cube + (0, 0, CUBE / 2), yaw_quat(angle))
         grip = po.place_stick(self.sim, "stick", grip_xy, stick_yaw, tail=TAIL, drop=DROP,
                               handle=HANDLE)
-        self.sim.set_body_pose("target0", target, po.yaw_quat(angle))
+        self.sim.set_body_pose("target0", target, yaw_quat(angle))
         avoid = [target, cube, head]
         distractors = []
         while len(distractors) < 3:
@@ -72,9 +73,9 @@ class ReachAndDrag(Task):
             if all(np.linalg.norm(p[:2] - q[:2]) > 0.13 for q in avoid + distractors):
                 distractors.append(p)
         for t, p in zip(TARGETS[1:], distractors):
-            self.sim.set_body_pose(t, p, po.yaw_quat(self.rng.uniform(-0.8, 0.8)))
+            self.sim.set_body_pose(t, p, yaw_quat(self.rng.uniform(-0.8, 0.8)))
 
-        grip_yaw = po.grasp_yaw(stick_yaw, math.pi)
+        grip_yaw = grasp_yaw(stick_yaw, math.pi)
         grasp_z = grip[2] + HANDLE / 2 - 0.01
         # The weld keeps the stick's yaw relative to the hand: turning the stick to point along
         # the drag turns the hand by the same angle.

@@ -10,7 +10,8 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task, Waypoint
+from robotr1_data.tasks.geometry import down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition
 
 SIZE = (0.06, 0.06, 0.04)  # a squat block: pushed low, it slides rather than tips
@@ -39,17 +40,17 @@ class SlideBlockToColorTarget(Task):
         sides = self.rng.permutation(4)  # target i (colour i) lies on side sides[i]
         layout_yaw = self.rng.uniform(-math.pi / 4, math.pi / 4)
         block = np.array([self.rng.uniform(0.12, 0.28), self.rng.uniform(-0.1, 0.1), 0.752])
-        self.sim.set_body_pose("block", block + (0, 0, SIZE[2] / 2), po.yaw_quat(layout_yaw))
+        self.sim.set_body_pose("block", block + (0, 0, SIZE[2] / 2), yaw_quat(layout_yaw))
         centres = []
         for t, side, (_, rgb) in zip(TARGETS, sides, TARGET_COLORS):
             angle = layout_yaw + side * math.pi / 2
             centres.append(block + SPACING * np.array([math.cos(angle), math.sin(angle), 0.0]))
-            self.sim.set_body_pose(t, centres[-1], po.yaw_quat(layout_yaw))
+            self.sim.set_body_pose(t, centres[-1], yaw_quat(layout_yaw))
             self.sim.set_color(t, rgb)
         self.register_success_conditions([DetectedCondition("block", f"{TARGETS[index]}_region")])
         goal, push_angle = centres[index], layout_yaw + sides[index] * math.pi / 2
         u = np.array([math.cos(push_angle), math.sin(push_angle), 0.0])
-        q = down_quat(po.grasp_yaw(push_angle, math.pi))
+        q = down_quat(grasp_yaw(push_angle, math.pi))
         z = 0.752 + 0.016  # fingertips 6 mm above the table
         back = SIZE[0] / 2 + PUSHER
         start = block - (back + 0.02) * u

@@ -8,6 +8,7 @@ from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedSeveralCondition, NothingGrasped
 
 SIZE = 0.045
@@ -49,20 +50,20 @@ class StackBlocks(Task):
                                   min_distance=0.1)
         plane, blocks = points[0], points[1:]
         plane_yaw = self.rng.uniform(-0.8, 0.8)
-        self.sim.set_body_pose("stack_blocks_target_plane", plane, po.yaw_quat(plane_yaw))
+        self.sim.set_body_pose("stack_blocks_target_plane", plane, yaw_quat(plane_yaw))
         yaws = self.rng.uniform(-3.14, 3.14, size=8)
         for b, p, yaw in zip(TARGETS + DISTRACTORS, blocks, yaws):
-            self.sim.set_body_pose(b, (p[0], p[1], p[2] + SIZE / 2), po.yaw_quat(yaw))
+            self.sim.set_body_pose(b, (p[0], p[1], p[2] + SIZE / 2), yaw_quat(yaw))
 
         self.waypoints = []
-        place_yaw = po.grasp_yaw(plane_yaw)
+        place_yaw = grasp_yaw(plane_yaw)
         for k in range(count):
             x, y, z = blocks[k]
             grasp = (x, y, z + SIZE / 2 + GRASP_BELOW_CENTRE)
             # Release each block 3 mm above the one below it.
             centre_z = plane[2] + SIZE * (k + 0.5) + 0.003
             place = (plane[0], plane[1], centre_z + GRASP_BELOW_CENTRE)
-            self.waypoints += po.pick_waypoints(grasp, po.grasp_yaw(yaws[k]), prefix=f"block{k}_")
+            self.waypoints += po.pick_waypoints(grasp, grasp_yaw(yaws[k]), prefix=f"block{k}_")
             self.waypoints += po.place_waypoints(place, place_yaw, approach=0.06, retreat=0.06,
                                                  prefix=f"block{k}_")
         return [f"place {count} of the {color_name} cubes on top of each other",

@@ -7,6 +7,7 @@ from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.geometry import yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
 HEIGHT, WALL = 0.07, 0.004
@@ -38,7 +39,7 @@ class StackCups(Task):
         points = sample_positions(self.rng, 3, (0.0, -0.25, 0.752), (0.38, 0.25, 0.752),
                                   min_distance=0.15)
         for cup, p in zip(CUPS, points):
-            self.sim.set_body_pose(cup, p, po.yaw_quat(self.rng.uniform(-3.14, 3.14)))
+            self.sim.set_body_pose(cup, p, yaw_quat(self.rng.uniform(-3.14, 3.14)))
         base = points[0]
         self.waypoints = []
         for k, p in enumerate(points[1:], start=1):

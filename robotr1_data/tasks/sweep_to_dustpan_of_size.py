@@ -10,7 +10,8 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task, Waypoint
+from robotr1_data.tasks.geometry import down_quat, grasp_yaw, segment_distance, yaw_quat
 from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition
 
 SIZES = [("tall", 0.06), ("short", 0.03)]
@@ -48,12 +49,12 @@ class SweepToDustpanOfSize(Task):
         flip = self.rng.choice([-1.0, 1.0])
         pans = [middle + flip * 0.09 * across, middle - flip * 0.09 * across]
         for pan, p in zip(PANS, pans):
-            self.sim.set_body_pose(pan, p, po.yaw_quat(angle + math.pi))
+            self.sim.set_body_pose(pan, p, yaw_quat(angle + math.pi))
         pile = pans[index] - 0.14 * d
         offsets = po.sample_offsets(self.rng, len(DIRT), (0.02, 0.03), 0.016)
         for crumb, (a, b) in zip(DIRT, offsets):
             self.sim.set_body_pose(crumb, pile + a * d + b * across + (0, 0, 0.006),
-                                   po.yaw_quat(self.rng.uniform(-1.5, 1.5)))
+                                   yaw_quat(self.rng.uniform(-1.5, 1.5)))
 
         for _ in range(500):  # the broom lies clear of the pans and the dirt, head to +x
             grip_xy = (self.rng.uniform(0.0, 0.35), self.rng.uniform(-0.27, 0.27))
@@ -62,15 +63,15 @@ class SweepToDustpanOfSize(Task):
             head = np.array([*grip_xy, 0.752]) - REACH * axis
             tail = head + (REACH + TAIL) * axis
             if (abs(head[1]) < 0.3 and -0.05 < head[0] < 0.45
-                    and min(po.segment_distance(p, head, tail) for p in pans) > 0.15
-                    and po.segment_distance(pile, head, tail) > 0.12):
+                    and min(segment_distance(p, head, tail) for p in pans) > 0.15
+                    and segment_distance(pile, head, tail) > 0.12):
                 break
         else:
             raise RuntimeError("sweep_to_dustpan_of_size: no room for the broom")
         grip = po.place_stick(self.sim, "broom", grip_xy, broom_yaw, tail=TAIL, drop=DROP,
                               handle=HANDLE)
 
-        grip_yaw = po.grasp_yaw(broom_yaw, math.pi)
+        grip_yaw = grasp_yaw(broom_yaw, math.pi)
         grasp_z = grip[2] + HANDLE / 2 - 0.01
         sweep_yaw = (angle + grip_yaw - broom_yaw + math.pi) % (2 * math.pi) - math.pi
         q = down_quat(sweep_yaw)

@@ -3,7 +3,8 @@
 from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.geometry import down_quat, yaw_quat
 from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition, GraspedCondition
 
 
@@ -25,9 +26,9 @@ class TakeLidOffSaucepan(Task):
         (p,) = sample_positions(self.rng, 1, low=(0.05, -0.2, 0.752), high=(0.35, 0.2, 0.752),
                                 min_distance=0.0)
         pan_yaw = self.rng.uniform(-3.14, 3.14)
-        self.sim.set_body_pose("saucepan", p, pa.yaw_quat(pan_yaw))
+        self.sim.set_body_pose("saucepan", p, yaw_quat(pan_yaw))
         lid_z = p[2] + pa.Saucepan.height + pa.Saucepan.lid_half
-        self.sim.set_body_pose("saucepan_lid", (p[0], p[1], lid_z), pa.yaw_quat(pan_yaw))
+        self.sim.set_body_pose("saucepan_lid", (p[0], p[1], lid_z), yaw_quat(pan_yaw))
         grip_z = lid_z + pa.Saucepan.knob_top - 0.01
         yaw = self.rng.uniform(-0.8, 0.8)
         self.waypoints = [

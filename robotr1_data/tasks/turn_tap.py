@@ -7,7 +7,8 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task, Waypoint
+from robotr1_data.tasks.geometry import at, down_quat, yaw_quat
 from robotr1_data.tasks.conditions import JointCondition
 
 OPTIONS = ["left", "right"]
@@ -31,7 +32,7 @@ class TurnTap(Task):
         self.register_success_conditions([JointCondition(f"{option}_joint", 1.57)])
         origin = np.array([self.rng.uniform(0.15, 0.32), self.rng.uniform(-0.15, 0.15), 0.752])
         yaw = self.rng.uniform(-0.25, 0.25)
-        self.sim.set_body_pose("tap", origin, pa.yaw_quat(yaw))
+        self.sim.set_body_pose("tap", origin, yaw_quat(yaw))
         side = 1.0 if option == "left" else -1.0
         sign = -side  # left turns clockwise, right counter-clockwise (seen from above)
         hub = np.array([0.0, side * pa.Tap.handle_y, pa.Tap.grip_z])
@@ -39,7 +40,7 @@ class TurnTap(Task):
         def grasp_pose(turned: float):
             alpha = math.pi + sign * turned  # lever direction in the tap frame
             local = hub + pa.Tap.lever * np.array([math.cos(alpha), math.sin(alpha), 0.0])
-            return pa.at(origin, yaw, local), down_quat(yaw + sign * turned)
+            return at(origin, yaw, local), down_quat(yaw + sign * turned)
 
         start, q0 = grasp_pose(0.0)
         self.waypoints = [Waypoint(start + [0, 0, 0.08], q0, name="waypoint0"),
