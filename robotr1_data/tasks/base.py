@@ -16,6 +16,7 @@ import numpy as np
 from robotr1_data.tasks.conditions import Condition
 # Re-exported: policies and plugins import the gripper orientation from here.
 from robotr1_data.tasks.geometry import DOWN_QUAT, down_quat, quat_mul  # noqa: F401
+from robotr1_data.tasks.regions import sample_positions  # noqa: F401
 
 
 @dataclasses.dataclass
@@ -130,17 +131,3 @@ class Task:
     def failed(self) -> bool:
         return any(c.condition_met(self.sim)[0] for c in self._fail)
 
-
-def sample_positions(rng: np.random.Generator, count: int, low: Sequence[float],
-                     high: Sequence[float], min_distance: float, max_tries: int = 1000) -> np.ndarray:
-    """``count`` points uniform in the box [low, high], pairwise at least ``min_distance`` apart
-    in xy (RLBench's SpawnBoundary with collision checking, reduced to what our objects need)."""
-    low, high = np.asarray(low, float), np.asarray(high, float)
-    points: List[np.ndarray] = []
-    for _ in range(max_tries):
-        p = rng.uniform(low, high)
-        if all(np.linalg.norm(p[:2] - q[:2]) >= min_distance for q in points):
-            points.append(p)
-            if len(points) == count:
-                return np.array(points)
-    raise RuntimeError(f"could not place {count} objects {min_distance} m apart in {low}..{high}")

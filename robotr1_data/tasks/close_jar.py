@@ -4,9 +4,10 @@ jar of another colour distracts."""
 from typing import List
 
 from robotr1_data.tasks import parts, parts_articulated as pa
-from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.geometry import down_quat, yaw_quat
 from robotr1_data.tasks.recipes import pick_and_place
+from robotr1_data.tasks.regions import NEAR_WORKSPACE
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
 JARS = ("jar0", "jar1")
@@ -33,8 +34,7 @@ class CloseJar(Task):
         self.sim.set_color(other, parts.COLORS[distractor][1], geoms=[f"{other}_glass"])
         self.register_success_conditions([NothingGrasped(),
                                           DetectedCondition("jar_lid0", f"{target}_success")])
-        points = sample_positions(self.rng, 3, low=(0.0, -0.25, 0.752), high=(0.35, 0.25, 0.752),
-                                  min_distance=0.16)
+        points = NEAR_WORKSPACE.sample(self.rng, 3, min_distance=0.16)
         for jar, p in zip(JARS, points[:2]):
             self.sim.set_body_pose(jar, p)
         lid = points[2] + [0, 0, pa.Jar.lid_half]

@@ -7,16 +7,18 @@ Three coloured square pegs stand on a bar; the variation is the target peg's col
 import math
 from typing import List
 
-import numpy as np
-
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import down_quat, grasp_yaw, rotate_z, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition
+from robotr1_data.tasks.regions import SpawnRegion
+from robotr1_data.sim.scene import TABLE_TOP_Z
 
 INNER, BAR, HEIGHT = 0.056, 0.014, 0.025  # ring hole, side width and height
 SIDE = INNER / 2 + BAR / 2                 # ring centre to the middle of a side
 PEG_TOP = 0.08                             # base 0.02 + peg 0.06
+STAND_SPACE = SpawnRegion.on_table("stand_space", (0.2, -0.12), (0.35, 0.12))
+RING_SPACE = SpawnRegion.on_table("ring_space", (0.0, -0.28), (0.35, 0.28))
 
 
 class InsertOntoSquarePeg(Task):
@@ -43,8 +45,8 @@ class InsertOntoSquarePeg(Task):
         self.register_success_conditions([DetectedCondition("square_ring",
                                                             f"pegs_peg{target}_region")])
         for _ in range(200):
-            stand = np.array([self.rng.uniform(0.2, 0.35), self.rng.uniform(-0.12, 0.12), 0.752])
-            ring = np.array([self.rng.uniform(0.0, 0.35), self.rng.uniform(-0.28, 0.28), 0.752])
+            stand = STAND_SPACE.point(self.rng)
+            ring = RING_SPACE.point(self.rng)
             # The stand is 0.34 m long along y: keep the ring's grasp clear of it.
             if abs(ring[1] - stand[1]) > 0.28 or abs(ring[0] - stand[0]) > 0.17:
                 break
@@ -60,12 +62,12 @@ class InsertOntoSquarePeg(Task):
         grip_yaw = grasp_yaw(ring_yaw)
         side = rotate_z((0.0, SIDE, 0.0), grip_yaw)  # closing axis is the hand's y
         grasp = ring + side
-        grasp[2] = 0.752 + HEIGHT - 0.01
+        grasp[2] = TABLE_TOP_Z + HEIGHT - 0.01
         # At the peg, turn the ring square to it; the held side turns with the hand.
         place_yaw = grip_yaw + grasp_yaw(stand_yaw - ring_yaw)
         drop = peg + rotate_z((0.0, SIDE, 0.0), place_yaw)
         # Release with the ring's bottom 5 mm above the peg top; it falls over the peg.
-        drop[2] = 0.752 + PEG_TOP + 0.005 + (grasp[2] - 0.752)
+        drop[2] = TABLE_TOP_Z + PEG_TOP + 0.005 + (grasp[2] - TABLE_TOP_Z)
         q = down_quat(place_yaw)
         self.waypoints = [
             Waypoint((grasp[0], grasp[1], grasp[2] + 0.08), down_quat(grip_yaw), gripper="open",

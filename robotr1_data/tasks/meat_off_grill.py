@@ -2,16 +2,16 @@
 
 from typing import List
 
-import numpy as np
-
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.geometry import at, down_quat, yaw_quat
 from robotr1_data.tasks.recipes import pick_and_place
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+from robotr1_data.tasks.regions import SpawnRegion
 
 MEAT = ["chicken", "steak"]
 HALF_Z = {"chicken": 0.018, "steak": 0.01}  # resting height of each piece's origin
+GRILL_SPACE = SpawnRegion.on_table("grill_space", (0.15, 0.0), (0.3, 0.08))
 
 
 class MeatOffGrill(Task):
@@ -30,7 +30,7 @@ class MeatOffGrill(Task):
     def init_episode(self, index: int) -> List[str]:
         meat = MEAT[index]
         self.register_success_conditions([NothingGrasped(), DetectedCondition(meat, "success")])
-        origin = np.array([self.rng.uniform(0.15, 0.3), self.rng.uniform(0.0, 0.08), 0.752])
+        origin = GRILL_SPACE.point(self.rng)
         yaw = self.rng.uniform(-0.2, 0.2)
         self.sim.set_body_pose("grill", origin, yaw_quat(yaw))
         slots = [0.065, -0.065]

@@ -7,8 +7,10 @@ from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import at, down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import JointCondition
+from robotr1_data.tasks.regions import SpawnRegion
 
 PULL = 0.19  # how far the expert pulls; success needs 0.15 m as in RLBench
+CABINET_SPACE = SpawnRegion.on_table("cabinet_space", (0.1, 0.22), (0.25, 0.28))  # or at -y
 
 
 def drawer_waypoints(origin, yaw, k: int, pull: float = PULL) -> List[Waypoint]:
@@ -30,7 +32,7 @@ def place_cabinet(task: Task):
     """Put the cabinet at the robot's left or right, its drawers facing the middle of the table
     and turned up to 0.45 rad toward the front camera."""
     side = task.rng.choice([-1.0, 1.0])
-    origin = (task.rng.uniform(0.1, 0.25), side * task.rng.uniform(0.22, 0.28), 0.752)
+    origin = CABINET_SPACE.point(task.rng, side)
     yaw = side * (math.pi / 2 + task.rng.uniform(0.0, 0.45))
     task.sim.set_body_pose("drawer_frame", origin, yaw_quat(yaw))
     return origin, yaw

@@ -17,7 +17,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from robotr1_data.sim.scene import TABLE_TOP_Z, SceneBuilder
-from robotr1_data.tasks.base import Waypoint, sample_positions
+from robotr1_data.tasks.base import Waypoint
 from robotr1_data.tasks.geometry import down_quat, quat_mul, rotate_z, yaw_quat
 
 GREY = (0.35, 0.35, 0.38, 1)
@@ -318,9 +318,3 @@ def place_waypoints(pos: Sequence[float], yaw: float, approach: float = 0.1,
             Waypoint((x, y, z), q, gripper="open", linear=True, name=f"{prefix}release"),
             Waypoint((x, y, z + retreat), q, linear=True, name=f"{prefix}retreat")]
 
-
-def sample_offsets(rng: np.random.Generator, count: int, half: Sequence[float],
-                   min_distance: float) -> np.ndarray:
-    """``count`` 2-D offsets in [-half, half] at least ``min_distance`` apart (a small pile)."""
-    half = np.asarray(half, float)
-    return sample_positions(rng, count, -half, half, min_distance)

@@ -4,9 +4,10 @@ import math
 from typing import List
 
 from robotr1_data.tasks import parts_objects as po
-from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+from robotr1_data.tasks.regions import WORKSPACE
 
 THICKNESS = 0.022
 GRASP_BELOW_TOP = 0.007  # TCP below the phone's top face: fingertips 5 mm above the table
@@ -27,8 +28,7 @@ class PhoneOnBase(Task):
         self.register_low_dim_bodies(["phone", "phone_base"])
 
     def init_episode(self, index: int) -> List[str]:
-        phone_p, base_p = sample_positions(self.rng, 2, (0.0, -0.25, 0.752), (0.38, 0.25, 0.752),
-                                           min_distance=0.22)
+        phone_p, base_p = WORKSPACE.sample(self.rng, 2, min_distance=0.22)
         phone_yaw, base_yaw = self.rng.uniform(-math.pi / 2, math.pi / 2, size=2)
         phone_p[2] += THICKNESS / 2
         self.sim.set_body_pose("phone", phone_p, yaw_quat(phone_yaw))

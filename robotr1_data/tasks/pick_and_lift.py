@@ -3,11 +3,13 @@
 from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
+from robotr1_data.tasks.regions import WORKSPACE, SpawnRegion
 
 SIZE = 0.045
+GOAL_SPACE = SpawnRegion("goal_space", (0.05, -0.2, 0.95), (0.35, 0.2, 1.1))
 BLOCKS = ("pick_and_lift_target", "distractor0", "distractor1")
 
 
@@ -33,12 +35,11 @@ class PickAndLift(Task):
                                  replace=False)
         for body, c in zip(BLOCKS, [rgb] + [parts.COLORS[i][1] for i in others]):
             self.sim.set_color(body, c)
-        points = sample_positions(self.rng, 3, (0.0, -0.25, 0.752 + SIZE / 2),
-                                  (0.38, 0.25, 0.752 + SIZE / 2), min_distance=0.14)
+        points = WORKSPACE.raised(SIZE / 2).sample(self.rng, 3, min_distance=0.14)
         yaws = self.rng.uniform(-3.14, 3.14, size=3)
         for body, p, yaw in zip(BLOCKS, points, yaws):
             self.sim.set_body_pose(body, p, yaw_quat(yaw))
-        (goal,) = sample_positions(self.rng, 1, (0.05, -0.2, 0.95), (0.35, 0.2, 1.1), 0.0)
+        (goal,) = GOAL_SPACE.sample(self.rng)
         self.sim.set_body_pose("success_target", goal)
         grip = grasp_yaw(yaws[0])
         x, y, z = points[0]

@@ -3,9 +3,10 @@
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import down_quat
 from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
+from robotr1_data.tasks.regions import NEAR_WORKSPACE
 
 CUP_HEIGHT = 0.09
 
@@ -30,8 +31,7 @@ class PickUpCup(Task):
         other = self.rng.choice([i for i in range(len(parts.COLORS)) if i != index])
         self.sim.set_color("cup1", rgb, geoms=["cup1_body"])
         self.sim.set_color("cup2", parts.COLORS[other][1], geoms=["cup2_body"])
-        points = sample_positions(self.rng, 2, low=(0.0, -0.25, 0.752), high=(0.35, 0.25, 0.752),
-                                  min_distance=0.15)
+        points = NEAR_WORKSPACE.sample(self.rng, 2, min_distance=0.15)
         self.sim.set_body_pose("cup1", points[0])
         self.sim.set_body_pose("cup2", points[1])
         x, y, z = points[0]

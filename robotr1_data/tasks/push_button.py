@@ -3,9 +3,10 @@
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import down_quat
 from robotr1_data.tasks.conditions import JointCondition
+from robotr1_data.tasks.regions import NEAR_WORKSPACE
 
 CAP_TOP = 0.056  # cap top above the table: housing 0.04 + cap 0.016
 
@@ -24,8 +25,7 @@ class PushButton(Task):
     def init_episode(self, index: int) -> List[str]:
         color_name, rgb = parts.COLORS[index]
         self.sim.set_color("push_button_target_cap", rgb)
-        (p,) = sample_positions(self.rng, 1, low=(0.0, -0.25, 0.752), high=(0.35, 0.25, 0.752),
-                                min_distance=0.0)
+        (p,) = NEAR_WORKSPACE.sample(self.rng)
         self.sim.set_body_pose("push_button_target", p)
         top = p[2] + CAP_TOP
         yaw = self.rng.uniform(-0.5, 0.5)

@@ -8,9 +8,10 @@ import itertools
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import down_quat
 from robotr1_data.tasks.conditions import ConditionSet, JointCondition
+from robotr1_data.tasks.regions import WORKSPACE
 
 CAP_TOP = 0.056  # cap top above the table (see parts.button)
 BUTTONS = [f"push_buttons_target{i}" for i in range(3)]
@@ -36,8 +37,7 @@ class PushButtons(Task):
         # Pressed one after another: a button pressed out of turn does not count.
         self.register_success_conditions([ConditionSet(
             [JointCondition(f"{b}_joint", 0.006) for b in BUTTONS[:count]], order_matters=True)])
-        points = sample_positions(self.rng, 3, (0.0, -0.25, 0.752), (0.38, 0.25, 0.752),
-                                  min_distance=0.15)
+        points = WORKSPACE.sample(self.rng, 3, min_distance=0.15)
         for b, p in zip(BUTTONS, points):
             self.sim.set_body_pose(b, p)
         self.waypoints = []

@@ -8,18 +8,21 @@ off the table, out of every camera's view."""
 import math
 from typing import List
 
-import numpy as np
-
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import at, down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+from robotr1_data.tasks.regions import SpawnRegion
+from robotr1_data.sim.scene import TABLE_TOP_Z
 
 NAMES = [label for label, *_ in pa.GROCERIES]
 BODIES = [label.replace(" ", "_") for label in NAMES]
 ON_TABLE = 4
 REACH_IN = -0.02   # grocery centre's x in the cupboard frame when put away
 FRONT_OFF = -0.2  # TCP x in the cupboard frame before reaching in
+# Drawn at +y, then mirrored: the cupboard to a random side, the groceries to the other.
+CUPBOARD_SPACE = SpawnRegion.on_table("cupboard_space", (0.2, 0.26), (0.3, 0.29))
+GROCERY_SPACE = SpawnRegion.on_table("grocery_space", (0.0, 0.05), (0.33, 0.3))
 
 
 class PutGroceriesInCupboard(Task):
@@ -42,7 +45,7 @@ class PutGroceriesInCupboard(Task):
         side = self.rng.choice([-1.0, 1.0])
         # The cupboard stands at one side facing across the table; the groceries stand on the
         # other side, clear of where the hand comes down in front of the cupboard.
-        origin = np.array([self.rng.uniform(0.2, 0.3), side * self.rng.uniform(0.26, 0.29), 0.752])
+        origin = CUPBOARD_SPACE.point(self.rng, side)
         yaw = side * (math.pi / 2 + self.rng.uniform(0.0, 0.4))
         self.sim.set_body_pose("cupboard", origin, yaw_quat(yaw))
 
@@ -50,8 +53,7 @@ class PutGroceriesInCupboard(Task):
         shown = [index] + list(self.rng.choice(others, size=ON_TABLE - 1, replace=False))
         for attempt in range(50):  # greedy sampling can paint itself into a corner: start over
             try:
-                spots = sample_positions(self.rng, ON_TABLE, low=(0.0, 0.05, 0.752),
-                                         high=(0.33, 0.3, 0.752), min_distance=0.15, max_tries=200)
+                spots = GROCERY_SPACE.sample(self.rng, ON_TABLE, min_distance=0.15, max_tries=200)
                 break
             except RuntimeError:
                 if attempt == 49:
@@ -81,7 +83,7 @@ class PutGroceriesInCupboard(Task):
         self.waypoints = [
             Waypoint(grip + [0, 0, 0.08], q_pick, name="waypoint0"),
             Waypoint(grip, q_pick, gripper="close", linear=True, name="waypoint1"),
-            Waypoint((grip[0], grip[1], 0.752 + 0.2), q_pick, linear=True, name="waypoint2"),
+            Waypoint((grip[0], grip[1], TABLE_TOP_Z + 0.2), q_pick, linear=True, name="waypoint2"),
             Waypoint(above, q_put, name="waypoint3"),
             Waypoint(front, q_put, linear=True, name="waypoint4"),
             Waypoint(inside, q_put, gripper="open", linear=True, name="waypoint5"),

@@ -4,16 +4,18 @@ shelf of the open safe."""
 import math
 from typing import List
 
-import numpy as np
-
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import at, down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+from robotr1_data.tasks.regions import SpawnRegion
 
 MONEY_HALF_Z = 0.0125
 REACH_IN = -0.03   # money centre's x in the safe frame when left on the shelf
 FRONT_OFF = -0.22  # TCP x in the safe frame before sliding in
+# Drawn at +y, then mirrored: the safe to a random side, the money to the other.
+SAFE_SPACE = SpawnRegion.on_table("safe_space", (0.22, 0.2), (0.32, 0.26))
+MONEY_SPACE = SpawnRegion.on_table("money_space", (0.05, 0.05), (0.3, 0.22))
 
 
 class PutMoneyInSafe(Task):
@@ -33,11 +35,10 @@ class PutMoneyInSafe(Task):
         self.register_success_conditions([
             NothingGrasped(), DetectedCondition("dollar_stack", f"success_detector{index}")])
         side = self.rng.choice([-1.0, 1.0])
-        origin = np.array([self.rng.uniform(0.22, 0.32), side * self.rng.uniform(0.2, 0.26), 0.752])
+        origin = SAFE_SPACE.point(self.rng, side)
         yaw = side * (math.pi / 2 + self.rng.uniform(0.0, 0.4))
         self.sim.set_body_pose("safe", origin, yaw_quat(yaw))
-        money = np.array([self.rng.uniform(0.05, 0.3), -side * self.rng.uniform(0.05, 0.22),
-                          0.752 + MONEY_HALF_Z])
+        money = MONEY_SPACE.raised(MONEY_HALF_Z).point(self.rng, -side)
         money_yaw = self.rng.uniform(-math.pi / 2, math.pi / 2)
         self.sim.set_body_pose("dollar_stack", money, yaw_quat(money_yaw))
 

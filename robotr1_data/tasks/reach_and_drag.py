@@ -10,9 +10,11 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import down_quat, grasp_yaw, segment_distance, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition
+from robotr1_data.tasks.regions import SpawnRegion
+from robotr1_data.sim.scene import TABLE_TOP_Z
 
 CUBE = 0.04
 HANDLE, DROP, TAIL = 0.02, 0.055, 0.1  # the head hangs DROP below the handle, over the cube
@@ -20,6 +22,9 @@ REACH = 0.16         # stick grasp point to head centre
 HEAD_DEPTH = 0.012   # half-extent of the head along the handle
 DRAG = 0.15
 TARGETS = ["target0", "distractor1", "distractor2", "distractor3"]
+TARGET_SPACE = SpawnRegion.on_table("target_space", (0.14, -0.1), (0.22, 0.1))
+STICK_GRIP = SpawnRegion.on_table("stick_grip", (0.0, 0.17), (0.1, 0.25))  # or mirrored to -y
+DISTRACTOR_SPACE = SpawnRegion.on_table("distractor_space", (0.0, -0.28), (0.42, 0.28))
 
 
 class ReachAndDrag(Task):
@@ -50,14 +55,14 @@ class ReachAndDrag(Task):
         # and pulls it back under the handle.
         angle = math.pi + self.rng.uniform(-0.35, 0.35)
         d = np.array([math.cos(angle), math.sin(angle), 0.0])
-        target = np.array([self.rng.uniform(0.14, 0.22), self.rng.uniform(-0.1, 0.1), 0.752])
+        target = TARGET_SPACE.point(self.rng)
         cube = target - DRAG * d
         for _ in range(200):  # the stick lies beside the cube, its head toward +x
             side = self.rng.choice([-1.0, 1.0])
-            grip_xy = (self.rng.uniform(0.0, 0.1), side * self.rng.uniform(0.17, 0.25))
+            grip_xy = tuple(STICK_GRIP.point(self.rng, side)[:2])
             stick_yaw = math.pi + self.rng.uniform(-0.25, 0.25)
             axis = np.array([math.cos(stick_yaw), math.sin(stick_yaw), 0.0])
-            head = np.array([*grip_xy, 0.752]) - REACH * axis
+            head = np.array([*grip_xy, TABLE_TOP_Z]) - REACH * axis
             if segment_distance(cube, head, head + (REACH + TAIL) * axis) > 0.1:
                 break
         else:
@@ -69,7 +74,7 @@ class ReachAndDrag(Task):
         avoid = [target, cube, head]
         distractors = []
         while len(distractors) < 3:
-            (p,) = sample_positions(self.rng, 1, (0.0, -0.28, 0.752), (0.42, 0.28, 0.752), 0.0)
+            (p,) = DISTRACTOR_SPACE.sample(self.rng)
             if all(np.linalg.norm(p[:2] - q[:2]) > 0.13 for q in avoid + distractors):
                 distractors.append(p)
         for t, p in zip(TARGETS[1:], distractors):

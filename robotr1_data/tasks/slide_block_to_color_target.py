@@ -13,6 +13,8 @@ from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import down_quat, grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition
+from robotr1_data.tasks.regions import SpawnRegion
+from robotr1_data.sim.scene import TABLE_TOP_Z
 
 SIZE = (0.06, 0.06, 0.04)  # a squat block: pushed low, it slides rather than tips
 SPACING = 0.15  # block centre to each target centre
@@ -20,6 +22,7 @@ TARGET_COLORS = [("green", (0.0, 0.8, 0.0)), ("blue", (0.0, 0.2, 1.0)),
                  ("pink", (1.0, 0.4, 0.7)), ("yellow", (1.0, 0.9, 0.0))]
 TARGETS = [f"{name}_target" for name, _ in TARGET_COLORS]
 PUSHER = 0.009  # half-depth of the closed fingers along the push
+BLOCK_SPACE = SpawnRegion.on_table("block_space", (0.12, -0.1), (0.28, 0.1))
 
 
 class SlideBlockToColorTarget(Task):
@@ -39,7 +42,7 @@ class SlideBlockToColorTarget(Task):
         color_name = TARGET_COLORS[index][0]
         sides = self.rng.permutation(4)  # target i (colour i) lies on side sides[i]
         layout_yaw = self.rng.uniform(-math.pi / 4, math.pi / 4)
-        block = np.array([self.rng.uniform(0.12, 0.28), self.rng.uniform(-0.1, 0.1), 0.752])
+        block = BLOCK_SPACE.point(self.rng)
         self.sim.set_body_pose("block", block + (0, 0, SIZE[2] / 2), yaw_quat(layout_yaw))
         centres = []
         for t, side, (_, rgb) in zip(TARGETS, sides, TARGET_COLORS):
@@ -51,7 +54,7 @@ class SlideBlockToColorTarget(Task):
         goal, push_angle = centres[index], layout_yaw + sides[index] * math.pi / 2
         u = np.array([math.cos(push_angle), math.sin(push_angle), 0.0])
         q = down_quat(grasp_yaw(push_angle, math.pi))
-        z = 0.752 + 0.016  # fingertips 6 mm above the table
+        z = TABLE_TOP_Z + 0.016  # fingertips 6 mm above the table
         back = SIZE[0] / 2 + PUSHER
         start = block - (back + 0.02) * u
         end = goal - back * u

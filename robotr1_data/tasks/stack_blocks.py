@@ -7,9 +7,10 @@ asks for ``2 + i % 3`` blocks of colour ``COLORS[i // 3]`` (RLBench's 60 variati
 from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
 from robotr1_data.tasks.conditions import DetectedSeveralCondition, NothingGrasped
+from robotr1_data.tasks.regions import TABLE
 
 SIZE = 0.045
 GRASP_BELOW_CENTRE = -(SIZE / 2 - 0.015)  # the TCP sits this far below the block centre
@@ -46,8 +47,7 @@ class StackBlocks(Task):
             DetectedSeveralCondition(TARGETS, "stack_blocks_target_plane_region", count),
             NothingGrasped()])
 
-        points = sample_positions(self.rng, 9, (-0.02, -0.28, 0.752), (0.42, 0.28, 0.752),
-                                  min_distance=0.1)
+        points = TABLE.sample(self.rng, 9, min_distance=0.1)
         plane, blocks = points[0], points[1:]
         plane_yaw = self.rng.uniform(-0.8, 0.8)
         self.sim.set_body_pose("stack_blocks_target_plane", plane, yaw_quat(plane_yaw))

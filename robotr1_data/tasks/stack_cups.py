@@ -6,9 +6,10 @@ The target cup has the variation's colour (RLBench's 20); the other two share an
 from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.geometry import yaw_quat
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+from robotr1_data.tasks.regions import WORKSPACE
 
 HEIGHT, WALL = 0.07, 0.004
 PITCH = po.cup_nest_pitch(height=HEIGHT, wall=WALL)
@@ -36,8 +37,7 @@ class StackCups(Task):
         other = self.rng.choice([i for i in range(len(parts.COLORS)) if i != index])
         for cup, c in zip(CUPS, [rgb] + [parts.COLORS[other][1]] * 2):
             self.sim.set_color(cup, c, geoms=po.cup_geoms(cup))
-        points = sample_positions(self.rng, 3, (0.0, -0.25, 0.752), (0.38, 0.25, 0.752),
-                                  min_distance=0.15)
+        points = WORKSPACE.sample(self.rng, 3, min_distance=0.15)
         for cup, p in zip(CUPS, points):
             self.sim.set_body_pose(cup, p, yaw_quat(self.rng.uniform(-3.14, 3.14)))
         base = points[0]

@@ -13,11 +13,15 @@ from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import down_quat, grasp_yaw, segment_distance, yaw_quat
 from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition
+from robotr1_data.tasks.regions import SpawnRegion, sample_offsets
+from robotr1_data.sim.scene import TABLE_TOP_Z
 
 SIZES = [("tall", 0.06), ("short", 0.03)]
 PANS = [f"dustpan_{size}" for size, _ in SIZES]
 DIRT = [f"dirt{i}" for i in range(5)]
 HANDLE, DROP, TAIL, REACH, HEAD_DEPTH = 0.02, 0.09, 0.1, 0.16, 0.012
+PANS_MIDDLE = SpawnRegion.on_table("pans_middle", (0.17, -0.05), (0.22, 0.05))
+BROOM_GRIP = SpawnRegion.on_table("broom_grip", (0.0, -0.27), (0.35, 0.27))
 
 
 class SweepToDustpanOfSize(Task):
@@ -45,22 +49,22 @@ class SweepToDustpanOfSize(Task):
         angle = math.pi + self.rng.uniform(-0.25, 0.25)
         d = np.array([math.cos(angle), math.sin(angle), 0.0])
         across = np.array([-d[1], d[0], 0.0])
-        middle = np.array([self.rng.uniform(0.17, 0.22), self.rng.uniform(-0.05, 0.05), 0.752])
+        middle = PANS_MIDDLE.point(self.rng)
         flip = self.rng.choice([-1.0, 1.0])
         pans = [middle + flip * 0.09 * across, middle - flip * 0.09 * across]
         for pan, p in zip(PANS, pans):
             self.sim.set_body_pose(pan, p, yaw_quat(angle + math.pi))
         pile = pans[index] - 0.14 * d
-        offsets = po.sample_offsets(self.rng, len(DIRT), (0.02, 0.03), 0.016)
+        offsets = sample_offsets(self.rng, len(DIRT), (0.02, 0.03), 0.016)
         for crumb, (a, b) in zip(DIRT, offsets):
             self.sim.set_body_pose(crumb, pile + a * d + b * across + (0, 0, 0.006),
                                    yaw_quat(self.rng.uniform(-1.5, 1.5)))
 
         for _ in range(500):  # the broom lies clear of the pans and the dirt, head to +x
-            grip_xy = (self.rng.uniform(0.0, 0.35), self.rng.uniform(-0.27, 0.27))
+            grip_xy = tuple(BROOM_GRIP.point(self.rng)[:2])
             broom_yaw = math.pi + self.rng.uniform(-1.2, 1.2)
             axis = np.array([math.cos(broom_yaw), math.sin(broom_yaw), 0.0])
-            head = np.array([*grip_xy, 0.752]) - REACH * axis
+            head = np.array([*grip_xy, TABLE_TOP_Z]) - REACH * axis
             tail = head + (REACH + TAIL) * axis
             if (abs(head[1]) < 0.3 and -0.05 < head[0] < 0.45
                     and min(segment_distance(p, head, tail) for p in pans) > 0.15

@@ -3,9 +3,12 @@
 from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, sample_positions
+from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import down_quat, yaw_quat
 from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition, GraspedCondition
+from robotr1_data.tasks.regions import SpawnRegion
+
+PAN_SPACE = SpawnRegion.on_table("pan_space", (0.05, -0.2), (0.35, 0.2))
 
 
 class TakeLidOffSaucepan(Task):
@@ -23,8 +26,7 @@ class TakeLidOffSaucepan(Task):
         self.register_low_dim_bodies(["saucepan", "saucepan_lid"])
 
     def init_episode(self, index: int) -> List[str]:
-        (p,) = sample_positions(self.rng, 1, low=(0.05, -0.2, 0.752), high=(0.35, 0.2, 0.752),
-                                min_distance=0.0)
+        (p,) = PAN_SPACE.sample(self.rng)
         pan_yaw = self.rng.uniform(-3.14, 3.14)
         self.sim.set_body_pose("saucepan", p, yaw_quat(pan_yaw))
         lid_z = p[2] + pa.Saucepan.height + pa.Saucepan.lid_half

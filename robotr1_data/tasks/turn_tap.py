@@ -10,10 +10,12 @@ from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.geometry import at, down_quat, yaw_quat
 from robotr1_data.tasks.conditions import JointCondition
+from robotr1_data.tasks.regions import SpawnRegion
 
 OPTIONS = ["left", "right"]
 TURN = 1.85   # how far the expert turns; success needs 1.57 rad
 ARC_STEPS = 3  # straight segments approximating the lever tip's arc
+TAP_SPACE = SpawnRegion.on_table("tap_space", (0.15, -0.15), (0.32, 0.15))
 
 
 class TurnTap(Task):
@@ -30,7 +32,7 @@ class TurnTap(Task):
     def init_episode(self, index: int) -> List[str]:
         option = OPTIONS[index]
         self.register_success_conditions([JointCondition(f"{option}_joint", 1.57)])
-        origin = np.array([self.rng.uniform(0.15, 0.32), self.rng.uniform(-0.15, 0.15), 0.752])
+        origin = TAP_SPACE.point(self.rng)
         yaw = self.rng.uniform(-0.25, 0.25)
         self.sim.set_body_pose("tap", origin, yaw_quat(yaw))
         side = 1.0 if option == "left" else -1.0
