@@ -5,8 +5,8 @@ from typing import List
 
 from robotr1_data.tasks import parts, parts_articulated as pa
 from robotr1_data.tasks.base import Task
-from robotr1_data.tasks.geometry import down_quat, yaw_quat
-from robotr1_data.tasks.recipes import pick_and_place
+from robotr1_data.tasks.geometry import yaw_quat
+from robotr1_data.tasks.recipes import numbered, pick_and_place
 from robotr1_data.tasks.regions import NEAR_WORKSPACE
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
@@ -43,9 +43,8 @@ class CloseJar(Task):
         grip = lid + [0, 0, 0.004]
         carry_z = jar[2] + pa.Jar.neck_top + 0.08
         place = jar + [0, 0, pa.Jar.neck_top + pa.Jar.lid_half + 0.004 + 0.004]
-        q_pick = down_quat(self.rng.uniform(-0.8, 0.8))
-        q_place = down_quat(self.rng.uniform(-0.8, 0.8))
-        self.waypoints = pick_and_place(grip, place, q_pick, q_place, carry_z)
+        pick_yaw, place_yaw = self.rng.uniform(-0.8, 0.8), self.rng.uniform(-0.8, 0.8)
+        self.waypoints = numbered(pick_and_place(grip, place, pick_yaw, place_yaw, carry_z))
         return [f"close the {color_name} jar",
                 f"screw on the {color_name} jar lid",
                 f"grasping the lid, lift it from the table and use it to seal the {color_name} jar",

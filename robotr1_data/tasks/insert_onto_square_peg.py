@@ -8,8 +8,9 @@ import math
 from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import down_quat, grasp_yaw, rotate_z, yaw_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.geometry import grasp_yaw, rotate_z, yaw_quat
+from robotr1_data.tasks.recipes import pick, place
 from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.regions import SpawnRegion
 from robotr1_data.sim.scene import TABLE_TOP_Z
@@ -68,17 +69,11 @@ class InsertOntoSquarePeg(Task):
         drop = peg + rotate_z((0.0, SIDE, 0.0), place_yaw)
         # Release with the ring's bottom 5 mm above the peg top; it falls over the peg.
         drop[2] = TABLE_TOP_Z + PEG_TOP + 0.005 + (grasp[2] - TABLE_TOP_Z)
-        q = down_quat(place_yaw)
-        self.waypoints = [
-            Waypoint((grasp[0], grasp[1], grasp[2] + 0.08), down_quat(grip_yaw), gripper="open",
-                     open_amount=0.55, name="approach"),
-            Waypoint(tuple(grasp), down_quat(grip_yaw), gripper="close", linear=True, name="grasp"),
-            Waypoint((grasp[0], grasp[1], drop[2] + 0.06), down_quat(grip_yaw), linear=True,
-                     name="lift"),
-            Waypoint((drop[0], drop[1], drop[2] + 0.05), q, name="above_peg"),
-            Waypoint(tuple(drop), q, linear=True, gripper="open", open_amount=0.55, name="release"),
-            Waypoint((drop[0], drop[1], drop[2] + 0.05), q, linear=True, name="retreat"),
-        ]
+        # The fingers open only part way: wide open they would catch the ring's other sides.
+        self.waypoints = (
+            pick(grasp, grip_yaw, approach=0.08, carry_z=drop[2] + 0.06, open_amount=0.55)
+            + place(drop, place_yaw, approach=0.05, retreat=0.05, open_amount=0.55,
+                    names=("above_peg", "release", "retreat")))
         return [f"put the ring on the {color_name} spoke",
                 f"slide the ring onto the {color_name} colored spoke",
                 f"place the ring onto the {color_name} spoke",

@@ -4,8 +4,8 @@ from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task
-from robotr1_data.tasks.geometry import at, down_quat, yaw_quat
-from robotr1_data.tasks.recipes import pick_and_place
+from robotr1_data.tasks.geometry import at, yaw_quat
+from robotr1_data.tasks.recipes import numbered, pick_and_place
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import SpawnRegion
 
@@ -43,11 +43,10 @@ class MeatOffGrill(Task):
             poses[piece] = (at(origin, yaw, local), piece_yaw)
             self.sim.set_body_pose(piece, poses[piece][0], yaw_quat(piece_yaw))
         pos, piece_yaw = poses[meat]
-        q = down_quat(piece_yaw)
         grip = pos + [0, 0, 0.005]
         drop = at(origin, yaw, [0.0, -0.25, HALF_Z[meat] + 0.005 + 0.012])
         carry_z = origin[2] + pa.Grill.top + 0.1
-        self.waypoints = pick_and_place(grip, drop, q, q, carry_z)
+        self.waypoints = numbered(pick_and_place(grip, drop, piece_yaw, piece_yaw, carry_z))
         return [f"take the {meat} off the grill",
                 f"pick up the {meat} and place it next to the grill",
                 f"remove the {meat} from the grill and set it down to the side"]

@@ -5,7 +5,8 @@ from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import at, down_quat, grasp_yaw, yaw_quat
+from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import numbered, pull
 from robotr1_data.tasks.conditions import JointCondition
 from robotr1_data.tasks.regions import SpawnRegion
 
@@ -13,19 +14,13 @@ PULL = 0.19  # how far the expert pulls; success needs 0.15 m as in RLBench
 CABINET_SPACE = SpawnRegion.on_table("cabinet_space", (0.1, 0.22), (0.25, 0.28))  # or at -y
 
 
-def drawer_waypoints(origin, yaw, k: int, pull: float = PULL) -> List[Waypoint]:
+def drawer_waypoints(origin, yaw, k: int, distance: float = PULL) -> List[Waypoint]:
     """Come down in front of drawer k, grip its tab from the front, pull straight out, let go."""
     tab = pa.Cabinet.tab_centre(k) - [0.01, 0, 0]  # grip the tab's outer half
     front = tab - [0.08, 0, 0]
     above = [front[0], front[1], pa.Cabinet.height + 0.05]
-    q = down_quat(grasp_yaw(yaw, math.pi))
-    return [
-        Waypoint(at(origin, yaw, above), q, name="waypoint0"),
-        Waypoint(at(origin, yaw, front), q, linear=True, name="waypoint1"),
-        Waypoint(at(origin, yaw, tab), q, gripper="close", linear=True, name="waypoint2"),
-        Waypoint(at(origin, yaw, tab - [pull, 0, 0]), q, gripper="open", linear=True,
-                 name="waypoint3"),
-    ]
+    return numbered(pull(at(origin, yaw, above), at(origin, yaw, front), at(origin, yaw, tab),
+                         at(origin, yaw, tab - [distance, 0, 0]), grasp_yaw(yaw, math.pi)))
 
 
 def place_cabinet(task: Task):

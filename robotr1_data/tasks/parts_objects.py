@@ -4,9 +4,6 @@ Like ``parts``, each function adds named bodies to a SceneBuilder and returns th
 needs. Fixed receptacles (bins, bases, pegs, target patches, dustpans) are plain bodies that a
 task moves with ``sim.set_body_pose``; free objects carry a free joint. Regions are box sites
 (RLBench's proximity sensors) that ``DetectedCondition`` checks.
-
-The few waypoint recipes at the end (grasp from above, carry, put down) are shared by the tasks
-so that each task file only says *where* to grasp and *where* to put things.
 """
 
 from __future__ import annotations
@@ -17,8 +14,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from robotr1_data.sim.scene import TABLE_TOP_Z, SceneBuilder
-from robotr1_data.tasks.base import Waypoint
-from robotr1_data.tasks.geometry import down_quat, quat_mul, rotate_z, yaw_quat
+from robotr1_data.tasks.geometry import quat_mul, rotate_z, yaw_quat
 
 GREY = (0.35, 0.35, 0.38, 1)
 DARK = (0.12, 0.12, 0.14, 1)
@@ -296,25 +292,3 @@ def floating_target(scene: SceneBuilder, name: str, radius: float = 0.02,
     region = f"{name}_region"
     scene.site(body, region, size=[tolerance] * 3)
     return {"body": name, "region": region}
-
-
-# --- waypoint recipes --------------------------------------------------------------------------
-def pick_waypoints(pos: Sequence[float], yaw: float, approach: float = 0.1, lift: float = 0.15,
-                   prefix: str = "") -> List[Waypoint]:
-    """Above ``pos``, straight down, close on the object, straight back up."""
-    x, y, z = pos
-    q = down_quat(yaw)
-    return [Waypoint((x, y, z + approach), q, name=f"{prefix}approach"),
-            Waypoint((x, y, z), q, gripper="close", linear=True, name=f"{prefix}grasp"),
-            Waypoint((x, y, z + lift), q, linear=True, name=f"{prefix}lift")]
-
-
-def place_waypoints(pos: Sequence[float], yaw: float, approach: float = 0.1,
-                    retreat: float = 0.1, prefix: str = "") -> List[Waypoint]:
-    """Above ``pos``, straight down, open, straight back up (the TCP pose at release is ``pos``)."""
-    x, y, z = pos
-    q = down_quat(yaw)
-    return [Waypoint((x, y, z + approach), q, name=f"{prefix}above"),
-            Waypoint((x, y, z), q, gripper="open", linear=True, name=f"{prefix}release"),
-            Waypoint((x, y, z + retreat), q, linear=True, name=f"{prefix}retreat")]
-

@@ -6,6 +6,7 @@ from typing import List
 from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import pick, place
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import WORKSPACE
 
@@ -35,12 +36,12 @@ class PhoneOnBase(Task):
         self.sim.set_body_pose("phone_base", base_p, yaw_quat(base_yaw))
         # Fingers close across the phone's width; the phone is symmetric under a half turn.
         grip = grasp_yaw(phone_yaw, math.pi)
-        place = grasp_yaw(base_yaw, math.pi)
+        place_yaw = grasp_yaw(base_yaw, math.pi)
         grasp_z = phone_p[2] + THICKNESS / 2 - GRASP_BELOW_TOP
         # Release the phone 4 mm above the base plate so it settles onto it.
         place_z = base_p[2] + 0.015 + 0.004 + THICKNESS - GRASP_BELOW_TOP
-        self.waypoints = (po.pick_waypoints((phone_p[0], phone_p[1], grasp_z), grip)
-                          + po.place_waypoints((base_p[0], base_p[1], place_z), place))
+        self.waypoints = (pick((phone_p[0], phone_p[1], grasp_z), grip)
+                          + place((base_p[0], base_p[1], place_z), place_yaw))
         return ["put the phone on the base", "put the phone on the stand",
                 "put the phone on the charging base", "charge the phone by placing it on its base",
                 "place the phone on the stand", "pick up the phone and set it down on the dock"]

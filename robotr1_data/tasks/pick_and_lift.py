@@ -3,8 +3,9 @@
 from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import down_quat, grasp_yaw, yaw_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import pick, reach
 from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
 from robotr1_data.tasks.regions import WORKSPACE, SpawnRegion
 
@@ -46,9 +47,9 @@ class PickAndLift(Task):
         grasp_z = z + SIZE / 2 - 0.015
         # The weld keeps the block where the fingers closed, so the TCP ends the same offset
         # above the goal as it was above the block's centre.
-        self.waypoints = po.pick_waypoints((x, y, grasp_z), grip) + [
-            Waypoint((goal[0], goal[1], goal[2] + grasp_z - z), down_quat(grip),
-                     name="lift_to_target")]
+        self.waypoints = (pick((x, y, grasp_z), grip)
+                          + reach((goal[0], goal[1], goal[2] + grasp_z - z), grip,
+                                  name="lift_to_target"))
         return [f"pick up the {color_name} block and lift it up to the target",
                 f"grasp the {color_name} block to the target",
                 f"lift the {color_name} block up to the target"]

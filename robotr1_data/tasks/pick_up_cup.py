@@ -3,8 +3,8 @@
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import down_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.recipes import numbered, pick
 from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
 from robotr1_data.tasks.regions import NEAR_WORKSPACE
 
@@ -37,11 +37,7 @@ class PickUpCup(Task):
         x, y, z = points[0]
         yaw = self.rng.uniform(-0.6, 0.6)
         grasp_z = z + CUP_HEIGHT - 0.035
-        self.waypoints = [
-            Waypoint((x, y, grasp_z + 0.12), down_quat(yaw), name="waypoint0"),
-            Waypoint((x, y, grasp_z), down_quat(yaw), gripper="close", linear=True, name="waypoint1"),
-            Waypoint((x, y, grasp_z + 0.2), down_quat(yaw), linear=True, name="waypoint2"),
-        ]
+        self.waypoints = numbered(pick((x, y, grasp_z), yaw, approach=0.12, lift=0.2))
         return [f"pick up the {color_name} cup", f"grasp the {color_name} cup and lift it",
                 f"lift the {color_name} cup"]
 

@@ -3,8 +3,8 @@
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import down_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.recipes import numbered, press
 from robotr1_data.tasks.conditions import JointCondition
 from robotr1_data.tasks.regions import NEAR_WORKSPACE
 
@@ -29,10 +29,7 @@ class PushButton(Task):
         self.sim.set_body_pose("push_button_target", p)
         top = p[2] + CAP_TOP
         yaw = self.rng.uniform(-0.5, 0.5)
-        self.waypoints = [
-            Waypoint((p[0], p[1], top + 0.08), down_quat(yaw), gripper="close", name="waypoint0"),
-            Waypoint((p[0], p[1], top - 0.012), down_quat(yaw), linear=True, name="waypoint1"),
-        ]
+        self.waypoints = numbered(press((p[0], p[1], top), yaw))
         return [f"push the {color_name} button", f"push down the {color_name} button",
                 f"press the button with the {color_name} base", f"press the {color_name} button"]
 

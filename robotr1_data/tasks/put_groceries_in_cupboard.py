@@ -9,8 +9,9 @@ import math
 from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import at, down_quat, grasp_yaw, yaw_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import numbered, pick, put_inside
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import SpawnRegion
 from robotr1_data.sim.scene import TABLE_TOP_Z
@@ -75,20 +76,13 @@ class PutGroceriesInCupboard(Task):
         centre = spots[0] + [0, 0, half_z]
         grip = centre + [0, 0, max(0.004, half_z - 0.02)]
         above_item = grip[2] - centre[2]  # TCP height above the grocery's centre
-        q_pick, q_put = down_quat(yaws[index]), down_quat(grasp_yaw(yaw, math.pi))
         put_z = pa.CUPBOARD.shelf_top(0) + half_z + 0.006 + above_item
         above = at(origin, yaw, [FRONT_OFF, 0, pa.CUPBOARD.height + 0.06])
         front = at(origin, yaw, [FRONT_OFF, 0, put_z])
         inside = at(origin, yaw, [REACH_IN, 0, put_z])
-        self.waypoints = [
-            Waypoint(grip + [0, 0, 0.08], q_pick, name="waypoint0"),
-            Waypoint(grip, q_pick, gripper="close", linear=True, name="waypoint1"),
-            Waypoint((grip[0], grip[1], TABLE_TOP_Z + 0.2), q_pick, linear=True, name="waypoint2"),
-            Waypoint(above, q_put, name="waypoint3"),
-            Waypoint(front, q_put, linear=True, name="waypoint4"),
-            Waypoint(inside, q_put, gripper="open", linear=True, name="waypoint5"),
-            Waypoint(front, q_put, linear=True, name="waypoint6"),
-        ]
+        self.waypoints = numbered(
+            pick(grip, yaws[index], approach=0.08, carry_z=TABLE_TOP_Z + 0.2)
+            + put_inside(above, front, inside, grasp_yaw(yaw, math.pi)))
         name = NAMES[index]
         return [f"put the {name} in the cupboard",
                 f"pick up the {name} and place it in the cupboard",

@@ -5,8 +5,9 @@ import math
 from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import at, down_quat, grasp_yaw, yaw_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import numbered, pick, put_inside
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import SpawnRegion
 
@@ -43,20 +44,12 @@ class PutMoneyInSafe(Task):
         self.sim.set_body_pose("dollar_stack", money, yaw_quat(money_yaw))
 
         grip = money + [0, 0, 0.004]
-        q_pick, q_safe = down_quat(money_yaw), down_quat(grasp_yaw(yaw, math.pi))
         shelf_z = pa.SAFE.shelf_top(index) + MONEY_HALF_Z + 0.004 + 0.004
         above = at(origin, yaw, [FRONT_OFF, 0, pa.SAFE.shelf_top(2) + 0.08])
         front = at(origin, yaw, [FRONT_OFF, 0, shelf_z])
         inside = at(origin, yaw, [REACH_IN, 0, shelf_z])
-        self.waypoints = [
-            Waypoint(grip + [0, 0, 0.08], q_pick, name="waypoint0"),
-            Waypoint(grip, q_pick, gripper="close", linear=True, name="waypoint1"),
-            Waypoint(grip + [0, 0, 0.12], q_pick, linear=True, name="waypoint2"),
-            Waypoint(above, q_safe, name="waypoint3"),
-            Waypoint(front, q_safe, linear=True, name="waypoint4"),
-            Waypoint(inside, q_safe, gripper="open", linear=True, name="waypoint5"),
-            Waypoint(front, q_safe, linear=True, name="waypoint6"),
-        ]
+        self.waypoints = numbered(pick(grip, money_yaw, approach=0.08, lift=0.12)
+                                  + put_inside(above, front, inside, grasp_yaw(yaw, math.pi)))
         return [f"put the money away in the safe on the {option} shelf",
                 f"leave the money on the {option} shelf on the safe",
                 f"place the stack of bank notes on the {option} shelf of the safe"]

@@ -8,6 +8,7 @@ from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task
 from robotr1_data.sim.scene import TABLE_TOP_Z
 from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import pick, place
 from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.regions import TABLE, SpawnRegion
 
@@ -49,8 +50,8 @@ class PutRubbishInBin(Task):
         grip_yaw = grasp_yaw(yaws[0])
         x, y, _ = items[0]
         drop = (bin_pos[0], bin_pos[1], bin_pos[2] + BIN_HEIGHT + 0.08)
-        self.waypoints = (po.pick_waypoints((x, y, TABLE_TOP_Z + 0.024), grip_yaw, lift=0.2)
-                          + po.place_waypoints(drop, grip_yaw, approach=0.05, retreat=0.05))
+        self.waypoints = (pick((x, y, TABLE_TOP_Z + 0.024), grip_yaw, lift=0.2)
+                          + place(drop, grip_yaw, approach=0.05, retreat=0.05))
         return ["put rubbish in bin", "drop the rubbish into the bin",
                 "pick up the rubbish and leave it in the trash can",
                 "throw away the trash, leaving any other objects alone",

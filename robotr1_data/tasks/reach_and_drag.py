@@ -10,8 +10,9 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import down_quat, grasp_yaw, segment_distance, yaw_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.geometry import grasp_yaw, segment_distance, yaw_quat
+from robotr1_data.tasks.recipes import pick, push
 from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.regions import SpawnRegion
 from robotr1_data.sim.scene import TABLE_TOP_Z
@@ -85,15 +86,13 @@ class ReachAndDrag(Task):
         # The weld keeps the stick's yaw relative to the hand: turning the stick to point along
         # the drag turns the hand by the same angle.
         drag_yaw = (angle + grip_yaw - stick_yaw + math.pi) % (2 * math.pi) - math.pi
-        q = down_quat(drag_yaw)
         start = cube - (CUBE / 2 + HEAD_DEPTH + 0.015) * d + REACH * d
         end = start + (DRAG + 0.015) * d
         z = grasp_z + 0.004  # the head skims 4 mm above the table
-        self.waypoints = po.pick_waypoints((grip[0], grip[1], grasp_z), grip_yaw, lift=0.06) + [
-            Waypoint((start[0], start[1], z + 0.05), q, name="reach_past_cube"),
-            Waypoint((start[0], start[1], z), q, linear=True, name="lower_stick"),
-            Waypoint((end[0], end[1], z), q, linear=True, name="drag"),
-        ]
+        self.waypoints = (
+            pick((grip[0], grip[1], grasp_z), grip_yaw, lift=0.06)
+            + push(start, end, z, drag_yaw, hover=0.05, lift=None, close=False,
+                   names=("reach_past_cube", "lower_stick", "drag")))
         return [f"use the stick to drag the cube onto the {color_name} target",
                 f"use the stick to drag the cube onto the {color_name} square",
                 f"pick up the stick and use it to push or pull the cube onto the {color_name} "

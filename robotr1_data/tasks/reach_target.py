@@ -3,8 +3,8 @@
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import down_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.recipes import numbered, reach
 from robotr1_data.tasks.conditions import TipNearCondition
 from robotr1_data.tasks.regions import ABOVE_TABLE
 
@@ -31,7 +31,7 @@ class ReachTarget(Task):
         points = ABOVE_TABLE.sample(self.rng, 3, min_distance=0.12)
         for ball, p in zip(("target", "distractor0", "distractor1"), points):
             self.sim.set_body_pose(ball, p)
-        self.waypoints = [Waypoint(points[0], down_quat(), name="waypoint0")]
+        self.waypoints = numbered(reach(points[0]))
         return [f"reach the {color_name} target",
                 f"touch the {color_name} ball with the panda gripper",
                 f"reach the {color_name} sphere"]

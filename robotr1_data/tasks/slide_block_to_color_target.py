@@ -10,8 +10,9 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import down_quat, grasp_yaw, yaw_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import push
 from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.regions import SpawnRegion
 from robotr1_data.sim.scene import TABLE_TOP_Z
@@ -53,17 +54,11 @@ class SlideBlockToColorTarget(Task):
         self.register_success_conditions([DetectedCondition("block", f"{TARGETS[index]}_region")])
         goal, push_angle = centres[index], layout_yaw + sides[index] * math.pi / 2
         u = np.array([math.cos(push_angle), math.sin(push_angle), 0.0])
-        q = down_quat(grasp_yaw(push_angle, math.pi))
         z = TABLE_TOP_Z + 0.016  # fingertips 6 mm above the table
         back = SIZE[0] / 2 + PUSHER
         start = block - (back + 0.02) * u
         end = goal - back * u
-        self.waypoints = [
-            Waypoint((start[0], start[1], z + 0.08), q, gripper="close", name="above_start"),
-            Waypoint((start[0], start[1], z), q, linear=True, name="push_start"),
-            Waypoint((end[0], end[1], z), q, linear=True, name="push_end"),
-            Waypoint((end[0], end[1], z + 0.06), q, linear=True, name="lift"),
-        ]
+        self.waypoints = push(start, end, z, grasp_yaw(push_angle, math.pi))
         return [f"slide the block to {color_name} target",
                 f"slide the block onto the {color_name} square",
                 f"push the block until it is sitting on top of the {color_name} target",

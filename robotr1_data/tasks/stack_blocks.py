@@ -9,6 +9,7 @@ from typing import List
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import pick, place
 from robotr1_data.tasks.conditions import DetectedSeveralCondition, NothingGrasped
 from robotr1_data.tasks.regions import TABLE
 
@@ -62,10 +63,10 @@ class StackBlocks(Task):
             grasp = (x, y, z + SIZE / 2 + GRASP_BELOW_CENTRE)
             # Release each block 3 mm above the one below it.
             centre_z = plane[2] + SIZE * (k + 0.5) + 0.003
-            place = (plane[0], plane[1], centre_z + GRASP_BELOW_CENTRE)
-            self.waypoints += po.pick_waypoints(grasp, grasp_yaw(yaws[k]), prefix=f"block{k}_")
-            self.waypoints += po.place_waypoints(place, place_yaw, approach=0.06, retreat=0.06,
-                                                 prefix=f"block{k}_")
+            put = (plane[0], plane[1], centre_z + GRASP_BELOW_CENTRE)
+            self.waypoints += pick(grasp, grasp_yaw(yaws[k]), prefix=f"block{k}_")
+            self.waypoints += place(put, place_yaw, approach=0.06, retreat=0.06,
+                                    prefix=f"block{k}_")
         return [f"place {count} of the {color_name} cubes on top of each other",
                 f"pick up and set down {count} {color_name} blocks on top of each other",
                 f"build a tall tower out of {count} {color_name} cubes",

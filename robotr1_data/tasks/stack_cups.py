@@ -8,6 +8,7 @@ from typing import List
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.geometry import yaw_quat
+from robotr1_data.tasks.recipes import pick, place
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import WORKSPACE
 
@@ -47,10 +48,8 @@ class StackCups(Task):
             grasp = (p[0], p[1], p[2] + HEIGHT - GRASP_BELOW_RIM)
             # Let go 2 cm above where the cup will rest nested in the stack.
             release = (base[0], base[1], base[2] + k * PITCH + 0.02 + HEIGHT - GRASP_BELOW_RIM)
-            self.waypoints += po.pick_waypoints(grasp, yaw, approach=0.06, lift=0.17,
-                                                prefix=f"cup{k}_")
-            self.waypoints += po.place_waypoints(release, yaw, approach=0.06, retreat=0.08,
-                                                 prefix=f"cup{k}_")
+            self.waypoints += pick(grasp, yaw, approach=0.06, lift=0.17, prefix=f"cup{k}_")
+            self.waypoints += place(release, yaw, approach=0.06, retreat=0.08, prefix=f"cup{k}_")
         return [f"stack the other cups on top of the {color_name} cup",
                 "place two of the cups onto the odd cup out",
                 f"put the remaining two cups on top of the {color_name} cup",

@@ -10,8 +10,9 @@ from typing import List
 import numpy as np
 
 from robotr1_data.tasks import parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import down_quat, grasp_yaw, segment_distance, yaw_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.geometry import grasp_yaw, segment_distance, yaw_quat
+from robotr1_data.tasks.recipes import pick, push
 from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition
 from robotr1_data.tasks.regions import SpawnRegion, sample_offsets
 from robotr1_data.sim.scene import TABLE_TOP_Z
@@ -78,16 +79,14 @@ class SweepToDustpanOfSize(Task):
         grip_yaw = grasp_yaw(broom_yaw, math.pi)
         grasp_z = grip[2] + HANDLE / 2 - 0.01
         sweep_yaw = (angle + grip_yaw - broom_yaw + math.pi) % (2 * math.pi) - math.pi
-        q = down_quat(sweep_yaw)
         # Head from just beyond the pile to where its face is 2 cm past the pan's centre.
         start = pile - (0.02 + 0.006 + HEAD_DEPTH + 0.015) * d + REACH * d
         end = pans[index] + (0.02 - HEAD_DEPTH) * d + REACH * d
         z = grasp_z + 0.004
-        self.waypoints = po.pick_waypoints((grip[0], grip[1], grasp_z), grip_yaw, lift=0.06) + [
-            Waypoint((start[0], start[1], z + 0.05), q, name="above_dirt"),
-            Waypoint((start[0], start[1], z), q, linear=True, name="lower_broom"),
-            Waypoint((end[0], end[1], z), q, linear=True, name="sweep"),
-        ]
+        self.waypoints = (
+            pick((grip[0], grip[1], grasp_z), grip_yaw, lift=0.06)
+            + push(start, end, z, sweep_yaw, hover=0.05, lift=None, close=False,
+                   names=("above_dirt", "lower_broom", "sweep")))
         return [f"sweep dirt to the {size} dustpan", f"sweep the dirt up into the {size} dustpan",
                 f"use the broom to brush the dirt into the {size} dustpan",
                 f"clean up the dirt with the {size} pan"]

@@ -3,8 +3,9 @@
 from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint
-from robotr1_data.tasks.geometry import down_quat, yaw_quat
+from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.geometry import yaw_quat
+from robotr1_data.tasks.recipes import numbered, pick
 from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition, GraspedCondition
 from robotr1_data.tasks.regions import SpawnRegion
 
@@ -33,12 +34,7 @@ class TakeLidOffSaucepan(Task):
         self.sim.set_body_pose("saucepan_lid", (p[0], p[1], lid_z), yaw_quat(pan_yaw))
         grip_z = lid_z + pa.Saucepan.knob_top - 0.01
         yaw = self.rng.uniform(-0.8, 0.8)
-        self.waypoints = [
-            Waypoint((p[0], p[1], grip_z + 0.1), down_quat(yaw), name="waypoint0"),
-            Waypoint((p[0], p[1], grip_z), down_quat(yaw), gripper="close", linear=True,
-                     name="waypoint1"),
-            Waypoint((p[0], p[1], grip_z + 0.2), down_quat(yaw), linear=True, name="waypoint2"),
-        ]
+        self.waypoints = numbered(pick((p[0], p[1], grip_z), yaw, approach=0.1, lift=0.2))
         return ["take lid off the saucepan",
                 "using the handle, lift the lid off of the pan",
                 "remove the lid from the pan",
