@@ -36,9 +36,18 @@ class Waypoint:
 
 
 class Task:
-    """Subclass this, name the file after the task, and register it (see docs/tasks.md)."""
+    """Subclass this in a file named after the task (see docs/tasks.md).
+
+    ``name`` (the name ``--tasks`` takes and shards record) defaults to the module's name, as
+    RLBench names a task by its file: ``catalogue/open_drawer.py`` holds task ``open_drawer``.
+    """
 
     name: str = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("name"):
+            cls.name = cls.__module__.rsplit(".", 1)[-1]
 
     def __init__(self, sim):
         self.sim = sim

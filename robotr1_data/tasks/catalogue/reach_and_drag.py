@@ -29,8 +29,6 @@ DISTRACTOR_SPACE = SpawnRegion.on_table("distractor_space", (0.0, -0.28), (0.42,
 
 
 class ReachAndDrag(Task):
-    name = "reach_and_drag"
-
     @classmethod
     def build(cls, scene):
         po.stick(scene, "stick", reach=REACH, tail=TAIL, handle=HANDLE, drop=DROP,

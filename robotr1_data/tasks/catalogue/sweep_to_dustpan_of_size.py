@@ -26,8 +26,6 @@ BROOM_GRIP = SpawnRegion.on_table("broom_grip", (0.0, -0.27), (0.35, 0.27))
 
 
 class SweepToDustpanOfSize(Task):
-    name = "sweep_to_dustpan_of_size"
-
     @classmethod
     def build(cls, scene):
         po.stick(scene, "broom", reach=REACH, tail=TAIL, handle=HANDLE, drop=DROP,

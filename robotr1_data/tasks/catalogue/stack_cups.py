@@ -19,8 +19,6 @@ GRASP_BELOW_RIM = 0.012  # TCP height below the rim: fingertips at the grip band
 
 
 class StackCups(Task):
-    name = "stack_cups"
-
     @classmethod
     def build(cls, scene):
         for cup in CUPS:

@@ -12,8 +12,6 @@ CAP_TOP = 0.056  # cap top above the table: housing 0.04 + cap 0.016
 
 
 class PushButton(Task):
-    name = "push_button"
-
     @classmethod
     def build(cls, scene):
         parts.button(scene, "push_button_target")

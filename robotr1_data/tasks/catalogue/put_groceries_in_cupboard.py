@@ -27,8 +27,6 @@ GROCERY_SPACE = SpawnRegion.on_table("grocery_space", (0.0, 0.05), (0.33, 0.3))
 
 
 class PutGroceriesInCupboard(Task):
-    name = "put_groceries_in_cupboard"
-
     @classmethod
     def build(cls, scene):
         pa.cupboard(scene, "cupboard")

@@ -20,8 +20,6 @@ TAP_SPACE = SpawnRegion.on_table("tap_space", (0.15, -0.15), (0.32, 0.15))
 
 
 class TurnTap(Task):
-    name = "turn_tap"
-
     @classmethod
     def build(cls, scene):
         pa.tap(scene, "tap")

@@ -19,8 +19,6 @@ PERMUTATIONS = list(itertools.permutations(range(len(parts.COLORS)), 3))
 
 
 class PushButtons(Task):
-    name = "push_buttons"
-
     @classmethod
     def build(cls, scene):
         for b in BUTTONS:

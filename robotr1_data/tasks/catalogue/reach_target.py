@@ -10,8 +10,6 @@ from robotr1_data.tasks.regions import ABOVE_TABLE
 
 
 class ReachTarget(Task):
-    name = "reach_target"
-
     @classmethod
     def build(cls, scene):
         for ball in ("target", "distractor0", "distractor1"):

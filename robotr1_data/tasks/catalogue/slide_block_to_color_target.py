@@ -27,8 +27,6 @@ BLOCK_SPACE = SpawnRegion.on_table("block_space", (0.12, -0.1), (0.28, 0.1))
 
 
 class SlideBlockToColorTarget(Task):
-    name = "slide_block_to_color_target"
-
     @classmethod
     def build(cls, scene):
         po.block(scene, "block", size=SIZE, rgba=(0.6, 0.6, 0.62, 1), graspable=False,

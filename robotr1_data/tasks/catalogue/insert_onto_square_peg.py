@@ -23,8 +23,6 @@ RING_SPACE = SpawnRegion.on_table("ring_space", (0.0, -0.28), (0.35, 0.28))
 
 
 class InsertOntoSquarePeg(Task):
-    name = "insert_onto_square_peg"
-
     @classmethod
     def build(cls, scene):
         po.square_ring(scene, "square_ring", inner=INNER, bar=BAR, height=HEIGHT)

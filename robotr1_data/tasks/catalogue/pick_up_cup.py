@@ -12,8 +12,6 @@ CUP_HEIGHT = 0.09
 
 
 class PickUpCup(Task):
-    name = "pick_up_cup"
-
     @classmethod
     def build(cls, scene):
         parts.cup(scene, "cup1", height=CUP_HEIGHT)

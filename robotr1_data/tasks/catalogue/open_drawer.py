@@ -34,8 +34,6 @@ def place_cabinet(task: Task):
 
 
 class OpenDrawer(Task):
-    name = "open_drawer"
-
     @classmethod
     def build(cls, scene):
         pa.drawer_cabinet(scene, "drawer_frame")

@@ -9,15 +9,13 @@ from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import numbered, pick, place, reach
 from robotr1_data.tasks.conditions import DetectedCondition
-from robotr1_data.tasks.open_drawer import drawer_waypoints, place_cabinet
+from robotr1_data.tasks.catalogue.open_drawer import drawer_waypoints, place_cabinet
 
 ITEM = 0.04
 CARRY_Z = pa.Cabinet.height + 0.09  # TCP height (cabinet frame) for carrying the block
 
 
 class PutItemInDrawer(Task):
-    name = "put_item_in_drawer"
-
     @classmethod
     def build(cls, scene):
         pa.drawer_cabinet(scene, "drawer_frame")

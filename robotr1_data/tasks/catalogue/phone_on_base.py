@@ -15,8 +15,6 @@ GRASP_BELOW_TOP = 0.007  # TCP below the phone's top face: fingertips 5 mm above
 
 
 class PhoneOnBase(Task):
-    name = "phone_on_base"
-
     @classmethod
     def build(cls, scene):
         po.phone(scene, "phone", thickness=THICKNESS)

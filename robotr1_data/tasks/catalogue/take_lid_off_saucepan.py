@@ -13,8 +13,6 @@ PAN_SPACE = SpawnRegion.on_table("pan_space", (0.05, -0.2), (0.35, 0.2))
 
 
 class TakeLidOffSaucepan(Task):
-    name = "take_lid_off_saucepan"
-
     @classmethod
     def build(cls, scene):
         pa.saucepan(scene, "saucepan")

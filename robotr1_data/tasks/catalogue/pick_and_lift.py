@@ -15,8 +15,6 @@ BLOCKS = ("pick_and_lift_target", "distractor0", "distractor1")
 
 
 class PickAndLift(Task):
-    name = "pick_and_lift"
-
     @classmethod
     def build(cls, scene):
         for b in BLOCKS:

@@ -17,8 +17,6 @@ BIN_SPACE = SpawnRegion.on_table("bin_space", (0.2, -0.25), (0.35, 0.25))
 
 
 class PutRubbishInBin(Task):
-    name = "put_rubbish_in_bin"
-
     @classmethod
     def build(cls, scene):
         po.rubbish(scene, "rubbish")

@@ -14,8 +14,6 @@ JARS = ("jar0", "jar1")
 
 
 class CloseJar(Task):
-    name = "close_jar"
-
     @classmethod
     def build(cls, scene):
         for jar in JARS:

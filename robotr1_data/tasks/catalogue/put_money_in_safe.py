@@ -20,8 +20,6 @@ MONEY_SPACE = SpawnRegion.on_table("money_space", (0.05, 0.05), (0.3, 0.22))
 
 
 class PutMoneyInSafe(Task):
-    name = "put_money_in_safe"
-
     @classmethod
     def build(cls, scene):
         pa.safe(scene, "safe")

@@ -15,8 +15,6 @@ GRILL_SPACE = SpawnRegion.on_table("grill_space", (0.15, 0.0), (0.3, 0.08))
 
 
 class MeatOffGrill(Task):
-    name = "meat_off_grill"
-
     @classmethod
     def build(cls, scene):
         pa.grill(scene, "grill")

@@ -21,8 +21,6 @@ DISTRACTORS = [f"stack_blocks_distractor{i}" for i in range(4)]
 
 
 class StackBlocks(Task):
-    name = "stack_blocks"
-
     @classmethod
     def build(cls, scene):
         for b in TARGETS + DISTRACTORS:
