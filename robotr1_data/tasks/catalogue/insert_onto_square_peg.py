@@ -13,7 +13,7 @@ from robotr1_data.tasks.geometry import grasp_yaw, rotate_z, yaw_quat
 from robotr1_data.tasks.recipes import pick, place
 from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.regions import SpawnRegion
-from robotr1_data.sim.scene import TABLE_TOP_Z
+from robotr1_data.sim.world import TABLE_TOP_Z
 
 INNER, BAR, HEIGHT = 0.056, 0.014, 0.025  # ring hole, side width and height
 SIDE = INNER / 2 + BAR / 2                 # ring centre to the middle of a side

@@ -14,7 +14,7 @@ from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import numbered, pick, put_inside
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import SpawnRegion
-from robotr1_data.sim.scene import TABLE_TOP_Z
+from robotr1_data.sim.world import TABLE_TOP_Z
 
 NAMES = [label for label, *_ in pa.GROCERIES]
 BODIES = [label.replace(" ", "_") for label in NAMES]
