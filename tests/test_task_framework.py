@@ -100,3 +100,11 @@ def test_registry_finds_every_catalogue_module_by_its_file_name():
     builtin = {name for name, (_, source) in all_tasks(refresh=True).items() if source == "built-in"}
     assert builtin == modules
     assert "base" not in builtin and "recipes" not in builtin
+
+
+def test_plugins_written_against_the_old_helpers_still_import_them():
+    from robotr1_data.tasks import geometry, regions
+    from robotr1_data.tasks.base import DOWN_QUAT, down_quat as old_down_quat, sample_positions
+
+    assert sample_positions is regions.sample_positions and old_down_quat is geometry.down_quat
+    np.testing.assert_array_equal(DOWN_QUAT, geometry.DOWN_QUAT)

@@ -5,10 +5,10 @@ from typing import List
 
 from robotr1_data.tasks import parts, parts_articulated as pa
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.geometry import yaw_quat
 from robotr1_data.tasks.recipes import numbered, pick_and_place
 from robotr1_data.tasks.regions import NEAR_WORKSPACE
-from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 
 JARS = ("jar0", "jar1")
 

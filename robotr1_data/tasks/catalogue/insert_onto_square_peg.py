@@ -7,13 +7,13 @@ Three coloured square pegs stand on a bar; the variation is the target peg's col
 import math
 from typing import List
 
+from robotr1_data.sim.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.geometry import grasp_yaw, rotate_z, yaw_quat
 from robotr1_data.tasks.recipes import pick, place
-from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.regions import SpawnRegion
-from robotr1_data.sim.world import TABLE_TOP_Z
 
 INNER, BAR, HEIGHT = 0.056, 0.014, 0.025  # ring hole, side width and height
 SIDE = INNER / 2 + BAR / 2                 # ring centre to the middle of a side

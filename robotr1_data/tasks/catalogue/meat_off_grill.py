@@ -4,9 +4,9 @@ from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.geometry import at, yaw_quat
 from robotr1_data.tasks.recipes import numbered, pick_and_place
-from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import SpawnRegion
 
 MEAT = ["chicken", "steak"]

@@ -5,9 +5,9 @@ from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task, Waypoint
+from robotr1_data.tasks.conditions import JointCondition
 from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import numbered, pull
-from robotr1_data.tasks.conditions import JointCondition
 from robotr1_data.tasks.regions import SpawnRegion
 
 PULL = 0.19  # how far the expert pulls; success needs 0.15 m as in RLBench

@@ -5,9 +5,9 @@ from typing import List
 
 from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import pick, place
-from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import WORKSPACE
 
 THICKNESS = 0.022

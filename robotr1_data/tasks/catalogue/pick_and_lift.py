@@ -4,9 +4,9 @@ from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
 from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import pick, reach
-from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
 from robotr1_data.tasks.regions import WORKSPACE, SpawnRegion
 
 SIZE = 0.045

@@ -4,8 +4,8 @@ from typing import List
 
 from robotr1_data.tasks import parts
 from robotr1_data.tasks.base import Task
-from robotr1_data.tasks.recipes import numbered, pick
 from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
+from robotr1_data.tasks.recipes import numbered, pick
 from robotr1_data.tasks.regions import NEAR_WORKSPACE
 
 CUP_HEIGHT = 0.09

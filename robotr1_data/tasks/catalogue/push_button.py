@@ -4,8 +4,8 @@ from typing import List
 
 from robotr1_data.tasks import parts
 from robotr1_data.tasks.base import Task
-from robotr1_data.tasks.recipes import numbered, press
 from robotr1_data.tasks.conditions import JointCondition
+from robotr1_data.tasks.recipes import numbered, press
 from robotr1_data.tasks.regions import NEAR_WORKSPACE
 
 CAP_TOP = 0.056  # cap top above the table: housing 0.04 + cap 0.016

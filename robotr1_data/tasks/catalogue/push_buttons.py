@@ -9,8 +9,8 @@ from typing import List
 
 from robotr1_data.tasks import parts
 from robotr1_data.tasks.base import Task
-from robotr1_data.tasks.recipes import press
 from robotr1_data.tasks.conditions import ConditionSet, JointCondition
+from robotr1_data.tasks.recipes import press
 from robotr1_data.tasks.regions import WORKSPACE
 
 CAP_TOP = 0.056  # cap top above the table (see parts.button)

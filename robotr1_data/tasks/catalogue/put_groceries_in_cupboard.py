@@ -8,13 +8,13 @@ off the table, out of every camera's view."""
 import math
 from typing import List
 
+from robotr1_data.sim.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import numbered, pick, put_inside
-from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import SpawnRegion
-from robotr1_data.sim.world import TABLE_TOP_Z
 
 NAMES = [label for label, *_ in pa.GROCERIES]
 BODIES = [label.replace(" ", "_") for label in NAMES]

@@ -6,10 +6,10 @@ from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.catalogue.open_drawer import drawer_waypoints, place_cabinet
+from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import numbered, pick, place, reach
-from robotr1_data.tasks.conditions import DetectedCondition
-from robotr1_data.tasks.catalogue.open_drawer import drawer_waypoints, place_cabinet
 
 ITEM = 0.04
 CARRY_Z = pa.Cabinet.height + 0.09  # TCP height (cabinet frame) for carrying the block

@@ -6,9 +6,9 @@ from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import numbered, pick, put_inside
-from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import SpawnRegion
 
 MONEY_HALF_Z = 0.0125

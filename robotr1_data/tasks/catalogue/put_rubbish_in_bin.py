@@ -4,12 +4,12 @@ from typing import List
 
 import numpy as np
 
+from robotr1_data.sim.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task
-from robotr1_data.sim.world import TABLE_TOP_Z
+from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import pick, place
-from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.regions import TABLE, SpawnRegion
 
 BIN_HEIGHT = 0.1

@@ -9,13 +9,13 @@ from typing import List
 
 import numpy as np
 
+from robotr1_data.sim.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.geometry import grasp_yaw, segment_distance, yaw_quat
 from robotr1_data.tasks.recipes import pick, push
-from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.regions import SpawnRegion
-from robotr1_data.sim.world import TABLE_TOP_Z
 
 CUBE = 0.04
 HANDLE, DROP, TAIL = 0.02, 0.055, 0.1  # the head hangs DROP below the handle, over the cube

@@ -4,8 +4,8 @@ from typing import List
 
 from robotr1_data.tasks import parts
 from robotr1_data.tasks.base import Task
-from robotr1_data.tasks.recipes import numbered, reach
 from robotr1_data.tasks.conditions import TipNearCondition
+from robotr1_data.tasks.recipes import numbered, reach
 from robotr1_data.tasks.regions import ABOVE_TABLE
 
 

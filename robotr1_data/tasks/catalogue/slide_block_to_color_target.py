@@ -9,13 +9,13 @@ from typing import List
 
 import numpy as np
 
+from robotr1_data.sim.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import push
-from robotr1_data.tasks.conditions import DetectedCondition
 from robotr1_data.tasks.regions import SpawnRegion
-from robotr1_data.sim.world import TABLE_TOP_Z
 
 SIZE = (0.06, 0.06, 0.04)  # a squat block: pushed low, it slides rather than tips
 SPACING = 0.15  # block centre to each target centre

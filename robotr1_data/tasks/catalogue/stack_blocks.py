@@ -8,9 +8,9 @@ from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedSeveralCondition, NothingGrasped
 from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
 from robotr1_data.tasks.recipes import pick, place
-from robotr1_data.tasks.conditions import DetectedSeveralCondition, NothingGrasped
 from robotr1_data.tasks.regions import TABLE
 
 SIZE = 0.045

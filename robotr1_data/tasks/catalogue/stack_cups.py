@@ -7,9 +7,9 @@ from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.geometry import yaw_quat
 from robotr1_data.tasks.recipes import pick, place
-from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
 from robotr1_data.tasks.regions import WORKSPACE
 
 HEIGHT, WALL = 0.07, 0.004

@@ -9,13 +9,13 @@ from typing import List
 
 import numpy as np
 
+from robotr1_data.sim.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition
 from robotr1_data.tasks.geometry import grasp_yaw, segment_distance, yaw_quat
 from robotr1_data.tasks.recipes import pick, push
-from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition
 from robotr1_data.tasks.regions import SpawnRegion, sample_offsets
-from robotr1_data.sim.world import TABLE_TOP_Z
 
 SIZES = [("tall", 0.06), ("short", 0.03)]
 PANS = [f"dustpan_{size}" for size, _ in SIZES]

@@ -4,9 +4,9 @@ from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task
+from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition, GraspedCondition
 from robotr1_data.tasks.geometry import yaw_quat
 from robotr1_data.tasks.recipes import numbered, pick
-from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition, GraspedCondition
 from robotr1_data.tasks.regions import SpawnRegion
 
 PAN_SPACE = SpawnRegion.on_table("pan_space", (0.05, -0.2), (0.35, 0.2))

@@ -8,9 +8,9 @@ import numpy as np
 
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task, Waypoint
+from robotr1_data.tasks.conditions import JointCondition
 from robotr1_data.tasks.geometry import at, down_quat, yaw_quat
 from robotr1_data.tasks.recipes import numbered, pick
-from robotr1_data.tasks.conditions import JointCondition
 from robotr1_data.tasks.regions import SpawnRegion
 
 OPTIONS = ["left", "right"]
