@@ -24,8 +24,8 @@ MCQA_TYPES = ("waypoint", "current", "movement")
 # The paper's main setting: the three multiple-choice types. waypoint_open is its ablation.
 DEFAULT_TYPES = MCQA_TYPES
 
-# World facts of our MuJoCo scene (true by construction, see DESIGN.md §4 and §5); the table
-# centre (the world origin the prompt states) is the scene's, robotr1_data.sim.world.
+# World facts of our MuJoCo scene (true by construction); the table centre (the world origin
+# the prompt states) is the scene's, from robotr1_data.sim.world.
 GRIPPER_SIZE = (0.06, 0.2, 0.09)  # x, y, z in metres
 FINGER_LENGTH = 0.04
 
