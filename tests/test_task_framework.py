@@ -97,7 +97,8 @@ def test_task_name_defaults_to_its_module_name():
 
 def test_registry_finds_every_catalogue_module_by_its_file_name():
     modules = {m.name for m in pkgutil.iter_modules(catalogue.__path__)}
-    builtin = {name for name, (_, source) in all_tasks(refresh=True).items() if source == "built-in"}
+    found = all_tasks(refresh=True).items()
+    builtin = {name for name, (_, source) in found if source == "built-in"}
     assert builtin == modules
     assert "base" not in builtin and "recipes" not in builtin
 

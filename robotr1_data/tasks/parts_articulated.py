@@ -6,8 +6,8 @@ the pieces a gripper must hold are registered with ``scene.graspable_body`` so t
 drag a drawer along its slide or turn a handle about its hinge.
 
 Every fixed part is built facing -x (toward the robot) in its own frame; tasks turn it with a yaw
-about z and use ``geometry.at`` to turn part-frame points (handles, shelves) into world waypoints. The
-expert grasps top-down, so openings and handles are sized for the Panda hand: the hand box spans
+about z and use ``geometry.at`` to turn part-frame points (handles, shelves) into world waypoints.
+The expert grasps top-down, so openings and handles are sized for the Panda hand: the hand box spans
 0.2 m along the finger axis and 0.06 m across it, from 0.045 m to 0.103 m above the TCP.
 """
 

@@ -24,7 +24,8 @@ Vec3 = Tuple[float, float, float]
 
 
 def sample_positions(rng: np.random.Generator, count: int, low: Sequence[float],
-                     high: Sequence[float], min_distance: float, max_tries: int = 1000) -> np.ndarray:
+                     high: Sequence[float], min_distance: float,
+                     max_tries: int = 1000) -> np.ndarray:
     """``count`` points uniform in the box [low, high], pairwise at least ``min_distance`` apart
     in xy (RLBench's SpawnBoundary with collision checking, reduced to what our objects need)."""
     low, high = np.asarray(low, float), np.asarray(high, float)
@@ -54,7 +55,8 @@ class SpawnRegion:
     high: Vec3
 
     @classmethod
-    def on_table(cls, name: str, low_xy: Sequence[float], high_xy: Sequence[float]) -> "SpawnRegion":
+    def on_table(cls, name: str, low_xy: Sequence[float],
+                 high_xy: Sequence[float]) -> "SpawnRegion":
         """A region of the table top: x, y ranges at the table's height."""
         return cls(name, (low_xy[0], low_xy[1], TABLE_TOP_Z), (high_xy[0], high_xy[1], TABLE_TOP_Z))
 
