@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Sequence
 
+from robotr1_data.sim.world import TABLE_CENTER
+
 TEMPLATE_VERSION = "robotr1-qa/2"
 
 IMAGE_PLACEHOLDER = "<image>"
@@ -22,8 +24,8 @@ MCQA_TYPES = ("waypoint", "current", "movement")
 # The paper's main setting: the three multiple-choice types. waypoint_open is its ablation.
 DEFAULT_TYPES = MCQA_TYPES
 
-# World facts of our MuJoCo scene (true by construction, see DESIGN.md §4 and §5).
-TABLE_CENTRE = (0.25, 0.0, 0.752)
+# World facts of our MuJoCo scene (true by construction); the table centre (the world origin
+# the prompt states) is the scene's, from robotr1_data.sim.world.
 GRIPPER_SIZE = (0.06, 0.2, 0.09)  # x, y, z in metres
 FINGER_LENGTH = 0.04
 
@@ -135,7 +137,7 @@ def build_prompt(
         TASK.format(description=description),
         IMAGE.format(placeholder=IMAGE_PLACEHOLDER, camera=camera),
         AXES,
-        ORIGIN.format(origin=fmt_xyz(TABLE_CENTRE)),
+        ORIGIN.format(origin=fmt_xyz(TABLE_CENTER)),
         GRIPPER.format(gx=gx, gy=gy, gz=gz, finger=FINGER_LENGTH),
     ]
     if qtype != "current":
