@@ -41,14 +41,20 @@ def open_shard(path: Union[str, os.PathLike]) -> h5py.File:
     except OSError as e:
         raise UsageError(f"{path} cannot be opened as HDF5 ({e}); the file is probably truncated "
                          "or corrupted: re-copy or regenerate it") from None
-    version = f.attrs.get("schema_version")
+    try:
+        version = f.attrs.get("schema_version")
+        version = None if version is None else int(version)
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+        f.close()
+        raise UsageError(f"{path}: root attribute 'schema_version' unreadable ({type(e).__name__}); "
+                         "the file is damaged: re-copy or regenerate it") from None
     if version is None:
         f.close()
         raise UsageError(f"{path} is an HDF5 file but not a robotr1 shard (no 'schema_version' "
                          "root attribute); shards are written by robotr1_data.shards.ShardWriter")
-    if int(version) > S.SCHEMA_VERSION:
+    if version > S.SCHEMA_VERSION:
         f.close()
-        raise UsageError(f"{path} uses shard schema version {int(version)}, newer than this "
+        raise UsageError(f"{path} uses shard schema version {version}, newer than this "
                          f"robotr1 supports ({S.SCHEMA_VERSION}); upgrade: pip install -U robotr1")
     return f
 
