@@ -331,7 +331,14 @@ class ShardReader:
         ``cameras`` restricts images and camera metadata to those cameras.
         """
         name, g = self._episode(ep)
-        a = self.attrs(ep)
+        try:
+            return self._load(name, g, images, cameras)
+        except (OSError, RuntimeError, KeyError, ValueError) as e:  # damaged group metadata
+            raise self._damaged(name, "unreadable", e) from None
+
+    def _load(self, name: str, g: h5py.Group, images: bool,
+              cameras: Optional[Sequence[str]]) -> Episode:
+        a = self.attrs(name)
         meta_cams = sorted({k[: -len(S.INTRINSICS) - 1] for k in g if k.endswith(S.INTRINSICS)}
                            | {k[: -len(S.EXTRINSICS) - 1] for k in g if k.endswith(S.EXTRINSICS)}
                            | {k[: -len(S.NEAR) - 1] for k in g if k.endswith(S.NEAR)})
@@ -373,7 +380,10 @@ class ShardReader:
 
     def _images(self, name: str, g: h5py.Group, key: str) -> np.ndarray:
         """A whole image dataset, decoded; a chunk that fails its checksum is named by frame."""
-        ds = g[key]
+        try:
+            ds = g[key]
+        except (OSError, RuntimeError, KeyError, ValueError) as e:
+            raise self._damaged(name, f"{key} unreadable", e) from None
         try:
             return S.decode_image(ds[()], S.depth_scale(ds))
         except (OSError, RuntimeError, ValueError) as e:
