@@ -259,12 +259,16 @@ class ShardReader:
         """
         cached = self._keys_cache.get(name)
         if cached is None:
-            per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
-                         or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
-            cached = self._keys_cache[name] = {}
-            for k in per_image:
-                ds = _open_uncached(g, k) if not k.endswith(S.EXTRINSICS) else g[k]
-                cached[k] = (ds, S.depth_scale(ds))
+            try:
+                per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
+                             or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
+                cached = {}
+                for k in per_image:
+                    ds = _open_uncached(g, k) if not k.endswith(S.EXTRINSICS) else g[k]
+                    cached[k] = (ds, S.depth_scale(ds))
+            except (OSError, RuntimeError, KeyError, ValueError) as e:
+                raise self._damaged(name, "image datasets unreadable", e) from None
+            self._keys_cache[name] = cached
         return cached
 
     def _row(self, name: str, g: h5py.Group, i: int) -> int:
