@@ -94,6 +94,7 @@ NO_MOVE = "stay in place"
 # sampling it (GRPO rollouts, evaluation) spends its tokens on the step that decides the answer.
 ANSWER_TAG = "<answer> {answer} </answer>"
 THINK_TAG = "<think>\n{thinking}\n</think>\n"
+EMPTY_THINK = "<think>\n</think>\n"  # the direct target: no reasoning, same format
 PLAN = "Plan: to {description}, the gripper goes through {n} keypoints{events}."
 PLAN_EVENT = "{verb} at {i}"
 PLAN_EVENTS = ", {events}"
