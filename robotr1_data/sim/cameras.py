@@ -86,6 +86,15 @@ class CameraRig:
             cam.fixedcamid = cid
             self._mjv_cams[c] = cam
         self._geom_body = np.append(model.geom_bodyid, -1).astype(np.int32)
+        # Geoms wholly outside a camera's view are not drawn (see _skip_outside). Shadows and
+        # reflections can bring an unseen geom into the picture, so not with --render-quality;
+        # nor for cameras whose projection comes from sensor intrinsics rather than fovy.
+        self._half_angles = {}
+        for c, cid in self._cam_ids.items():
+            if not quality and not np.any(model.cam_sensorsize[cid]):
+                ty = math.tan(0.5 * math.radians(model.cam_fovy[cid]))
+                ax, ay = math.atan(ty * width / height), math.atan(ty)
+                self._half_angles[c] = (math.cos(ax), math.sin(ax), math.cos(ay), math.sin(ay))
         self._depth_c, self._depth_d = depth_coefficients(model)
         # mujoco.Renderer renders depth in the segmentation pass. With the default settings the
         # ordinary pass writes the very same z-buffer (tested bit for bit), so RGB + depth is one
@@ -127,6 +136,8 @@ class CameraRig:
         for cam in self.cameras:
             mujoco.mjv_updateScene(m, data, self._option, None, self._mjv_cams[cam],
                                    mujoco.mjtCatBit.mjCAT_ALL.value, scn)
+            if cam in self._half_angles:
+                self._skip_outside(data, cam)
             zbuf = np.empty((h, w), np.float32) if want_depth else None
             if self._color_pass:
                 rgb = np.empty((h, w, 3), np.uint8) if want_rgb else None
@@ -150,6 +161,29 @@ class CameraRig:
             if want_depth:
                 out[f"{cam}_depth"] = self._metres(zbuf)
         return out
+
+    def _skip_outside(self, data: mujoco.MjData, cam: str) -> None:
+        """Mark the scene geoms whose bounding sphere lies wholly outside the camera's view
+        frustum as not drawn. They could not have covered a pixel, and without shadows or
+        reflections nothing else depends on them, so the images are unchanged (tested bit for
+        bit) while llvmpipe skips their vertices, which dominate a small frame's cost."""
+        scn = self.scene
+        geoms = [scn.geoms[i] for i in range(scn.ngeom)]
+        if not geoms:
+            return
+        cid = self._cam_ids[cam]
+        radius = np.array([g.modelrbound for g in geoms])
+        centre = np.array([g.pos for g in geoms], dtype=np.float64)
+        # Camera frame (MuJoCo's: x right, y up, looking along -z).
+        local = (centre - data.cam_xpos[cid]) @ data.cam_xmat[cid].reshape(3, 3)
+        depth = -local[:, 2]
+        cx, sx, cy, sy = self._half_angles[cam]
+        margin = radius * 1.01 + 1e-3
+        outside = (radius > 0) & ((np.abs(local[:, 0]) * cx - depth * sx > margin)
+                                  | (np.abs(local[:, 1]) * cy - depth * sy > margin)
+                                  | (depth < -margin))
+        for i in np.flatnonzero(outside):
+            geoms[i].type = mujoco.mjtGeom.mjGEOM_NONE
 
     def _metres(self, zbuf: np.ndarray) -> np.ndarray:
         # float64 arithmetic with float32 coefficients, then float32: mujoco.Renderer's steps.
