@@ -3,7 +3,7 @@
 Change any string here and bump ``TEMPLATE_VERSION``: each record and each build summary stores
 the version it was built with, so a QA store found later says which wording it holds.
 
-The prompt follows the Robot-R1 structure (DESIGN.md §4): role line, task description, the image
+The prompt follows the Robot-R1 structure (arXiv 2506.00070; docs/qa.md): role line, task description, the image
 (``<image>`` placeholder), axes, world origin, gripper size, current state (where the question type
 uses it), the question, the choices, and the think/answer instruction.
 """

@@ -1,6 +1,6 @@
 """An RLBench dataset_generator folder -> our HDF5 shards, without RLBench or CoppeliaSim.
 
-Both layouts are read (DESIGN §2):
+Both of RLBench's dataset_generator layouts are read (docs/rlbench_io.md):
 
     <root>/<task>/variation<V>/variation_descriptions.pkl
     <root>/<task>/variation<V>/episodes/episode<E>/low_dim_obs.pkl

@@ -64,7 +64,7 @@ class ShardReader:
 
     Safe to hand to data-loader workers: an HDF5 handle must not cross processes, so a reader
     reopens the file on first use after a fork, and pickles as its path (spawned workers).
-    One handle per worker, as robomimic users ask for (DESIGN §7).
+    One handle per worker, as robomimic users ask for (one h5py handle shared across forked workers is unsafe).
     """
 
     def __init__(self, path: Union[str, os.PathLike]):
