@@ -15,8 +15,8 @@ writes its run directories, ``learning.json`` and ``learning.png`` (training cur
 accuracy per stage) under ``--out``.
 
 ``--minutes`` bounds the whole run: evaluation and data take what they take, the rest is split
-between SFT and GRPO. Each training stage first runs a tenth of its planned steps, times them, and
-then resumes (``--resume``) up to as many steps as its share of the time allows.
+between SFT and GRPO. Each training stage first runs a few of its planned steps (a tenth, at most
+20), times them, and then resumes (``--resume``) up to as many steps as its share of the time allows.
 
 The last stdout line is one JSON object: ``{"chance": 0.25, "base": {...}, "sft": {...}, "grpo":
 {...}}``, each stage the held-out accuracy per question type plus ``"all"``. ``--markdown FILE``
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import glob
-import io
 import json
 import math
 import os
@@ -111,7 +110,10 @@ def shards(args, seed: int, episodes: int) -> str:
 
 
 def questions(args, shard_dir: str) -> str:
-    out = os.path.join(args.work, "qa", f"{os.path.basename(shard_dir)}-stride{args.stride}-{args.types}")
+    from robotr1_data.qa.templates import TEMPLATE_VERSION
+
+    version = TEMPLATE_VERSION.replace("/", "")
+    out = os.path.join(args.work, "qa", f"{os.path.basename(shard_dir)}-stride{args.stride}-{args.types}-{version}")
     if not os.path.isfile(os.path.join(out, "summary.json")):
         cli("data", ["build-qa", shard_dir, "--out", out, "--types", args.types, "--stride", str(args.stride),
                      "--image-size", str(args.image_size), str(args.image_size), "--quiet"])
@@ -146,10 +148,11 @@ def first_key(row: dict, *names, contains=()):
     for n in names:
         if n in row and row[n] is not None:
             return float(row[n])
-    for k, v in row.items():
-        if contains and all(c in k for c in contains) and isinstance(v, (int, float)):
-            return float(v)
-    return None
+    # TRL's names: e.g. rewards/format/mean beside rewards/format/std and per-type breakdowns
+    keys = [k for k, v in row.items() if contains and all(c in k for c in contains)
+            and isinstance(v, (int, float)) and "std" not in k and "by_type" not in k]
+    keys.sort(key=lambda k: not k.endswith("mean"))
+    return float(row[keys[0]]) if keys else None
 
 
 def curves(rows: list) -> dict:
@@ -170,8 +173,8 @@ def curves(rows: list) -> dict:
 
 
 def train(command: list, planned_steps: int, budget_s: float, out: str) -> dict:
-    """Run ``command`` for a tenth of ``planned_steps``, then resume to what ``budget_s`` allows."""
-    first = max(1, planned_steps // 10)
+    """Run ``command`` for a few of ``planned_steps``, then resume to what ``budget_s`` allows."""
+    first = min(planned_steps, max(2, min(planned_steps // 10, 20)))
     t0 = time.perf_counter()
     cli("train", command + ["--out", out, "--set", f"max_steps={first}"])
     dt = time.perf_counter() - t0
@@ -184,9 +187,10 @@ def train(command: list, planned_steps: int, budget_s: float, out: str) -> dict:
     return {"steps": total, "planned_steps": planned_steps, "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def evaluate(args, test_qa: str, model: str, out: str, max_new_tokens: int) -> dict:
-    cli("train", ["eval-qa", "--qa", test_qa, "--model", model, "--out", out, "--batch-size", "32",
-                  "--max-new-tokens", str(max_new_tokens), "--max-samples", str(args.eval_samples), "--quiet"])
+def evaluate(args, test_qa: str, model: str, out: str, max_new_tokens: int, cached: bool = False) -> dict:
+    if not cached:
+        cli("train", ["eval-qa", "--qa", test_qa, "--model", model, "--out", out, "--batch-size", "32",
+                      "--max-new-tokens", str(max_new_tokens), "--max-samples", str(args.eval_samples), "--quiet"])
     with open(os.path.join(out, "results.json")) as f:
         res = json.load(f)
     rows = dict(res["by_type"], all=res["overall"])
@@ -293,14 +297,17 @@ def main(argv=None) -> int:
 
     evals, info = {}, {}
     t0 = time.perf_counter()
-    evals["base"] = evaluate(args, test_qa, model, os.path.join(out, "eval-base"), max_new)
+    # The base model and its greedy answers depend only on the cached inputs: evaluate it once.
+    base_dir = os.path.join(args.work, "eval-base", f"{os.path.basename(test_qa)}-n{args.eval_samples}-t{max_new}")
+    evals["base"] = evaluate(args, test_qa, model, base_dir, max_new,
+                             cached=os.path.isfile(os.path.join(base_dir, "results.json")))
     t_eval = time.perf_counter() - t0
     left = budget - (time.perf_counter() - t_start) - max(2 * t_eval, args.eval_share * budget)
     sft_budget, grpo_budget = args.sft_share * left, (1 - args.sft_share) * left
 
     sft_cmd = ["sft", "--qa", train_qa, "--model", model, "--target", args.sft_target,
                "--set", f"learning_rate={args.sft_lr}", "--set", f"epochs={args.sft_epochs}",
-               "--set", f"global_batch_size={args.sft_batch}", "--set", "micro_batch_size=8",
+               "--set", f"global_batch_size={args.sft_batch}", "--set", "micro_batch_size=16",
                "--set", f"max_response_length={max_new}", "--set", f"seed={args.train_seed}"]
     sft_steps = args.sft_epochs * max(1, n_train // args.sft_batch)
     info["sft"] = train(sft_cmd, sft_steps, sft_budget, os.path.join(out, "sft"))

@@ -1,7 +1,9 @@
 """Per-frame render cost, every path side by side in one run: bare physics, each render mode
 alone, the old three-pass path (one ``mujoco.Renderer`` pass per mode and camera), the new path
-(``CameraRig``: RGB + depth from one pass, masks from one segmentation pass), and its parts
-(scene updates, GL passes, copies and dtype conversions).
+(``CameraRig``: masks from one segmentation pass, RGB + depth from one ordinary pass, geoms
+outside a camera's view or owning no pixel not drawn), the new path drawing more geoms, and its
+parts (scene updates, GL
+passes, copies and dtype conversions).
 
 States come from one recorded expert demo. Every method renders the same state back to back
 (so machine load drifts over all of them alike); each round sums over all states; the table
@@ -45,7 +47,12 @@ def methods(sim, cams, size):
         "depth": dict(rgb=False, depth=True, mask=False),
         "mask": dict(rgb=False, depth=False, mask=True),
         "rgbd": dict(rgb=True, depth=True, mask=False),
-        "all": dict(rgb=True, depth=True, mask=True)}.items()}
+        "all": dict(rgb=True, depth=True, mask=True),
+        "all_frustum": dict(rgb=True, depth=True, mask=True),
+        "all_noskip": dict(rgb=True, depth=True, mask=True)}.items()}
+    rigs["all_frustum"]._skip_unseen = False  # skips geoms outside the view, draws hidden ones
+    rigs["all_noskip"]._skip_unseen = False  # draws every geom
+    rigs["all_noskip"]._half_angles = {}
     parts = rigs["all"]
     scn, con, rect = parts.scene, parts._con, parts._rect
     h, w = size
@@ -87,7 +94,8 @@ def methods(sim, cams, size):
 
     def body_ids():
         for _ in cams:
-            parts._mask(seg)
+            geoms = [scn.geoms[i] for i in range(scn.ngeom)]
+            parts._body_lut(geoms)[parts._segment_ids(seg, len(geoms))]
 
     return {
         "physics: one control step (bare)": physics,
@@ -100,6 +108,8 @@ def methods(sim, cams, size):
         "new: mask alone": lambda: rigs["mask"].render(d),
         "new: rgb + depth": lambda: rigs["rgbd"].render(d),
         "**new: rgb + depth + mask**": lambda: rigs["all"].render(d),
+        "new: rgb + depth + mask, drawing hidden geoms": lambda: rigs["all_frustum"].render(d),
+        "new: rgb + depth + mask, drawing every geom": lambda: rigs["all_noskip"].render(d),
         "part: scene updates (mjv_updateScene, every camera)": update_all,
         "part: ordinary pass, rgb read": gl_pass(True, False, 0),
         "part: ordinary pass, rgb + depth read": gl_pass(True, True, 0),

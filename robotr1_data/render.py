@@ -1,4 +1,4 @@
-"""Re-render stored episodes at another camera set or image size (STYLE §3: keep the raw state,
+"""Re-render stored episodes at another camera set or image size (keep the raw state,
 derive the views).
 
 Every frame's simulator state is in the shard (``sim_state``), and an episode's scene is a

@@ -9,6 +9,8 @@ from robotr1_data.sim.ik import HOME_Q
 from robotr1_data.sim.mujoco_sim import MujocoSim
 from robotr1_data.tasks.registry import get_task
 
+import mujoco  # noqa: E402  (after robotr1_data.sim, which picks the GL platform first)
+
 CAMERAS = ["front", "left_shoulder", "right_shoulder", "overhead", "wrist"]
 
 
@@ -26,8 +28,8 @@ def states():
         yield out
 
 
-def _compare(states, size, quality=False, **modes):
-    with MujocoSim(get_task("pick_up_cup")) as sim:
+def _compare(states, size, quality=False, task="pick_up_cup", **modes):
+    with MujocoSim(get_task(task)) as sim:
         rig = CameraRig(sim.model, CAMERAS, size, quality=quality, **modes)
         ref = reference_renderer(sim.model, size, quality=quality)
         try:
@@ -57,6 +59,26 @@ def _compare(states, size, quality=False, **modes):
 ], ids=["rgb+depth", "rgb+depth+mask", "depth", "rgb+mask"])
 def test_render_is_bit_identical_to_mujoco_renderer(states, modes):
     _compare(states, (128, 128), **modes)
+
+
+@pytest.mark.parametrize("task", ["put_groceries_in_cupboard", "open_drawer", "stack_blocks"])
+def test_skipping_geoms_outside_the_view_changes_no_pixel(task):
+    """Geoms outside a camera's frustum are not drawn: other scenes, a non-square image, a
+    moving arm (the wrist camera's view sweeps over the scene)."""
+    with MujocoSim(get_task(task)) as sim:
+        sim.reset(0, np.random.default_rng(1))
+        states = []
+        for k in range(3):
+            sim.step(HOME_Q + 0.25 * k * np.array([1, 1, -1, -1, 1, 1, 1]), None)
+            states.append(sim.get_state())
+    with MujocoSim(get_task(task)) as sim:
+        rig = CameraRig(sim.model, CAMERAS, (72, 96))
+        sim.set_state(states[-1])
+        rig.render(sim.data)
+        skipped = sum(g.type == mujoco.mjtGeom.mjGEOM_NONE for g in rig.scene.geoms[:rig.scene.ngeom])
+        rig.close()
+    assert skipped > 0, "the test scene has geoms outside the last camera's view"
+    _compare(states, (72, 96), task=task, rgb=True, depth=True, mask=True)
 
 
 def test_render_quality_is_bit_identical_to_mujoco_renderer(states):

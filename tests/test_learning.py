@@ -14,7 +14,6 @@ import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
-pytest.importorskip("mujoco")
 
 pytestmark = pytest.mark.train
 
@@ -36,10 +35,10 @@ def test_learning_bench_toy_run(tmp_path, capsys):
     bench = load_bench()
     out = tmp_path / "run"
     rc = bench.main([
-        "--train-seed", "3", "--test-seed", "4", "--episodes", "2", "--test-episodes", "1",
+        "--train-seed", "3", "--test-seed", "4", "--episodes", "1", "--test-episodes", "1",
         "--minutes", "30",  # the step counts below bound this run, not the clock
-        "--work", str(tmp_path / "work"), "--out", str(out), "--stride", "8",
-        "--sft-epochs", "4", "--sft-batch", "8", "--sft-lr", "3e-3",
+        "--work", str(tmp_path / "work"), "--out", str(out), "--stride", "10",
+        "--sft-target", "direct", "--sft-epochs", "4", "--sft-batch", "8", "--sft-lr", "5e-3",
         "--grpo-steps", "2", "--grpo-prompts", "2", "--num-generations", "2", "--eval-samples", "24",
     ])
     assert rc == 0

@@ -224,3 +224,18 @@ def test_badly_typed_pickle_fields_are_one_line_errors(case, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert "low_dim_obs.pkl" in err or "episode0" in err
+
+
+@pytest.mark.parametrize("field", ["task_low_dim_state", "sim_state"])
+def test_low_dim_wider_than_an_observation_holds_is_refused(field, tmp_path, capsys):
+    wide = np.zeros(100_000)  # within the unpickler's array bound, far above any low-dim state
+    if field == "sim_state":
+        from robotr1_data.rlbench_io import Demo
+        demo = Demo([_typed_obs(misc={"variation_index": 0, "robotr1_sim_state": wide})] * 2)
+    else:
+        from robotr1_data.rlbench_io import Demo
+        demo = Demo([_typed_obs(task_low_dim_state=wide)] * 2)
+    root = _demo_pickle(tmp_path, demo)
+    assert cli.main(["import-rlbench", str(root), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and field in err and "100000" in err

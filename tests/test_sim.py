@@ -7,7 +7,7 @@ from robotr1_data.expert import Expert
 from robotr1_data.record import record_demo
 from robotr1_data.sim.ik import HOME_Q, PandaIK
 from robotr1_data.sim.mujoco_sim import MujocoSim
-from robotr1_data.sim.scene import TABLE_TOP_Z
+from robotr1_data.sim.world import TABLE_CENTER, TABLE_TOP_Z
 from robotr1_data.tasks.registry import get_task
 
 HAND_BODIES = {"panda_hand", "panda_leftfinger", "panda_rightfinger"}
@@ -25,7 +25,7 @@ def test_world_frame_matches_robot_r1_metadata():
         sim.reset(0, np.random.default_rng(0))
         top = sim.model.geom("table_top")
         centre = sim.data.geom("table_top").xpos + np.array([0, 0, top.size[2]])
-        np.testing.assert_allclose(centre, [0.25, 0.0, 0.752], atol=1e-9)
+        np.testing.assert_allclose(centre, TABLE_CENTER, atol=1e-9)
         front = sim.data.cam("front").xpos
         assert front[0] > 0.8, "the front camera sits on +x"
         # Home pose: the TCP points down, in front of the base.

@@ -91,3 +91,20 @@ def test_root_attribute_heap_flip_is_reported_not_crashed(shard, capsys):
 def test_any_flip_in_the_metadata_never_crashes_validate(shard, capsys, at):
     _flip_at(shard, [at])
     _problems(shard, capsys)  # no traceback, whatever the answer
+
+
+@pytest.mark.parametrize("at", range(0, 4096, 257))
+def test_any_flip_in_the_metadata_never_crashes_inspect(shard, capsys, at):
+    _flip_at(shard, [at])
+    rc = cli.main(["inspect", str(shard)])
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err
+    assert rc == 0 or (rc == 2 and len(out.err.strip().splitlines()) == 1), out.err
+
+
+def test_episode_with_empty_state_and_no_cameras_validates_full(tmp_path):
+    ep = make_episode(3, cameras=())
+    ep.sim_state = np.zeros((ep.length, 0))  # imported RLBench data has no simulator state
+    p = tmp_path / "empty.h5"
+    write_shard(p, [ep])
+    assert validate_dir(p, full=True) == []

@@ -65,7 +65,7 @@ def prompt(qtype_key: str, description: str, camera: str, current_xyz: Sequence[
         qa.TASK.format(description=description),
         qa.IMAGE.format(placeholder=qa.IMAGE_PLACEHOLDER, camera=camera),
         qa.AXES,
-        qa.ORIGIN.format(origin=qa.fmt_xyz(qa.TABLE_CENTRE)),
+        qa.ORIGIN.format(origin=qa.fmt_xyz(qa.TABLE_CENTER)),
         qa.GRIPPER.format(gx=gx, gy=gy, gz=gz, finger=qa.FINGER_LENGTH),
         qa.STATE.format(xyz=qa.fmt_xyz(current_xyz)),
         QUESTIONS[qtype_key].format(**names),

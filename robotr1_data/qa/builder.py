@@ -47,7 +47,7 @@ def _types_arg(value) -> Tuple[str, ...]:
 
 @dataclasses.dataclass
 class QAConfig:
-    """Settings of one ``build-qa`` run; the defaults reproduce the paper (DESIGN.md §4)."""
+    """Settings of one ``build-qa`` run; the defaults reproduce the paper (arXiv 2506.00070: stride 10, front camera, 224x224; docs/qa.md)."""
 
     types: Tuple[str, ...] = opt(
         templates.DEFAULT_TYPES, f"question types, comma-separated, from "

@@ -1,4 +1,4 @@
-"""SFT targets for each question: ``direct`` (answer only) and ``cot`` (Plan / Subtask / Move /
+"""SFT targets for each question: ``direct`` (the answer, after an empty think block) and ``cot`` (Plan / Subtask / Move /
 Answer, the paper's CoT baseline), both ending in the ``<answer> … </answer>`` form that
 ``robotr1_train.rewards.parse_answer`` reads.
 
@@ -37,9 +37,19 @@ def keypoint_actions(gripper_pose: np.ndarray, gripper_open: np.ndarray, keypoin
     return out
 
 
-def direct_target(answer_text: str) -> str:
+def answer_tag(answer_text: str) -> str:
     """``<answer> [[B]] </answer>`` (or the xyz for open-ended questions)."""
     return templates.ANSWER_TAG.format(answer=answer_text)
+
+
+def direct_target(answer_text: str) -> str:
+    """The answer with an empty thinking block: ``<think>\n</think>\n<answer> [[B]] </answer>``.
+
+    The empty ``<think>`` keeps the paper's direct baseline (no reasoning) in the format the reward
+    asks for, so a model warm-started on it earns the format reward and GRPO from it starts from a
+    non-zero reward.
+    """
+    return templates.EMPTY_THINK + answer_tag(answer_text)
 
 
 def plan_events(actions: Sequence[str]) -> str:
@@ -76,4 +86,4 @@ def cot_target(
         templates.MOVE_LINE.format(label=move_label, current=fmt_xyz(current_xyz), target=fmt_xyz(next_xyz)),
         templates.ANSWER_LINE.format(answer=answer_text),
     ]
-    return templates.THINK_TAG.format(thinking="\n".join(lines)) + direct_target(answer_text)
+    return templates.THINK_TAG.format(thinking="\n".join(lines)) + answer_tag(answer_text)

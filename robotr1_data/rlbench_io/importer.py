@@ -1,6 +1,6 @@
 """An RLBench dataset_generator folder -> our HDF5 shards, without RLBench or CoppeliaSim.
 
-Both layouts are read (DESIGN §2):
+Both of RLBench's dataset_generator layouts are read (docs/rlbench_io.md):
 
     <root>/<task>/variation<V>/variation_descriptions.pkl
     <root>/<task>/variation<V>/episodes/episode<E>/low_dim_obs.pkl
@@ -70,9 +70,20 @@ def _descriptions(value, where: str) -> List[str]:
     return list(value)
 
 
+# Per-frame low-dim vectors (task state, simulator state) of any RLBench or robotr1 task hold
+# tens to a few hundred values; a wider one is a memory bomb (T frames x width x 8 bytes).
+MAX_LOW_DIM = 10_000
+
+
 def _vector(value, what: str) -> np.ndarray:
-    """A number, a numeric array or a flat list of numbers as a float64 vector; anything else
-    (a string, a dict, nested lists) is a UsageError naming the field."""
+    """A number, a numeric array or a flat list of numbers as a float64 vector of at most
+    MAX_LOW_DIM values; anything else (a string, a dict, nested lists) is a UsageError naming
+    the field."""
+    size = np.size(value) if isinstance(value, np.ndarray) else (
+        len(value) if isinstance(value, (list, tuple)) else 1)
+    if size > MAX_LOW_DIM:
+        raise UsageError(f"{what} has {size} values; an RLBench observation's low-dim fields hold "
+                         f"at most {MAX_LOW_DIM} (the pickle is malformed or a memory bomb)")
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             raise UsageError(f"{what} is an array of {value.dtype}; expected numbers")
@@ -178,8 +189,10 @@ def _load_episode(task: str, variation: Optional[int], ep_dir: Path,
         "task_low_dim_state": _stack(obs, "task_low_dim_state", None, where),
     }
     states = [o.misc.get(SIM_STATE_KEY) if isinstance(o.misc, dict) else None for o in obs]
-    fields["sim_state"] = (np.stack([np.asarray(s, np.float64) for s in states])
-                           if all(s is not None for s in states) else np.zeros((T, 0)))
+    fields["sim_state"] = (
+        np.stack([_vector(s, f"{where}: frame {i} misc['{SIM_STATE_KEY}'] (sim_state)")
+                  for i, s in enumerate(states)])
+        if all(s is not None for s in states) else np.zeros((T, 0)))
 
     folders, frames = _image_frames(ep_dir, where)
     if frames.size and (frames[0] < 0 or frames[-1] >= T):

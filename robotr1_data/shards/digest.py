@@ -39,7 +39,9 @@ def _attrs(h, attrs) -> None:
 
 
 def _data(h, a: np.ndarray) -> None:
-    h.update(memoryview(np.ascontiguousarray(a)).cast("B"))
+    a = np.ascontiguousarray(a)
+    if a.size:  # (T, 0) state arrays hold no bytes
+        h.update(a.reshape(-1).view(np.uint8).data)
 
 
 def _header(h, name: str, dtype: np.dtype, shape: tuple, attrs) -> None:

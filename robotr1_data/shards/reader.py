@@ -41,14 +41,20 @@ def open_shard(path: Union[str, os.PathLike]) -> h5py.File:
     except OSError as e:
         raise UsageError(f"{path} cannot be opened as HDF5 ({e}); the file is probably truncated "
                          "or corrupted: re-copy or regenerate it") from None
-    version = f.attrs.get("schema_version")
+    try:
+        version = f.attrs.get("schema_version")
+        version = None if version is None else int(version)
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+        f.close()
+        raise UsageError(f"{path}: root attribute 'schema_version' unreadable ({type(e).__name__}); "
+                         "the file is damaged: re-copy or regenerate it") from None
     if version is None:
         f.close()
         raise UsageError(f"{path} is an HDF5 file but not a robotr1 shard (no 'schema_version' "
                          "root attribute); shards are written by robotr1_data.shards.ShardWriter")
-    if int(version) > S.SCHEMA_VERSION:
+    if version > S.SCHEMA_VERSION:
         f.close()
-        raise UsageError(f"{path} uses shard schema version {int(version)}, newer than this "
+        raise UsageError(f"{path} uses shard schema version {version}, newer than this "
                          f"robotr1 supports ({S.SCHEMA_VERSION}); upgrade: pip install -U robotr1")
     return f
 
@@ -58,7 +64,7 @@ class ShardReader:
 
     Safe to hand to data-loader workers: an HDF5 handle must not cross processes, so a reader
     reopens the file on first use after a fork, and pickles as its path (spawned workers).
-    One handle per worker, as robomimic users ask for (DESIGN §7).
+    One handle per worker, as robomimic users ask for (one h5py handle shared across forked workers is unsafe).
     """
 
     def __init__(self, path: Union[str, os.PathLike]):
@@ -253,12 +259,16 @@ class ShardReader:
         """
         cached = self._keys_cache.get(name)
         if cached is None:
-            per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
-                         or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
-            cached = self._keys_cache[name] = {}
-            for k in per_image:
-                ds = _open_uncached(g, k) if not k.endswith(S.EXTRINSICS) else g[k]
-                cached[k] = (ds, S.depth_scale(ds))
+            try:
+                per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
+                             or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
+                cached = {}
+                for k in per_image:
+                    ds = _open_uncached(g, k) if not k.endswith(S.EXTRINSICS) else g[k]
+                    cached[k] = (ds, S.depth_scale(ds))
+            except (OSError, RuntimeError, KeyError, ValueError) as e:
+                raise self._damaged(name, "image datasets unreadable", e) from None
+            self._keys_cache[name] = cached
         return cached
 
     def _row(self, name: str, g: h5py.Group, i: int) -> int:
@@ -325,7 +335,14 @@ class ShardReader:
         ``cameras`` restricts images and camera metadata to those cameras.
         """
         name, g = self._episode(ep)
-        a = self.attrs(ep)
+        try:
+            return self._load(name, g, images, cameras)
+        except (OSError, RuntimeError, KeyError, ValueError) as e:  # damaged group metadata
+            raise self._damaged(name, "unreadable", e) from None
+
+    def _load(self, name: str, g: h5py.Group, images: bool,
+              cameras: Optional[Sequence[str]]) -> Episode:
+        a = self.attrs(name)
         meta_cams = sorted({k[: -len(S.INTRINSICS) - 1] for k in g if k.endswith(S.INTRINSICS)}
                            | {k[: -len(S.EXTRINSICS) - 1] for k in g if k.endswith(S.EXTRINSICS)}
                            | {k[: -len(S.NEAR) - 1] for k in g if k.endswith(S.NEAR)})
@@ -367,7 +384,10 @@ class ShardReader:
 
     def _images(self, name: str, g: h5py.Group, key: str) -> np.ndarray:
         """A whole image dataset, decoded; a chunk that fails its checksum is named by frame."""
-        ds = g[key]
+        try:
+            ds = g[key]
+        except (OSError, RuntimeError, KeyError, ValueError) as e:
+            raise self._damaged(name, f"{key} unreadable", e) from None
         try:
             return S.decode_image(ds[()], S.depth_scale(ds))
         except (OSError, RuntimeError, ValueError) as e:

@@ -33,7 +33,11 @@ def validate_dir(path: Union[str, os.PathLike], full: bool = False) -> List[str]
     Image checks read the first and last stored frame of each image dataset (``full=True``
     reads every frame: slower, catches corruption anywhere).
     """
-    path = Path(path)
+    from .summary import printable
+    return [printable(p) for p in _validate(Path(path), full)]
+
+
+def _validate(path: Path, full: bool) -> List[str]:
     if not path.exists():
         return [f"{path}: does not exist"]
     if path.is_file():

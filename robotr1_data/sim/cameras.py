@@ -1,8 +1,8 @@
 """Render the named RLBench cameras from a MuJoCo model: RGB, depth in metres, body-id masks.
 
-One GL context serves every camera. Per camera and frame: one ordinary pass gives RGB (and, in
-the default CPU settings, depth from the same z-buffer); one segmentation pass gives the body-id
-mask (and depth where the ordinary pass cannot). Every array is bit-identical to what
+One GL context serves every camera. Per camera and frame: one segmentation pass gives the
+body-id mask (and depth where the ordinary pass cannot), then one ordinary pass gives RGB (and,
+in the default CPU settings, depth from the same z-buffer), drawing only the geoms that can show. Every array is bit-identical to what
 ``mujoco.Renderer`` returns in its rgb / depth / segmentation modes (tests/test_cameras.py);
 ``render_three_pass`` keeps the old one-pass-per-mode path for bench/render.py, which measures
 the difference. Conventions match RLBench so its loaders work on our data: extrinsics are
@@ -26,6 +26,7 @@ from robotr1_data.sim.gl import check_rendering, no_gl_message
 _MJ_TO_RLBENCH = np.diag([-1.0, 1.0, -1.0])
 _SEG_FLAGS = (mujoco.mjtRndFlag.mjRND_SEGMENT, mujoco.mjtRndFlag.mjRND_IDCOLOR)
 _GEOM = int(mujoco.mjtObj.mjOBJ_GEOM)
+_NONE = mujoco.mjtGeom.mjGEOM_NONE
 
 
 def depth_coefficients(model: mujoco.MjModel) -> Tuple[np.float32, np.float32]:
@@ -86,6 +87,17 @@ class CameraRig:
             cam.fixedcamid = cid
             self._mjv_cams[c] = cam
         self._geom_body = np.append(model.geom_bodyid, -1).astype(np.int32)
+        # Geoms wholly outside a camera's view, and (when masks are rendered first) geoms that
+        # own no pixel, are not drawn: _skip_outside, _skip_hidden. Shadows and reflections can
+        # bring an unseen geom into the picture, so not with --render-quality; no frustum test
+        # for cameras whose projection comes from sensor intrinsics rather than fovy.
+        self._skip_unseen = not quality
+        self._half_angles = {}
+        for c, cid in self._cam_ids.items():
+            if self._skip_unseen and not np.any(model.cam_sensorsize[cid]):
+                ty = math.tan(0.5 * math.radians(model.cam_fovy[cid]))
+                ax, ay = math.atan(ty * width / height), math.atan(ty)
+                self._half_angles[c] = (math.cos(ax), math.sin(ax), math.cos(ay), math.sin(ay))
         self._depth_c, self._depth_d = depth_coefficients(model)
         # mujoco.Renderer renders depth in the segmentation pass. With the default settings the
         # ordinary pass writes the very same z-buffer (tested bit for bit), so RGB + depth is one
@@ -127,13 +139,10 @@ class CameraRig:
         for cam in self.cameras:
             mujoco.mjv_updateScene(m, data, self._option, None, self._mjv_cams[cam],
                                    mujoco.mjtCatBit.mjCAT_ALL.value, scn)
+            geoms = [scn.geoms[i] for i in range(scn.ngeom)]
+            if cam in self._half_angles:
+                self._skip_outside(geoms, data, cam)
             zbuf = np.empty((h, w), np.float32) if want_depth else None
-            if self._color_pass:
-                rgb = np.empty((h, w, 3), np.uint8) if want_rgb else None
-                mujoco.mjr_render(rect, scn, con)
-                mujoco.mjr_readPixels(rgb, None if self._depth_in_seg else zbuf, rect, con)
-                if want_rgb:
-                    out[f"{cam}_rgb"] = rgb[::-1].copy()  # GL rows run bottom-up
             if self._seg_pass:
                 seg = np.empty((h, w, 3), np.uint8) if want_mask else None
                 saved = [scn.flags[f] for f in _SEG_FLAGS]
@@ -146,32 +155,77 @@ class CameraRig:
                     for f, v in zip(_SEG_FLAGS, saved):
                         scn.flags[f] = v
                 if want_mask:
-                    out[f"{cam}_mask"] = self._mask(seg)
+                    ids = self._segment_ids(seg, len(geoms))
+                    out[f"{cam}_mask"] = self._body_lut(geoms)[ids]
+                    if self._color_pass and self._skip_unseen:
+                        self._skip_hidden(geoms, ids)
+            if self._color_pass:
+                rgb = np.empty((h, w, 3), np.uint8) if want_rgb else None
+                mujoco.mjr_render(rect, scn, con)
+                mujoco.mjr_readPixels(rgb, None if self._depth_in_seg else zbuf, rect, con)
+                if want_rgb:
+                    out[f"{cam}_rgb"] = rgb[::-1].copy()  # GL rows run bottom-up
             if want_depth:
                 out[f"{cam}_depth"] = self._metres(zbuf)
         return out
 
+    def _skip_outside(self, geoms, data: mujoco.MjData, cam: str) -> None:
+        """Mark the scene geoms whose bounding sphere lies wholly outside the camera's view
+        frustum as not drawn. They could not have covered a pixel, and without shadows or
+        reflections nothing else depends on them, so the images are unchanged (tested bit for
+        bit) while llvmpipe skips their vertices, which dominate a small frame's cost."""
+        if not geoms:
+            return
+        cid = self._cam_ids[cam]
+        radius = np.array([g.modelrbound for g in geoms])
+        centre = np.array([g.pos for g in geoms], dtype=np.float64)
+        # Camera frame (MuJoCo's: x right, y up, looking along -z).
+        local = (centre - data.cam_xpos[cid]) @ data.cam_xmat[cid].reshape(3, 3)
+        depth = -local[:, 2]
+        cx, sx, cy, sy = self._half_angles[cam]
+        margin = radius * 1.01 + 1e-3
+        outside = (radius > 0) & ((np.abs(local[:, 0]) * cx - depth * sx > margin)
+                                  | (np.abs(local[:, 1]) * cy - depth * sy > margin)
+                                  | (depth < -margin))
+        for i in np.flatnonzero(outside):
+            geoms[i].type = _NONE
+
+    @staticmethod
+    def _skip_hidden(geoms, ids: np.ndarray) -> None:
+        """After the segmentation pass, mark the geoms that own no pixel as not drawn in the
+        ordinary pass: both passes rasterise the same triangles with the same depth test (their
+        z-buffers are bit-identical), so a geom whose every fragment lost there loses here too,
+        and removing a fragment that was later overwritten changes no final pixel. Not with a
+        transparent geom in view (it blends with what is behind it)."""
+        if any(g.transparent for g in geoms):
+            return
+        owns = np.bincount(ids.ravel(), minlength=len(geoms) + 1) > 0
+        for g in geoms:
+            if g.segid != -1 and not owns[g.segid + 1]:
+                g.type = _NONE
+
+    def _body_lut(self, geoms) -> np.ndarray:
+        """segment colour -> body id (-1: background or not a geom), as ``mujoco.Renderer``'s
+        (object id, object type) pairs mapped through geom -> body."""
+        lut = np.full(len(geoms) + 1, -1, np.int32)  # colour 0 is the background
+        for g in geoms:
+            if g.segid != -1 and g.objtype == _GEOM:
+                lut[g.segid + 1] = self._geom_body[g.objid]
+        return lut
+
+    @staticmethod
+    def _segment_ids(seg: np.ndarray, ngeom: int) -> np.ndarray:
+        """Segment colours (GL rows, bottom-up) -> segment ids + 1, image rows top-down."""
+        flipped = seg[::-1]
+        ids = flipped[..., 0].astype(np.intp)
+        if ngeom >= 255:  # colours above 255 spill into the green and blue bytes
+            ids |= flipped[..., 1].astype(np.intp) << 8
+            ids |= flipped[..., 2].astype(np.intp) << 16
+        return ids
+
     def _metres(self, zbuf: np.ndarray) -> np.ndarray:
         # float64 arithmetic with float32 coefficients, then float32: mujoco.Renderer's steps.
         return (self._depth_d / (zbuf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
-
-    def _mask(self, seg: np.ndarray) -> np.ndarray:
-        """Segmentation colours -> body ids (-1: background or not a geom), as
-        ``mujoco.Renderer``'s (object id, object type) pairs mapped through geom -> body."""
-        scn = self.scene
-        n = scn.ngeom
-        # segid + 1 -> body id; colour 0 is the background.
-        lut = np.full(n + 1, -1, np.int32)
-        for i in range(n):
-            g = scn.geoms[i]
-            if g.segid != -1 and g.objtype == _GEOM:
-                lut[g.segid + 1] = self._geom_body[g.objid]
-        flipped = seg[::-1]
-        ids = flipped[..., 0].astype(np.intp)
-        if n >= 255:  # colours above 255 spill into the green and blue bytes
-            ids |= flipped[..., 1].astype(np.intp) << 8
-            ids |= flipped[..., 2].astype(np.intp) << 16
-        return lut[ids]
 
     def close(self):
         if self._con is not None:

@@ -12,9 +12,8 @@ from typing import List, Optional, Sequence
 import mujoco
 
 from robotr1_data.sim.assets import asset_path
+from robotr1_data.sim.world import TABLE_TOP_Z
 
-TABLE_TOP_Z = 0.752
-TABLE_CENTER = (0.25, 0.0, TABLE_TOP_Z)
 HAND_BODY = "panda_hand"
 
 GEOM_TYPES = {

@@ -1,6 +1,6 @@
 """RLBench ``Observation`` -> our fields (same names), camera parameters, depth in metres.
 
-RLBench already uses the conventions our shards use (DESIGN §2, docs/format.md): extrinsics are
+RLBench already uses the conventions our shards use (docs/format.md, docs/rlbench_io.md): extrinsics are
 camera->world with the camera looking along +z, intrinsics carry negative focal lengths, and
 ``gripper_pose`` is (x, y, z, qx, qy, qz, qw). What changes here:
 

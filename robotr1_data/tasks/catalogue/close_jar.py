@@ -4,16 +4,16 @@ jar of another colour distracts."""
 from typing import List
 
 from robotr1_data.tasks import parts, parts_articulated as pa
-from robotr1_data.tasks.base import Task, down_quat, sample_positions
-from robotr1_data.tasks.recipes import pick_and_place
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+from robotr1_data.tasks.geometry import yaw_quat
+from robotr1_data.tasks.recipes import numbered, pick_and_place
+from robotr1_data.tasks.regions import NEAR_WORKSPACE
 
 JARS = ("jar0", "jar1")
 
 
 class CloseJar(Task):
-    name = "close_jar"
-
     @classmethod
     def build(cls, scene):
         for jar in JARS:
@@ -32,19 +32,17 @@ class CloseJar(Task):
         self.sim.set_color(other, parts.COLORS[distractor][1], geoms=[f"{other}_glass"])
         self.register_success_conditions([NothingGrasped(),
                                           DetectedCondition("jar_lid0", f"{target}_success")])
-        points = sample_positions(self.rng, 3, low=(0.0, -0.25, 0.752), high=(0.35, 0.25, 0.752),
-                                  min_distance=0.16)
+        points = NEAR_WORKSPACE.sample(self.rng, 3, min_distance=0.16)
         for jar, p in zip(JARS, points[:2]):
             self.sim.set_body_pose(jar, p)
         lid = points[2] + [0, 0, pa.Jar.lid_half]
-        self.sim.set_body_pose("jar_lid0", lid, pa.yaw_quat(self.rng.uniform(-3.14, 3.14)))
+        self.sim.set_body_pose("jar_lid0", lid, yaw_quat(self.rng.uniform(-3.14, 3.14)))
         jar = points[index % 2]
         grip = lid + [0, 0, 0.004]
         carry_z = jar[2] + pa.Jar.neck_top + 0.08
         place = jar + [0, 0, pa.Jar.neck_top + pa.Jar.lid_half + 0.004 + 0.004]
-        q_pick = down_quat(self.rng.uniform(-0.8, 0.8))
-        q_place = down_quat(self.rng.uniform(-0.8, 0.8))
-        self.waypoints = pick_and_place(grip, place, q_pick, q_place, carry_z)
+        pick_yaw, place_yaw = self.rng.uniform(-0.8, 0.8), self.rng.uniform(-0.8, 0.8)
+        self.waypoints = numbered(pick_and_place(grip, place, pick_yaw, place_yaw, carry_z))
         return [f"close the {color_name} jar",
                 f"screw on the {color_name} jar lid",
                 f"grasping the lid, lift it from the table and use it to seal the {color_name} jar",

@@ -6,8 +6,11 @@ The target cup has the variation's colour (RLBench's 20); the other two share an
 from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+from robotr1_data.tasks.geometry import yaw_quat
+from robotr1_data.tasks.recipes import pick, place
+from robotr1_data.tasks.regions import WORKSPACE
 
 HEIGHT, WALL = 0.07, 0.004
 PITCH = po.cup_nest_pitch(height=HEIGHT, wall=WALL)
@@ -16,8 +19,6 @@ GRASP_BELOW_RIM = 0.012  # TCP height below the rim: fingertips at the grip band
 
 
 class StackCups(Task):
-    name = "stack_cups"
-
     @classmethod
     def build(cls, scene):
         for cup in CUPS:
@@ -35,10 +36,9 @@ class StackCups(Task):
         other = self.rng.choice([i for i in range(len(parts.COLORS)) if i != index])
         for cup, c in zip(CUPS, [rgb] + [parts.COLORS[other][1]] * 2):
             self.sim.set_color(cup, c, geoms=po.cup_geoms(cup))
-        points = sample_positions(self.rng, 3, (0.0, -0.25, 0.752), (0.38, 0.25, 0.752),
-                                  min_distance=0.15)
+        points = WORKSPACE.sample(self.rng, 3, min_distance=0.15)
         for cup, p in zip(CUPS, points):
-            self.sim.set_body_pose(cup, p, po.yaw_quat(self.rng.uniform(-3.14, 3.14)))
+            self.sim.set_body_pose(cup, p, yaw_quat(self.rng.uniform(-3.14, 3.14)))
         base = points[0]
         self.waypoints = []
         for k, p in enumerate(points[1:], start=1):
@@ -46,10 +46,8 @@ class StackCups(Task):
             grasp = (p[0], p[1], p[2] + HEIGHT - GRASP_BELOW_RIM)
             # Let go 2 cm above where the cup will rest nested in the stack.
             release = (base[0], base[1], base[2] + k * PITCH + 0.02 + HEIGHT - GRASP_BELOW_RIM)
-            self.waypoints += po.pick_waypoints(grasp, yaw, approach=0.06, lift=0.17,
-                                                prefix=f"cup{k}_")
-            self.waypoints += po.place_waypoints(release, yaw, approach=0.06, retreat=0.08,
-                                                 prefix=f"cup{k}_")
+            self.waypoints += pick(grasp, yaw, approach=0.06, lift=0.17, prefix=f"cup{k}_")
+            self.waypoints += place(release, yaw, approach=0.06, retreat=0.08, prefix=f"cup{k}_")
         return [f"stack the other cups on top of the {color_name} cup",
                 "place two of the cups onto the odd cup out",
                 f"put the remaining two cups on top of the {color_name} cup",

@@ -9,19 +9,23 @@ from typing import List
 
 import numpy as np
 
+from robotr1_data.sim.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition
+from robotr1_data.tasks.geometry import grasp_yaw, segment_distance, yaw_quat
+from robotr1_data.tasks.recipes import pick, push
+from robotr1_data.tasks.regions import SpawnRegion, sample_offsets
 
 SIZES = [("tall", 0.06), ("short", 0.03)]
 PANS = [f"dustpan_{size}" for size, _ in SIZES]
 DIRT = [f"dirt{i}" for i in range(5)]
 HANDLE, DROP, TAIL, REACH, HEAD_DEPTH = 0.02, 0.09, 0.1, 0.16, 0.012
+PANS_MIDDLE = SpawnRegion.on_table("pans_middle", (0.17, -0.05), (0.22, 0.05))
+BROOM_GRIP = SpawnRegion.on_table("broom_grip", (0.0, -0.27), (0.35, 0.27))
 
 
 class SweepToDustpanOfSize(Task):
-    name = "sweep_to_dustpan_of_size"
-
     @classmethod
     def build(cls, scene):
         po.stick(scene, "broom", reach=REACH, tail=TAIL, handle=HANDLE, drop=DROP,
@@ -44,45 +48,43 @@ class SweepToDustpanOfSize(Task):
         angle = math.pi + self.rng.uniform(-0.25, 0.25)
         d = np.array([math.cos(angle), math.sin(angle), 0.0])
         across = np.array([-d[1], d[0], 0.0])
-        middle = np.array([self.rng.uniform(0.17, 0.22), self.rng.uniform(-0.05, 0.05), 0.752])
+        middle = PANS_MIDDLE.point(self.rng)
         flip = self.rng.choice([-1.0, 1.0])
         pans = [middle + flip * 0.09 * across, middle - flip * 0.09 * across]
         for pan, p in zip(PANS, pans):
-            self.sim.set_body_pose(pan, p, po.yaw_quat(angle + math.pi))
+            self.sim.set_body_pose(pan, p, yaw_quat(angle + math.pi))
         pile = pans[index] - 0.14 * d
-        offsets = po.sample_offsets(self.rng, len(DIRT), (0.02, 0.03), 0.016)
+        offsets = sample_offsets(self.rng, len(DIRT), (0.02, 0.03), 0.016)
         for crumb, (a, b) in zip(DIRT, offsets):
             self.sim.set_body_pose(crumb, pile + a * d + b * across + (0, 0, 0.006),
-                                   po.yaw_quat(self.rng.uniform(-1.5, 1.5)))
+                                   yaw_quat(self.rng.uniform(-1.5, 1.5)))
 
         for _ in range(500):  # the broom lies clear of the pans and the dirt, head to +x
-            grip_xy = (self.rng.uniform(0.0, 0.35), self.rng.uniform(-0.27, 0.27))
+            grip_xy = tuple(BROOM_GRIP.point(self.rng)[:2])
             broom_yaw = math.pi + self.rng.uniform(-1.2, 1.2)
             axis = np.array([math.cos(broom_yaw), math.sin(broom_yaw), 0.0])
-            head = np.array([*grip_xy, 0.752]) - REACH * axis
+            head = np.array([*grip_xy, TABLE_TOP_Z]) - REACH * axis
             tail = head + (REACH + TAIL) * axis
             if (abs(head[1]) < 0.3 and -0.05 < head[0] < 0.45
-                    and min(po.segment_distance(p, head, tail) for p in pans) > 0.15
-                    and po.segment_distance(pile, head, tail) > 0.12):
+                    and min(segment_distance(p, head, tail) for p in pans) > 0.15
+                    and segment_distance(pile, head, tail) > 0.12):
                 break
         else:
             raise RuntimeError("sweep_to_dustpan_of_size: no room for the broom")
         grip = po.place_stick(self.sim, "broom", grip_xy, broom_yaw, tail=TAIL, drop=DROP,
                               handle=HANDLE)
 
-        grip_yaw = po.grasp_yaw(broom_yaw, math.pi)
+        grip_yaw = grasp_yaw(broom_yaw, math.pi)
         grasp_z = grip[2] + HANDLE / 2 - 0.01
         sweep_yaw = (angle + grip_yaw - broom_yaw + math.pi) % (2 * math.pi) - math.pi
-        q = down_quat(sweep_yaw)
         # Head from just beyond the pile to where its face is 2 cm past the pan's centre.
         start = pile - (0.02 + 0.006 + HEAD_DEPTH + 0.015) * d + REACH * d
         end = pans[index] + (0.02 - HEAD_DEPTH) * d + REACH * d
         z = grasp_z + 0.004
-        self.waypoints = po.pick_waypoints((grip[0], grip[1], grasp_z), grip_yaw, lift=0.06) + [
-            Waypoint((start[0], start[1], z + 0.05), q, name="above_dirt"),
-            Waypoint((start[0], start[1], z), q, linear=True, name="lower_broom"),
-            Waypoint((end[0], end[1], z), q, linear=True, name="sweep"),
-        ]
+        self.waypoints = (
+            pick((grip[0], grip[1], grasp_z), grip_yaw, lift=0.06)
+            + push(start, end, z, sweep_yaw, hover=0.05, lift=None, close=False,
+                   names=("above_dirt", "lower_broom", "sweep")))
         return [f"sweep dirt to the {size} dustpan", f"sweep the dirt up into the {size} dustpan",
                 f"use the broom to brush the dirt into the {size} dustpan",
                 f"clean up the dirt with the {size} pan"]

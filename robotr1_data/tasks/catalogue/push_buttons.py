@@ -8,8 +8,10 @@ import itertools
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import ConditionSet, JointCondition
+from robotr1_data.tasks.recipes import press
+from robotr1_data.tasks.regions import WORKSPACE
 
 CAP_TOP = 0.056  # cap top above the table (see parts.button)
 BUTTONS = [f"push_buttons_target{i}" for i in range(3)]
@@ -17,8 +19,6 @@ PERMUTATIONS = list(itertools.permutations(range(len(parts.COLORS)), 3))
 
 
 class PushButtons(Task):
-    name = "push_buttons"
-
     @classmethod
     def build(cls, scene):
         for b in BUTTONS:
@@ -35,29 +35,25 @@ class PushButtons(Task):
         # Pressed one after another: a button pressed out of turn does not count.
         self.register_success_conditions([ConditionSet(
             [JointCondition(f"{b}_joint", 0.006) for b in BUTTONS[:count]], order_matters=True)])
-        points = sample_positions(self.rng, 3, (0.0, -0.25, 0.752), (0.38, 0.25, 0.752),
-                                  min_distance=0.15)
+        points = WORKSPACE.sample(self.rng, 3, min_distance=0.15)
         for b, p in zip(BUTTONS, points):
             self.sim.set_body_pose(b, p)
         self.waypoints = []
         for k, p in enumerate(points[:count]):
             top = p[2] + CAP_TOP
-            q = down_quat(self.rng.uniform(-0.5, 0.5))
-            self.waypoints += [
-                Waypoint((p[0], p[1], top + 0.06), q, gripper="close" if k == 0 else None,
-                         name=f"button{k}_above"),
-                Waypoint((p[0], p[1], top - 0.012), q, linear=True, name=f"button{k}_press"),
-                Waypoint((p[0], p[1], top + 0.04), q, linear=True, name=f"button{k}_release")]
-        self.waypoints.pop()  # the last button stays pressed while success is checked
+            # The last button stays pressed while success is checked.
+            self.waypoints += press((p[0], p[1], top), self.rng.uniform(-0.5, 0.5), approach=0.06,
+                                    release=0.04 if k < count - 1 else None, close=k == 0,
+                                    prefix=f"button{k}_")
         names = [name for name, _ in colors[:count]]
-        push = f"push the {names[0]} button"
-        press = f"press the {names[0]} button"
-        base = f"push down the button with the {names[0]} base"
+        pushes = f"push the {names[0]} button"
+        presses = f"press the {names[0]} button"
+        bases = f"push down the button with the {names[0]} base"
         for name in names[1:]:
-            push += f", then push the {name} button"
-            press += f", then press the {name} button"
-            base += f", then the {name} one"
-        return [push, press, base]
+            pushes += f", then push the {name} button"
+            presses += f", then press the {name} button"
+            bases += f", then the {name} one"
+        return [pushes, presses, bases]
 
     def variation_count(self) -> int:
         return min(len(PERMUTATIONS) * 3, 50)

@@ -7,8 +7,11 @@ asks for ``2 + i % 3`` blocks of colour ``COLORS[i // 3]`` (RLBench's 60 variati
 from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedSeveralCondition, NothingGrasped
+from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import pick, place
+from robotr1_data.tasks.regions import TABLE
 
 SIZE = 0.045
 GRASP_BELOW_CENTRE = -(SIZE / 2 - 0.015)  # the TCP sits this far below the block centre
@@ -18,8 +21,6 @@ DISTRACTORS = [f"stack_blocks_distractor{i}" for i in range(4)]
 
 
 class StackBlocks(Task):
-    name = "stack_blocks"
-
     @classmethod
     def build(cls, scene):
         for b in TARGETS + DISTRACTORS:
@@ -45,26 +46,25 @@ class StackBlocks(Task):
             DetectedSeveralCondition(TARGETS, "stack_blocks_target_plane_region", count),
             NothingGrasped()])
 
-        points = sample_positions(self.rng, 9, (-0.02, -0.28, 0.752), (0.42, 0.28, 0.752),
-                                  min_distance=0.1)
+        points = TABLE.sample(self.rng, 9, min_distance=0.1)
         plane, blocks = points[0], points[1:]
         plane_yaw = self.rng.uniform(-0.8, 0.8)
-        self.sim.set_body_pose("stack_blocks_target_plane", plane, po.yaw_quat(plane_yaw))
+        self.sim.set_body_pose("stack_blocks_target_plane", plane, yaw_quat(plane_yaw))
         yaws = self.rng.uniform(-3.14, 3.14, size=8)
         for b, p, yaw in zip(TARGETS + DISTRACTORS, blocks, yaws):
-            self.sim.set_body_pose(b, (p[0], p[1], p[2] + SIZE / 2), po.yaw_quat(yaw))
+            self.sim.set_body_pose(b, (p[0], p[1], p[2] + SIZE / 2), yaw_quat(yaw))
 
         self.waypoints = []
-        place_yaw = po.grasp_yaw(plane_yaw)
+        place_yaw = grasp_yaw(plane_yaw)
         for k in range(count):
             x, y, z = blocks[k]
             grasp = (x, y, z + SIZE / 2 + GRASP_BELOW_CENTRE)
             # Release each block 3 mm above the one below it.
             centre_z = plane[2] + SIZE * (k + 0.5) + 0.003
-            place = (plane[0], plane[1], centre_z + GRASP_BELOW_CENTRE)
-            self.waypoints += po.pick_waypoints(grasp, po.grasp_yaw(yaws[k]), prefix=f"block{k}_")
-            self.waypoints += po.place_waypoints(place, place_yaw, approach=0.06, retreat=0.06,
-                                                 prefix=f"block{k}_")
+            put = (plane[0], plane[1], centre_z + GRASP_BELOW_CENTRE)
+            self.waypoints += pick(grasp, grasp_yaw(yaws[k]), prefix=f"block{k}_")
+            self.waypoints += place(put, place_yaw, approach=0.06, retreat=0.06,
+                                    prefix=f"block{k}_")
         return [f"place {count} of the {color_name} cubes on top of each other",
                 f"pick up and set down {count} {color_name} blocks on top of each other",
                 f"build a tall tower out of {count} {color_name} cubes",

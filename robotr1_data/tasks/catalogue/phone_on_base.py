@@ -4,16 +4,17 @@ import math
 from typing import List
 
 from robotr1_data.tasks import parts_objects as po
-from robotr1_data.tasks.base import Task, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import pick, place
+from robotr1_data.tasks.regions import WORKSPACE
 
 THICKNESS = 0.022
 GRASP_BELOW_TOP = 0.007  # TCP below the phone's top face: fingertips 5 mm above the table
 
 
 class PhoneOnBase(Task):
-    name = "phone_on_base"
-
     @classmethod
     def build(cls, scene):
         po.phone(scene, "phone", thickness=THICKNESS)
@@ -26,20 +27,19 @@ class PhoneOnBase(Task):
         self.register_low_dim_bodies(["phone", "phone_base"])
 
     def init_episode(self, index: int) -> List[str]:
-        phone_p, base_p = sample_positions(self.rng, 2, (0.0, -0.25, 0.752), (0.38, 0.25, 0.752),
-                                           min_distance=0.22)
+        phone_p, base_p = WORKSPACE.sample(self.rng, 2, min_distance=0.22)
         phone_yaw, base_yaw = self.rng.uniform(-math.pi / 2, math.pi / 2, size=2)
         phone_p[2] += THICKNESS / 2
-        self.sim.set_body_pose("phone", phone_p, po.yaw_quat(phone_yaw))
-        self.sim.set_body_pose("phone_base", base_p, po.yaw_quat(base_yaw))
+        self.sim.set_body_pose("phone", phone_p, yaw_quat(phone_yaw))
+        self.sim.set_body_pose("phone_base", base_p, yaw_quat(base_yaw))
         # Fingers close across the phone's width; the phone is symmetric under a half turn.
-        grip = po.grasp_yaw(phone_yaw, math.pi)
-        place = po.grasp_yaw(base_yaw, math.pi)
+        grip = grasp_yaw(phone_yaw, math.pi)
+        place_yaw = grasp_yaw(base_yaw, math.pi)
         grasp_z = phone_p[2] + THICKNESS / 2 - GRASP_BELOW_TOP
         # Release the phone 4 mm above the base plate so it settles onto it.
         place_z = base_p[2] + 0.015 + 0.004 + THICKNESS - GRASP_BELOW_TOP
-        self.waypoints = (po.pick_waypoints((phone_p[0], phone_p[1], grasp_z), grip)
-                          + po.place_waypoints((base_p[0], base_p[1], place_z), place))
+        self.waypoints = (pick((phone_p[0], phone_p[1], grasp_z), grip)
+                          + place((base_p[0], base_p[1], place_z), place_yaw))
         return ["put the phone on the base", "put the phone on the stand",
                 "put the phone on the charging base", "charge the phone by placing it on its base",
                 "place the phone on the stand", "pick up the phone and set it down on the dock"]

@@ -4,40 +4,36 @@ import math
 from typing import List
 
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task, Waypoint
 from robotr1_data.tasks.conditions import JointCondition
+from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import numbered, pull
+from robotr1_data.tasks.regions import SpawnRegion
 
 PULL = 0.19  # how far the expert pulls; success needs 0.15 m as in RLBench
+CABINET_SPACE = SpawnRegion.on_table("cabinet_space", (0.1, 0.22), (0.25, 0.28))  # or at -y
 
 
-def drawer_waypoints(origin, yaw, k: int, pull: float = PULL) -> List[Waypoint]:
+def drawer_waypoints(origin, yaw, k: int, distance: float = PULL) -> List[Waypoint]:
     """Come down in front of drawer k, grip its tab from the front, pull straight out, let go."""
     tab = pa.Cabinet.tab_centre(k) - [0.01, 0, 0]  # grip the tab's outer half
     front = tab - [0.08, 0, 0]
     above = [front[0], front[1], pa.Cabinet.height + 0.05]
-    q = down_quat(pa.grip_yaw(yaw))
-    return [
-        Waypoint(pa.at(origin, yaw, above), q, name="waypoint0"),
-        Waypoint(pa.at(origin, yaw, front), q, linear=True, name="waypoint1"),
-        Waypoint(pa.at(origin, yaw, tab), q, gripper="close", linear=True, name="waypoint2"),
-        Waypoint(pa.at(origin, yaw, tab - [pull, 0, 0]), q, gripper="open", linear=True,
-                 name="waypoint3"),
-    ]
+    return numbered(pull(at(origin, yaw, above), at(origin, yaw, front), at(origin, yaw, tab),
+                         at(origin, yaw, tab - [distance, 0, 0]), grasp_yaw(yaw, math.pi)))
 
 
 def place_cabinet(task: Task):
     """Put the cabinet at the robot's left or right, its drawers facing the middle of the table
     and turned up to 0.45 rad toward the front camera."""
     side = task.rng.choice([-1.0, 1.0])
-    origin = (task.rng.uniform(0.1, 0.25), side * task.rng.uniform(0.22, 0.28), 0.752)
+    origin = CABINET_SPACE.point(task.rng, side)
     yaw = side * (math.pi / 2 + task.rng.uniform(0.0, 0.45))
-    task.sim.set_body_pose("drawer_frame", origin, pa.yaw_quat(yaw))
+    task.sim.set_body_pose("drawer_frame", origin, yaw_quat(yaw))
     return origin, yaw
 
 
 class OpenDrawer(Task):
-    name = "open_drawer"
-
     @classmethod
     def build(cls, scene):
         pa.drawer_cabinet(scene, "drawer_frame")

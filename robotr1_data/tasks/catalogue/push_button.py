@@ -3,15 +3,15 @@
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import JointCondition
+from robotr1_data.tasks.recipes import numbered, press
+from robotr1_data.tasks.regions import NEAR_WORKSPACE
 
 CAP_TOP = 0.056  # cap top above the table: housing 0.04 + cap 0.016
 
 
 class PushButton(Task):
-    name = "push_button"
-
     @classmethod
     def build(cls, scene):
         parts.button(scene, "push_button_target")
@@ -23,15 +23,11 @@ class PushButton(Task):
     def init_episode(self, index: int) -> List[str]:
         color_name, rgb = parts.COLORS[index]
         self.sim.set_color("push_button_target_cap", rgb)
-        (p,) = sample_positions(self.rng, 1, low=(0.0, -0.25, 0.752), high=(0.35, 0.25, 0.752),
-                                min_distance=0.0)
+        (p,) = NEAR_WORKSPACE.sample(self.rng)
         self.sim.set_body_pose("push_button_target", p)
         top = p[2] + CAP_TOP
         yaw = self.rng.uniform(-0.5, 0.5)
-        self.waypoints = [
-            Waypoint((p[0], p[1], top + 0.08), down_quat(yaw), gripper="close", name="waypoint0"),
-            Waypoint((p[0], p[1], top - 0.012), down_quat(yaw), linear=True, name="waypoint1"),
-        ]
+        self.waypoints = numbered(press((p[0], p[1], top), yaw))
         return [f"push the {color_name} button", f"push down the {color_name} button",
                 f"press the button with the {color_name} base", f"press the {color_name} button"]
 

@@ -9,9 +9,13 @@ from typing import List
 
 import numpy as np
 
+from robotr1_data.sim.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedCondition
+from robotr1_data.tasks.geometry import grasp_yaw, segment_distance, yaw_quat
+from robotr1_data.tasks.recipes import pick, push
+from robotr1_data.tasks.regions import SpawnRegion
 
 CUBE = 0.04
 HANDLE, DROP, TAIL = 0.02, 0.055, 0.1  # the head hangs DROP below the handle, over the cube
@@ -19,11 +23,12 @@ REACH = 0.16         # stick grasp point to head centre
 HEAD_DEPTH = 0.012   # half-extent of the head along the handle
 DRAG = 0.15
 TARGETS = ["target0", "distractor1", "distractor2", "distractor3"]
+TARGET_SPACE = SpawnRegion.on_table("target_space", (0.14, -0.1), (0.22, 0.1))
+STICK_GRIP = SpawnRegion.on_table("stick_grip", (0.0, 0.17), (0.1, 0.25))  # or mirrored to -y
+DISTRACTOR_SPACE = SpawnRegion.on_table("distractor_space", (0.0, -0.28), (0.42, 0.28))
 
 
 class ReachAndDrag(Task):
-    name = "reach_and_drag"
-
     @classmethod
     def build(cls, scene):
         po.stick(scene, "stick", reach=REACH, tail=TAIL, handle=HANDLE, drop=DROP,
@@ -49,45 +54,43 @@ class ReachAndDrag(Task):
         # and pulls it back under the handle.
         angle = math.pi + self.rng.uniform(-0.35, 0.35)
         d = np.array([math.cos(angle), math.sin(angle), 0.0])
-        target = np.array([self.rng.uniform(0.14, 0.22), self.rng.uniform(-0.1, 0.1), 0.752])
+        target = TARGET_SPACE.point(self.rng)
         cube = target - DRAG * d
         for _ in range(200):  # the stick lies beside the cube, its head toward +x
             side = self.rng.choice([-1.0, 1.0])
-            grip_xy = (self.rng.uniform(0.0, 0.1), side * self.rng.uniform(0.17, 0.25))
+            grip_xy = tuple(STICK_GRIP.point(self.rng, side)[:2])
             stick_yaw = math.pi + self.rng.uniform(-0.25, 0.25)
             axis = np.array([math.cos(stick_yaw), math.sin(stick_yaw), 0.0])
-            head = np.array([*grip_xy, 0.752]) - REACH * axis
-            if po.segment_distance(cube, head, head + (REACH + TAIL) * axis) > 0.1:
+            head = np.array([*grip_xy, TABLE_TOP_Z]) - REACH * axis
+            if segment_distance(cube, head, head + (REACH + TAIL) * axis) > 0.1:
                 break
         else:
             raise RuntimeError("reach_and_drag: no room for the stick beside the cube")
-        self.sim.set_body_pose("cube", cube + (0, 0, CUBE / 2), po.yaw_quat(angle))
+        self.sim.set_body_pose("cube", cube + (0, 0, CUBE / 2), yaw_quat(angle))
         grip = po.place_stick(self.sim, "stick", grip_xy, stick_yaw, tail=TAIL, drop=DROP,
                               handle=HANDLE)
-        self.sim.set_body_pose("target0", target, po.yaw_quat(angle))
+        self.sim.set_body_pose("target0", target, yaw_quat(angle))
         avoid = [target, cube, head]
         distractors = []
         while len(distractors) < 3:
-            (p,) = sample_positions(self.rng, 1, (0.0, -0.28, 0.752), (0.42, 0.28, 0.752), 0.0)
+            (p,) = DISTRACTOR_SPACE.sample(self.rng)
             if all(np.linalg.norm(p[:2] - q[:2]) > 0.13 for q in avoid + distractors):
                 distractors.append(p)
         for t, p in zip(TARGETS[1:], distractors):
-            self.sim.set_body_pose(t, p, po.yaw_quat(self.rng.uniform(-0.8, 0.8)))
+            self.sim.set_body_pose(t, p, yaw_quat(self.rng.uniform(-0.8, 0.8)))
 
-        grip_yaw = po.grasp_yaw(stick_yaw, math.pi)
+        grip_yaw = grasp_yaw(stick_yaw, math.pi)
         grasp_z = grip[2] + HANDLE / 2 - 0.01
         # The weld keeps the stick's yaw relative to the hand: turning the stick to point along
         # the drag turns the hand by the same angle.
         drag_yaw = (angle + grip_yaw - stick_yaw + math.pi) % (2 * math.pi) - math.pi
-        q = down_quat(drag_yaw)
         start = cube - (CUBE / 2 + HEAD_DEPTH + 0.015) * d + REACH * d
         end = start + (DRAG + 0.015) * d
         z = grasp_z + 0.004  # the head skims 4 mm above the table
-        self.waypoints = po.pick_waypoints((grip[0], grip[1], grasp_z), grip_yaw, lift=0.06) + [
-            Waypoint((start[0], start[1], z + 0.05), q, name="reach_past_cube"),
-            Waypoint((start[0], start[1], z), q, linear=True, name="lower_stick"),
-            Waypoint((end[0], end[1], z), q, linear=True, name="drag"),
-        ]
+        self.waypoints = (
+            pick((grip[0], grip[1], grasp_z), grip_yaw, lift=0.06)
+            + push(start, end, z, drag_yaw, hover=0.05, lift=None, close=False,
+                   names=("reach_past_cube", "lower_stick", "drag")))
         return [f"use the stick to drag the cube onto the {color_name} target",
                 f"use the stick to drag the cube onto the {color_name} square",
                 f"pick up the stick and use it to push or pull the cube onto the {color_name} "

@@ -8,22 +8,25 @@ off the table, out of every camera's view."""
 import math
 from typing import List
 
-import numpy as np
-
+from robotr1_data.sim.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts_articulated as pa
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped
+from robotr1_data.tasks.geometry import at, grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import numbered, pick, put_inside
+from robotr1_data.tasks.regions import SpawnRegion
 
 NAMES = [label for label, *_ in pa.GROCERIES]
 BODIES = [label.replace(" ", "_") for label in NAMES]
 ON_TABLE = 4
 REACH_IN = -0.02   # grocery centre's x in the cupboard frame when put away
 FRONT_OFF = -0.2  # TCP x in the cupboard frame before reaching in
+# Drawn at +y, then mirrored: the cupboard to a random side, the groceries to the other.
+CUPBOARD_SPACE = SpawnRegion.on_table("cupboard_space", (0.2, 0.26), (0.3, 0.29))
+GROCERY_SPACE = SpawnRegion.on_table("grocery_space", (0.0, 0.05), (0.33, 0.3))
 
 
 class PutGroceriesInCupboard(Task):
-    name = "put_groceries_in_cupboard"
-
     @classmethod
     def build(cls, scene):
         pa.cupboard(scene, "cupboard")
@@ -41,16 +44,15 @@ class PutGroceriesInCupboard(Task):
         side = self.rng.choice([-1.0, 1.0])
         # The cupboard stands at one side facing across the table; the groceries stand on the
         # other side, clear of where the hand comes down in front of the cupboard.
-        origin = np.array([self.rng.uniform(0.2, 0.3), side * self.rng.uniform(0.26, 0.29), 0.752])
+        origin = CUPBOARD_SPACE.point(self.rng, side)
         yaw = side * (math.pi / 2 + self.rng.uniform(0.0, 0.4))
-        self.sim.set_body_pose("cupboard", origin, pa.yaw_quat(yaw))
+        self.sim.set_body_pose("cupboard", origin, yaw_quat(yaw))
 
         others = [i for i in range(len(BODIES)) if i != index]
         shown = [index] + list(self.rng.choice(others, size=ON_TABLE - 1, replace=False))
         for attempt in range(50):  # greedy sampling can paint itself into a corner: start over
             try:
-                spots = sample_positions(self.rng, ON_TABLE, low=(0.0, 0.05, 0.752),
-                                         high=(0.33, 0.3, 0.752), min_distance=0.15, max_tries=200)
+                spots = GROCERY_SPACE.sample(self.rng, ON_TABLE, min_distance=0.15, max_tries=200)
                 break
             except RuntimeError:
                 if attempt == 49:
@@ -63,29 +65,22 @@ class PutGroceriesInCupboard(Task):
             if i in shown:
                 p = spots[shown.index(i)] + [0, 0, half_z]
                 yaws[i] = self.rng.uniform(-math.pi / 2, math.pi / 2)
-                self.sim.set_body_pose(body, p, pa.yaw_quat(yaws[i]))
+                self.sim.set_body_pose(body, p, yaw_quat(yaws[i]))
             else:  # parked on the floor far to the side, never seen by a camera
-                self.sim.set_body_pose(body, (-1.0 + 0.3 * parked, 3.5, half_z), pa.yaw_quat(0.0))
+                self.sim.set_body_pose(body, (-1.0 + 0.3 * parked, 3.5, half_z), yaw_quat(0.0))
                 parked += 1
 
         half_z = pa.grocery_half_height(index)
         centre = spots[0] + [0, 0, half_z]
         grip = centre + [0, 0, max(0.004, half_z - 0.02)]
         above_item = grip[2] - centre[2]  # TCP height above the grocery's centre
-        q_pick, q_put = down_quat(yaws[index]), down_quat(pa.grip_yaw(yaw))
         put_z = pa.CUPBOARD.shelf_top(0) + half_z + 0.006 + above_item
-        above = pa.at(origin, yaw, [FRONT_OFF, 0, pa.CUPBOARD.height + 0.06])
-        front = pa.at(origin, yaw, [FRONT_OFF, 0, put_z])
-        inside = pa.at(origin, yaw, [REACH_IN, 0, put_z])
-        self.waypoints = [
-            Waypoint(grip + [0, 0, 0.08], q_pick, name="waypoint0"),
-            Waypoint(grip, q_pick, gripper="close", linear=True, name="waypoint1"),
-            Waypoint((grip[0], grip[1], 0.752 + 0.2), q_pick, linear=True, name="waypoint2"),
-            Waypoint(above, q_put, name="waypoint3"),
-            Waypoint(front, q_put, linear=True, name="waypoint4"),
-            Waypoint(inside, q_put, gripper="open", linear=True, name="waypoint5"),
-            Waypoint(front, q_put, linear=True, name="waypoint6"),
-        ]
+        above = at(origin, yaw, [FRONT_OFF, 0, pa.CUPBOARD.height + 0.06])
+        front = at(origin, yaw, [FRONT_OFF, 0, put_z])
+        inside = at(origin, yaw, [REACH_IN, 0, put_z])
+        self.waypoints = numbered(
+            pick(grip, yaws[index], approach=0.08, carry_z=TABLE_TOP_Z + 0.2)
+            + put_inside(above, front, inside, grasp_yaw(yaw, math.pi)))
         name = NAMES[index]
         return [f"put the {name} in the cupboard",
                 f"pick up the {name} and place it in the cupboard",

@@ -3,15 +3,15 @@
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
+from robotr1_data.tasks.recipes import numbered, pick
+from robotr1_data.tasks.regions import NEAR_WORKSPACE
 
 CUP_HEIGHT = 0.09
 
 
 class PickUpCup(Task):
-    name = "pick_up_cup"
-
     @classmethod
     def build(cls, scene):
         parts.cup(scene, "cup1", height=CUP_HEIGHT)
@@ -29,18 +29,13 @@ class PickUpCup(Task):
         other = self.rng.choice([i for i in range(len(parts.COLORS)) if i != index])
         self.sim.set_color("cup1", rgb, geoms=["cup1_body"])
         self.sim.set_color("cup2", parts.COLORS[other][1], geoms=["cup2_body"])
-        points = sample_positions(self.rng, 2, low=(0.0, -0.25, 0.752), high=(0.35, 0.25, 0.752),
-                                  min_distance=0.15)
+        points = NEAR_WORKSPACE.sample(self.rng, 2, min_distance=0.15)
         self.sim.set_body_pose("cup1", points[0])
         self.sim.set_body_pose("cup2", points[1])
         x, y, z = points[0]
         yaw = self.rng.uniform(-0.6, 0.6)
         grasp_z = z + CUP_HEIGHT - 0.035
-        self.waypoints = [
-            Waypoint((x, y, grasp_z + 0.12), down_quat(yaw), name="waypoint0"),
-            Waypoint((x, y, grasp_z), down_quat(yaw), gripper="close", linear=True, name="waypoint1"),
-            Waypoint((x, y, grasp_z + 0.2), down_quat(yaw), linear=True, name="waypoint2"),
-        ]
+        self.waypoints = numbered(pick((x, y, grasp_z), yaw, approach=0.12, lift=0.2))
         return [f"pick up the {color_name} cup", f"grasp the {color_name} cup and lift it",
                 f"lift the {color_name} cup"]
 

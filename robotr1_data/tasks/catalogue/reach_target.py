@@ -3,13 +3,13 @@
 from typing import List
 
 from robotr1_data.tasks import parts
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import TipNearCondition
+from robotr1_data.tasks.recipes import numbered, reach
+from robotr1_data.tasks.regions import ABOVE_TABLE
 
 
 class ReachTarget(Task):
-    name = "reach_target"
-
     @classmethod
     def build(cls, scene):
         for ball in ("target", "distractor0", "distractor1"):
@@ -26,11 +26,10 @@ class ReachTarget(Task):
         self.sim.set_color("target", rgb)
         for ball, pick in zip(("distractor0", "distractor1"), picks):
             self.sim.set_color(ball, parts.COLORS[pick][1])
-        points = sample_positions(self.rng, 3, low=(0.0, -0.3, 0.82), high=(0.4, 0.3, 1.15),
-                                  min_distance=0.12)
+        points = ABOVE_TABLE.sample(self.rng, 3, min_distance=0.12)
         for ball, p in zip(("target", "distractor0", "distractor1"), points):
             self.sim.set_body_pose(ball, p)
-        self.waypoints = [Waypoint(points[0], down_quat(), name="waypoint0")]
+        self.waypoints = numbered(reach(points[0]))
         return [f"reach the {color_name} target",
                 f"touch the {color_name} ball with the panda gripper",
                 f"reach the {color_name} sphere"]

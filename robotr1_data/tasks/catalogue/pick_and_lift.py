@@ -3,16 +3,18 @@
 from typing import List
 
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, down_quat, sample_positions
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedCondition, GraspedCondition
+from robotr1_data.tasks.geometry import grasp_yaw, yaw_quat
+from robotr1_data.tasks.recipes import pick, reach
+from robotr1_data.tasks.regions import WORKSPACE, SpawnRegion
 
 SIZE = 0.045
+GOAL_SPACE = SpawnRegion("goal_space", (0.05, -0.2, 0.95), (0.35, 0.2, 1.1))
 BLOCKS = ("pick_and_lift_target", "distractor0", "distractor1")
 
 
 class PickAndLift(Task):
-    name = "pick_and_lift"
-
     @classmethod
     def build(cls, scene):
         for b in BLOCKS:
@@ -32,21 +34,20 @@ class PickAndLift(Task):
                                  replace=False)
         for body, c in zip(BLOCKS, [rgb] + [parts.COLORS[i][1] for i in others]):
             self.sim.set_color(body, c)
-        points = sample_positions(self.rng, 3, (0.0, -0.25, 0.752 + SIZE / 2),
-                                  (0.38, 0.25, 0.752 + SIZE / 2), min_distance=0.14)
+        points = WORKSPACE.raised(SIZE / 2).sample(self.rng, 3, min_distance=0.14)
         yaws = self.rng.uniform(-3.14, 3.14, size=3)
         for body, p, yaw in zip(BLOCKS, points, yaws):
-            self.sim.set_body_pose(body, p, po.yaw_quat(yaw))
-        (goal,) = sample_positions(self.rng, 1, (0.05, -0.2, 0.95), (0.35, 0.2, 1.1), 0.0)
+            self.sim.set_body_pose(body, p, yaw_quat(yaw))
+        (goal,) = GOAL_SPACE.sample(self.rng)
         self.sim.set_body_pose("success_target", goal)
-        grip = po.grasp_yaw(yaws[0])
+        grip = grasp_yaw(yaws[0])
         x, y, z = points[0]
         grasp_z = z + SIZE / 2 - 0.015
         # The weld keeps the block where the fingers closed, so the TCP ends the same offset
         # above the goal as it was above the block's centre.
-        self.waypoints = po.pick_waypoints((x, y, grasp_z), grip) + [
-            Waypoint((goal[0], goal[1], goal[2] + grasp_z - z), down_quat(grip),
-                     name="lift_to_target")]
+        self.waypoints = (pick((x, y, grasp_z), grip)
+                          + reach((goal[0], goal[1], goal[2] + grasp_z - z), grip,
+                                  name="lift_to_target"))
         return [f"pick up the {color_name} block and lift it up to the target",
                 f"grasp the {color_name} block to the target",
                 f"lift the {color_name} block up to the target"]

@@ -7,20 +7,22 @@ Three coloured square pegs stand on a bar; the variation is the target peg's col
 import math
 from typing import List
 
-import numpy as np
-
+from robotr1_data.sim.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts, parts_objects as po
-from robotr1_data.tasks.base import Task, Waypoint, down_quat
+from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedCondition
+from robotr1_data.tasks.geometry import grasp_yaw, rotate_z, yaw_quat
+from robotr1_data.tasks.recipes import pick, place
+from robotr1_data.tasks.regions import SpawnRegion
 
 INNER, BAR, HEIGHT = 0.056, 0.014, 0.025  # ring hole, side width and height
 SIDE = INNER / 2 + BAR / 2                 # ring centre to the middle of a side
 PEG_TOP = 0.08                             # base 0.02 + peg 0.06
+STAND_SPACE = SpawnRegion.on_table("stand_space", (0.2, -0.12), (0.35, 0.12))
+RING_SPACE = SpawnRegion.on_table("ring_space", (0.0, -0.28), (0.35, 0.28))
 
 
 class InsertOntoSquarePeg(Task):
-    name = "insert_onto_square_peg"
-
     @classmethod
     def build(cls, scene):
         po.square_ring(scene, "square_ring", inner=INNER, bar=BAR, height=HEIGHT)
@@ -42,8 +44,8 @@ class InsertOntoSquarePeg(Task):
         self.register_success_conditions([DetectedCondition("square_ring",
                                                             f"pegs_peg{target}_region")])
         for _ in range(200):
-            stand = np.array([self.rng.uniform(0.2, 0.35), self.rng.uniform(-0.12, 0.12), 0.752])
-            ring = np.array([self.rng.uniform(0.0, 0.35), self.rng.uniform(-0.28, 0.28), 0.752])
+            stand = STAND_SPACE.point(self.rng)
+            ring = RING_SPACE.point(self.rng)
             # The stand is 0.34 m long along y: keep the ring's grasp clear of it.
             if abs(ring[1] - stand[1]) > 0.28 or abs(ring[0] - stand[0]) > 0.17:
                 break
@@ -51,31 +53,25 @@ class InsertOntoSquarePeg(Task):
             raise RuntimeError("insert_onto_square_peg: no room for the ring")
         stand_yaw = self.rng.uniform(-0.4, 0.4)
         ring_yaw = self.rng.uniform(-math.pi, math.pi)
-        self.sim.set_body_pose("pegs", stand, po.yaw_quat(stand_yaw))
-        self.sim.set_body_pose("square_ring", ring + (0, 0, HEIGHT / 2), po.yaw_quat(ring_yaw))
-        peg = stand + po.rotate_z((0.0, (target - 1) * 0.12, 0.0), stand_yaw)
+        self.sim.set_body_pose("pegs", stand, yaw_quat(stand_yaw))
+        self.sim.set_body_pose("square_ring", ring + (0, 0, HEIGHT / 2), yaw_quat(ring_yaw))
+        peg = stand + rotate_z((0.0, (target - 1) * 0.12, 0.0), stand_yaw)
 
         # Hold the side of the ring that lies along the fingers' closing axis.
-        grip_yaw = po.grasp_yaw(ring_yaw)
-        side = po.rotate_z((0.0, SIDE, 0.0), grip_yaw)  # closing axis is the hand's y
+        grip_yaw = grasp_yaw(ring_yaw)
+        side = rotate_z((0.0, SIDE, 0.0), grip_yaw)  # closing axis is the hand's y
         grasp = ring + side
-        grasp[2] = 0.752 + HEIGHT - 0.01
+        grasp[2] = TABLE_TOP_Z + HEIGHT - 0.01
         # At the peg, turn the ring square to it; the held side turns with the hand.
-        place_yaw = grip_yaw + po.grasp_yaw(stand_yaw - ring_yaw)
-        drop = peg + po.rotate_z((0.0, SIDE, 0.0), place_yaw)
+        place_yaw = grip_yaw + grasp_yaw(stand_yaw - ring_yaw)
+        drop = peg + rotate_z((0.0, SIDE, 0.0), place_yaw)
         # Release with the ring's bottom 5 mm above the peg top; it falls over the peg.
-        drop[2] = 0.752 + PEG_TOP + 0.005 + (grasp[2] - 0.752)
-        q = down_quat(place_yaw)
-        self.waypoints = [
-            Waypoint((grasp[0], grasp[1], grasp[2] + 0.08), down_quat(grip_yaw), gripper="open",
-                     open_amount=0.55, name="approach"),
-            Waypoint(tuple(grasp), down_quat(grip_yaw), gripper="close", linear=True, name="grasp"),
-            Waypoint((grasp[0], grasp[1], drop[2] + 0.06), down_quat(grip_yaw), linear=True,
-                     name="lift"),
-            Waypoint((drop[0], drop[1], drop[2] + 0.05), q, name="above_peg"),
-            Waypoint(tuple(drop), q, linear=True, gripper="open", open_amount=0.55, name="release"),
-            Waypoint((drop[0], drop[1], drop[2] + 0.05), q, linear=True, name="retreat"),
-        ]
+        drop[2] = TABLE_TOP_Z + PEG_TOP + 0.005 + (grasp[2] - TABLE_TOP_Z)
+        # The fingers open only part way: wide open they would catch the ring's other sides.
+        self.waypoints = (
+            pick(grasp, grip_yaw, approach=0.08, carry_z=drop[2] + 0.06, open_amount=0.55)
+            + place(drop, place_yaw, approach=0.05, retreat=0.05, open_amount=0.55,
+                    names=("above_peg", "release", "retreat")))
         return [f"put the ring on the {color_name} spoke",
                 f"slide the ring onto the {color_name} colored spoke",
                 f"place the ring onto the {color_name} spoke",
