@@ -106,3 +106,32 @@ def test_corrupt_image_chunk_export_qa(good, tmp_path, capsys):
     err = _one_line(capsys, ["export-qa", tmp_path / "qa", "--format", "trl", "--out",
                              tmp_path / "x"])
     assert "s.h5" in err and "000001" in err and "frame 3" in err
+
+
+def test_corrupt_image_chunk_eval_qa(good, tmp_path, capsys, monkeypatch):
+    """eval-qa reads the question images from the shards: a damaged chunk is one line naming the
+    file, episode and frame, before any answer is scored (the model is a stand-in: no weights)."""
+    pytest.importorskip("torch")
+    from robotr1_train import cli as train_cli
+    from robotr1_train.policies import vlm
+
+    assert cli.main(["build-qa", str(good), "--out", str(tmp_path / "qa"), "--quiet",
+                     "--stride", "1"]) == 0
+
+    class Answers:
+        engine = type("E", (), {"name": "hf"})()
+
+        def generate(self, records, images):
+            return ["<answer> [[A]] </answer>"] * len(records)
+
+    monkeypatch.setattr(vlm.VLMGenerator, "from_run_dir", classmethod(lambda c, m, **kw: Answers()))
+    argv = ["eval-qa", "--qa", str(tmp_path / "qa"), "--model", "M", "--out", str(tmp_path / "o"),
+            "--quiet"]
+    assert train_cli.main(argv) == 0  # intact shard: scored
+    capsys.readouterr()
+    _corrupt_chunk(good)
+    rc = train_cli.main(argv)
+    out = capsys.readouterr()
+    err = out.err.strip()
+    assert rc == 2 and "Traceback" not in out.err + out.out and len(err.splitlines()) == 1, err
+    assert "s.h5" in err and "000001" in err and "frame 3" in err
