@@ -466,3 +466,45 @@ def test_train_help_comes_from_the_field_metadata(capsys):
         assert config.flag_name(f) in out
     assert "divide advantages by the group's standard deviation" in out
     assert "(default: 0.01)" in out
+
+
+def test_building_the_train_parser_loads_no_model_or_simulator():
+    """`robotr1-train --help` and every bad-flag error answer without torch, transformers or MuJoCo."""
+    import subprocess
+    import sys
+
+    code = ("import sys, robotr1_train.cli as c; c.build_parser(); "
+            "print(','.join(m for m in ('torch', 'transformers', 'trl', 'mujoco', 'robotr1_data.sim', "
+            "'h5py') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"building the parser imported {out.stdout.strip()}"
+
+
+def test_generator_choices_from_a_registry_repeat_and_valued_bools():
+    """What the training commands need of the generator: choices read when the parser is built (a
+    registry filled after the dataclass was defined), repeatable list flags, bools with a value."""
+    from typing import List, Optional
+
+    registry = ["a"]
+
+    @dataclasses.dataclass
+    class C:
+        kind: str = config.opt("a", "from the registry", choices=lambda: registry)
+        names: List[str] = config.opt(help="repeatable", default_factory=list, repeat=True)
+        bar: bool = config.opt(True, "valued", bool_value=True)
+        maybe: Optional[bool] = config.opt(None, "true, false or none")
+
+    registry.append("b")  # registered after C was defined
+    p = config.Parser(prog="t")
+    config.add_config_args(p, C, set_flag=True)
+    cfg = config.from_args(C, p.parse_args(["--kind", "b", "--names", "x", "--names", "y", "z",
+                                            "--bar", "false", "--maybe", "true"]))
+    assert (cfg.kind, cfg.names, cfg.bar, cfg.maybe) == ("b", ["x", "y", "z"], False, True)
+    assert config.from_args(C, p.parse_args(["--set", "kind=b", "--set", "bar=no"])) == \
+        C(kind="b", bar=False)
+    with pytest.raises(UsageError, match=r"--kind \(--set kind\) must be one of a, b, got 'c'"):
+        config.from_args(C, p.parse_args(["--set", "kind=c"]))
+    with pytest.raises(UsageError, match="--set bar takes true or false"):
+        config.from_args(C, p.parse_args(["--set", "bar=perhaps"]))
+    assert config.to_argv(C(kind="b", names=["x"], bar=False, maybe=False)) == \
+        ["--kind", "b", "--names", "x", "--bar", "false", "--maybe", "false"]
