@@ -44,9 +44,11 @@ class RunConfig:
     resume: bool = opt(False, "continue from the newest complete checkpoint in --out")
 
     def validate(self) -> None:
-        for name in ("qa", "model", "out"):
+        fix = {"qa": "pass a QA store directory (robotr1-data build-qa writes one)",
+               "model": "pass a model directory or hub id", "out": "name a run directory"}
+        for name, what in fix.items():
             if not getattr(self, name).strip():
-                raise UsageError(f"--{name} is empty; {self.__dataclass_fields__[name].metadata['help']}")
+                raise UsageError(f"--{name} is empty; {what}")
 
 
 @dataclasses.dataclass
