@@ -76,9 +76,8 @@ class GenerateConfig:
     workers: int = opt(1, "simulator processes, one simulator each; the same bytes "
                              "whatever the count", min=1,
                        max=1024)
-    backend: str = opt("mujoco", "simulator that records the demos (a registered backend, "
-                       "robotr1_data.backends); rlbench needs CoppeliaSim + PyRep "
-                       "(docs/rlbench_backend.md)", choices=backend_choices())
+    backend: str = opt("mujoco", "simulator that records the demos; rlbench needs "
+                       "CoppeliaSim + PyRep (docs/rlbench_backend.md)", choices=backend_choices())
     compression: Optional[str] = opt(
         "zstd", "shard compression: zstd (smallest and fast to read; other readers need `import "
         "hdf5plugin`), gzip (any HDF5 build reads it; ~1.1x the bytes, ~2x the read "
