@@ -259,3 +259,22 @@ def test_the_oracle_is_refused_where_the_backend_has_no_waypoints(fake_backend, 
             EvalSimConfig(policies=["oracle"], tasks=[TASK], out=str(tmp_path), backend="fake").check()
     finally:
         fake_backend.has_expert_waypoints = True
+
+
+def test_a_plugin_registers_through_its_entry_point(monkeypatch):
+    from robotr1_data.backends import registry
+
+    class EntryPoint:
+        name, value = "pointsim", "pointsim_robotr1.backend"
+
+        def load(self):  # importing the plugin's module runs its decorator
+            register_backend("pointsim")(FakeBackend)
+
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry.metadata, "entry_points",
+                        lambda group: [EntryPoint()] if group == registry.ENTRY_POINT_GROUP else [])
+    try:
+        assert "pointsim" in backend_names()
+        assert get_backend("pointsim").check_tasks([]) == [TASK]
+    finally:
+        unregister_backend("pointsim")
