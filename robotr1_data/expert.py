@@ -1,10 +1,11 @@
 """The waypoint-following expert: RLBench's demo planner, reduced to what our tasks need.
 
 For each waypoint the expert plans a joint-space path (or, for ``linear`` waypoints, a straight
-Cartesian line solved point by point with mink IK), follows it with a trapezoidal velocity profile
-at 0.05 s control steps, lets the arm settle so the keypoint rule sees the stop, then performs
-the waypoint's gripper action. After the last waypoint a few extra steps are allowed for the
-success conditions (RLBench does the same); otherwise the demo fails with a reason.
+Cartesian line solved point by point with mink IK; ``backends/mujoco/planner.py``, public as
+``Expert.plan``), follows it with a trapezoidal velocity profile at 0.05 s control steps, lets
+the arm settle so the keypoint rule sees the stop, then performs the waypoint's gripper action.
+After the last waypoint a few extra steps are allowed for the success conditions (RLBench does
+the same); otherwise the demo fails with a reason.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import Callable, List, Optional
 
 import numpy as np
 
+from robotr1_data.backends.mujoco.planner import plan_to
 from robotr1_data.errors import DemoError  # noqa: F401 - also importable from here
-from robotr1_data.backends.mujoco.planner import plan_to, slerp, trapezoid  # noqa: F401 - public here too
 from robotr1_data.sim.ik import PandaIK
 from robotr1_data.sim.mujoco_sim import FINGER_MAX
 

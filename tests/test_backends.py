@@ -106,6 +106,12 @@ class PointEnv(Closing):
     def set_frame_hook(self, hook):
         pass
 
+    def render(self):
+        return {}  # no cameras: eval-sim writes no video
+
+    def camera_parameters(self):
+        return {}
+
     def close(self):
         pass
 
@@ -139,6 +145,7 @@ def test_builtin_backends_are_registered_and_declare_the_protocols():
     assert {"mujoco", "rlbench"} <= set(backend_names())
     assert get_backend("mujoco").has_expert_waypoints and get_backend("mujoco").needs_gl
     assert not get_backend("rlbench").has_expert_waypoints
+    assert get_backend("rlbench").describe().startswith("rlbench: RLBench's tasks in CoppeliaSim")
     assert isinstance(PointDemoSource(TASK), DemoSource) and isinstance(PointEnv(), KeypointEnv)
     with pytest.raises(UsageError, match="unknown backend 'nope'; choose one of mujoco, rlbench"):
         get_backend("nope")

@@ -15,7 +15,7 @@ world frame), ``gripper_open`` (1.0 open, 0.0 closed), ``joint_positions`` and, 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Optional, Protocol, Sequence, Tuple, runtime_checkable
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, Tuple, runtime_checkable
 
 import numpy as np
 
@@ -95,4 +95,10 @@ class KeypointEnv(Protocol):
 
     def check_target(self, xyz: np.ndarray) -> Optional[str]: ...  # why not to try it, or None
 
-    def set_frame_hook(self, hook) -> None: ...  # hook(render) after each step; render() -> (images, camera params)
+    # --- videos: the evaluator's hook runs after every control step (``frames_per_step``) or
+    # after every executed keypoint, and may call ``render`` / ``camera_parameters``
+    def set_frame_hook(self, hook: Optional[Callable[[], None]]) -> None: ...
+
+    def render(self) -> Dict[str, np.ndarray]: ...  # {"<camera>_rgb": uint8 H x W x 3}
+
+    def camera_parameters(self) -> Dict[str, Dict[str, np.ndarray]]: ...  # {camera: {intrinsics, extrinsics}}

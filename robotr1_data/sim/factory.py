@@ -11,3 +11,5 @@ BACKENDS = backend_choices()
 
 def make_demo_source(backend: str, task: str, **kwargs):
     return get_backend(backend).demo_source(task, **kwargs)
+
+__all__ = ["BACKENDS", "MujocoDemoSource", "make_demo_source"]

@@ -3,3 +3,5 @@
 
 from robotr1_data.backends.mujoco.controller import (  # noqa: F401
     ControllerConfig, ExecResult, KeypointController)
+
+__all__ = ["ControllerConfig", "ExecResult", "KeypointController"]
