@@ -78,6 +78,8 @@ class RLBenchEvalEnv(Closing):
             target = target_xyz
             if target.hold:  # stay put: nothing for RLBench's planner to do
                 self.last = KeypointReport("hold", 0)
+                if self._hook is not None:  # still one video frame per keypoint
+                    self._hook()
                 return self._obs_dict, False, False, None
             target_xyz, gripper_open, quat_wxyz = target.xyz, target.gripper_open, target.quat
         if gripper_open is None:
