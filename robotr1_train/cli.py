@@ -193,8 +193,11 @@ def register_eval_sim(sub) -> None:
     p.add_argument("--max-keypoints", type=int, default=25, help="keypoint budget per episode")
     p.add_argument("--max-steps-per-keypoint", type=int, default=120, help="control steps (0.05 s) per keypoint")
     p.add_argument("--workers", type=int, default=1, help="parallel simulator processes")
-    p.add_argument("--backend", choices=("mujoco", "rlbench"), default="mujoco",
-                   help="rlbench: RLBench's own tasks in CoppeliaSim (needs PyRep; see docs/rlbench_backend.md)")
+    from robotr1_data.backends import backend_choices
+
+    p.add_argument("--backend", choices=backend_choices(), default="mujoco",
+                   help="a registered simulator backend; rlbench: RLBench's own tasks in CoppeliaSim (needs PyRep; "
+                   "see docs/rlbench_backend.md)")
     p.add_argument("--camera", default="front", help="the view the VLM sees and the videos show")
     p.add_argument("--image-size", type=int, nargs=2, default=[224, 224], metavar=("H", "W"))
     p.add_argument("--no-video", action="store_true", help="skip the per-episode videos (faster, no GL needed)")
