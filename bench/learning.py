@@ -244,8 +244,8 @@ def table(evals: dict, info: dict) -> str:
     lines += ["", f"Chance {CHANCE:.2f}. GRPO − SFT on all held-out questions: {100 * diff:+.1f} points "
               f"({diff / sed if sed else float('nan'):+.1f} standard errors of the difference, unpaired); "
               f"GRPO − chance: {100 * (b['accuracy'] - CHANCE):+.1f} points. ± is one standard error. "
-              f"Wall time {info['seconds'] / 60:.1f} min; SFT {info['sft']['steps']} steps, "
-              f"GRPO {info['grpo']['steps']} steps."]
+              f"Wall time {info['seconds'] / 60:.1f} min on {info.get('machine', 'this machine')}; "
+              f"SFT {info['sft']['steps']} steps, GRPO {info['grpo']['steps']} steps."]
     return "\n".join(lines)
 
 
@@ -331,6 +331,8 @@ def main(argv=None) -> int:
                              max_new)
 
     info["seconds"] = round(time.perf_counter() - t_start, 1)
+    info["machine"] = (f"{os.cpu_count()} cores, load average {os.getloadavg()[1]:.1f} (5 min) at the end"
+                       if hasattr(os, "getloadavg") else f"{os.cpu_count()} cores")
     train_curves = {s: curves(read_metrics(os.path.join(out, s))) for s in ("sft", "grpo")}
     png = plot(os.path.join(out, "learning.png"), evals, train_curves)
     if args.plot:
