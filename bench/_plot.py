@@ -42,7 +42,7 @@ def line_chart(path: Optional[str], series: Dict[str, Sequence[Tuple[float, floa
         _put(img, lab, (x0 - 8 - _text_size(lab, 0.4)[0], y + 4), 0.4)
     for t in np.linspace(xmin, xmax, 5):
         x = px(t, ymin)[0]
-        lab = f"{t:g}" if abs(t) >= 1 or t == 0 else f"{t:.2f}"
+        lab = f"{t:.0f}" if xmax - xmin >= 4 else f"{t:.2g}"
         _put(img, lab, (x - _text_size(lab, 0.4)[0] // 2, y0 + 18), 0.4)
     cv2.line(img, (x0, top), (x0, y0), (60, 60, 60), 1)
     cv2.line(img, (x0, y0), (x0 + plot_w, y0), (60, 60, 60), 1)

@@ -6,8 +6,11 @@
    seed and, separately, with the held-out seed; ``robotr1-data build-qa`` on each.
 2. ``robotr1-train make-tiny-model``: the tiny offline Qwen2.5-VL, random weights.
 3. ``robotr1-train eval-qa`` on the held-out questions (base), ``robotr1-train sft`` (warm start on
-   the ``cot`` targets, which teach the ``<think>…</think><answer>…</answer>`` format), eval again,
-   ``robotr1-train grpo`` from the SFT model, eval again.
+   the ``direct`` or ``cot`` targets; both teach the ``<think>…</think><answer>…</answer>`` format
+   the reward asks for), eval again, ``robotr1-train grpo`` from the SFT model, eval again.
+
+Defaults follow an earlier probe's SFT recipe (12 demos per task, stride 5, direct answers, lr 1e-3,
+8 epochs); results and what they show are in docs/benchmarks.md ("Learning").
 
 Every step goes through the two CLIs (in this process), so the benchmark measures what a user runs.
 Shards, questions and the tiny model are cached under ``--work`` (keyed by their settings); each run
@@ -46,8 +49,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--train-seed", type=int, default=0, help="seed of the training demos")
     p.add_argument("--test-seed", type=int, default=1, help="seed of the held-out demos (must differ)")
-    p.add_argument("--episodes", type=int, default=16, help="training demos per task")
-    p.add_argument("--test-episodes", type=int, default=6, help="held-out demos per task")
+    p.add_argument("--episodes", type=int, default=12, help="training demos per task")
+    p.add_argument("--test-episodes", type=int, default=4, help="held-out demos per task")
     p.add_argument("--minutes", type=float, default=25.0, help="wall-time bound of the whole run")
     p.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "robotr1-learning"),
                    help="cache of shards, questions and the tiny model (reused across runs)")
@@ -60,7 +63,8 @@ def parse_args(argv=None):
     d.add_argument("--stride", type=int, default=5, help="build-qa: a current frame every N steps")
     d.add_argument("--types", default="waypoint,current,movement", help="question types")
     s = p.add_argument_group("sft")
-    s.add_argument("--sft-target", choices=("cot", "direct"), default="cot")
+    s.add_argument("--sft-target", choices=("cot", "direct"), default="direct",
+                   help="direct: the answer after an empty <think> (~20 tokens); cot: Plan/Subtask/Move (~130)")
     s.add_argument("--sft-lr", type=float, default=1e-3)
     s.add_argument("--sft-epochs", type=int, default=8)
     s.add_argument("--sft-batch", type=int, default=32, help="questions per update")
@@ -75,7 +79,7 @@ def parse_args(argv=None):
     e.add_argument("--eval-samples", type=int, default=-1, help="held-out questions per stage (-1: all)")
     e.add_argument("--max-new-tokens", type=int, default=None,
                    help="response length for GRPO and evaluation (default: longest SFT target + 16)")
-    e.add_argument("--sft-share", type=float, default=0.4, help="share of the training time that SFT gets")
+    e.add_argument("--sft-share", type=float, default=0.6, help="share of the training time that SFT gets")
     e.add_argument("--eval-share", type=float, default=0.25, help="time planned for the three evaluations")
     args = p.parse_args(argv)
     if args.train_seed == args.test_seed:
@@ -240,8 +244,8 @@ def table(evals: dict, info: dict) -> str:
     lines += ["", f"Chance {CHANCE:.2f}. GRPO − SFT on all held-out questions: {100 * diff:+.1f} points "
               f"({diff / sed if sed else float('nan'):+.1f} standard errors of the difference, unpaired); "
               f"GRPO − chance: {100 * (b['accuracy'] - CHANCE):+.1f} points. ± is one standard error. "
-              f"Wall time {info['seconds'] / 60:.1f} min; SFT {info['sft']['steps']} steps, "
-              f"GRPO {info['grpo']['steps']} steps."]
+              f"Wall time {info['seconds'] / 60:.1f} min on {info.get('machine', 'this machine')}; "
+              f"SFT {info['sft']['steps']} steps, GRPO {info['grpo']['steps']} steps."]
     return "\n".join(lines)
 
 
@@ -327,6 +331,8 @@ def main(argv=None) -> int:
                              max_new)
 
     info["seconds"] = round(time.perf_counter() - t_start, 1)
+    info["machine"] = (f"{os.cpu_count()} cores, load average {os.getloadavg()[1]:.1f} (5 min) at the end"
+                       if hasattr(os, "getloadavg") else f"{os.cpu_count()} cores")
     train_curves = {s: curves(read_metrics(os.path.join(out, s))) for s in ("sft", "grpo")}
     png = plot(os.path.join(out, "learning.png"), evals, train_curves)
     if args.plot:

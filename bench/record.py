@@ -9,8 +9,9 @@ higher and noisier.
 Also reports ms per control step (recording time over recorded frames, one frame per 0.05 s
 control step; also its CPU time, steadier on a loaded machine) and how many times faster that
 is than RLBench's ~0.12 s per step, demos per minute per core (this runs on one core), frames
-and keypoints per demo and the expert failure rate. ``all_cams_three_pass`` records like ``all_cams`` through the previous render path (one
-``mujoco.Renderer`` pass per mode and camera), so the render change is measured in the same run.
+and keypoints per demo and the expert failure rate. ``all_cams_three_pass`` (``robot_r1_three_pass``) records like ``all_cams``
+(``robot_r1``) through the previous render path (one ``mujoco.Renderer`` pass per mode and
+camera), so the render change is measured in the same run.
 
     python bench/record.py [--tasks ...] [--episodes N] [--markdown docs/benchmarks.md]
 """
@@ -40,7 +41,8 @@ SETTINGS = {
     "no_cams": dict(cameras=[], image_size=(128, 128)),
 }
 SETTINGS["all_cams_three_pass"] = SETTINGS["all_cams"]
-THREE_PASS = {"all_cams_three_pass"}
+SETTINGS["robot_r1_three_pass"] = SETTINGS["robot_r1"]  # one pass per mode: RGB only, one pass
+THREE_PASS = {"all_cams_three_pass", "robot_r1_three_pass"}
 RLBENCH_S_PER_STEP = 0.12  # RLBench's published cost of one control step with its cameras
 
 

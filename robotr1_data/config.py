@@ -12,8 +12,9 @@ Metadata keys a field may carry (only ``help`` is needed):
 - ``help``: the help line (the default is appended);
 - ``positional``: a positional argument (always ``nargs="+"``-style lists here);
 - ``nargs``, ``metavar``: as in argparse;
-- ``choices``: the allowed values, or a function returning them (called when the parser is
-  built and when a value is checked, so a registry filled later is seen);
+- ``choices``: the allowed values, a sequence read when used, or a function returning them
+  (read when the parser is built and when a value is checked, so a registry filled later is
+  seen);
 - ``parse``: a function applied to the value (from a flag or YAML) before it is stored,
   e.g. ``'all'`` -> every camera;
 - ``min`` / ``max``: inclusive bounds, checked with a one-line error naming the flag;

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from robotr1_data import __version__
+from robotr1_data.backends import backend_choices, get_backend
 from robotr1_data.episode import CAMERAS, cameras_arg, check_views
 from robotr1_data.config import check_bounds, opt
 from robotr1_data.errors import GenerationError, UsageError, output_dir
@@ -76,7 +77,7 @@ class GenerateConfig:
                              "whatever the count", min=1,
                        max=1024)
     backend: str = opt("mujoco", "simulator that records the demos; rlbench needs "
-                       "CoppeliaSim + PyRep (docs/rlbench_backend.md)", choices=["mujoco", "rlbench"])
+                       "CoppeliaSim + PyRep (docs/rlbench_backend.md)", choices=backend_choices())
     compression: Optional[str] = opt(
         "zstd", "shard compression: zstd (smallest and fast to read; other readers need `import "
         "hdf5plugin`), gzip (any HDF5 build reads it; ~1.1x the bytes, ~2x the read "
@@ -119,24 +120,16 @@ class GenerateConfig:
 
     def check(self) -> None:
         self.validate()
-        from robotr1_data.tasks.registry import get_task
-        if self.backend == "mujoco":
-            for t in self.tasks:
-                get_task(t)
-        elif self.backend == "rlbench":
-            # Fail before any work starts: RLBench missing, or a task name it does not know.
-            from robotr1_data.sim.rlbench import require_rlbench, resolve_task_class
-            require_rlbench()
-            for t in self.tasks:
-                resolve_task_class(t)
-        if self.backend == "mujoco":
-            from robotr1_data.sim.scene import scene_cameras
-            check_views(self.cameras, self.image_size, known=scene_cameras())
-        else:
+        # Fail before any work starts: the backend's dependencies missing, or a task name it
+        # does not know.
+        backend = get_backend(self.backend)
+        backend.require()
+        backend.check_tasks(self.tasks)
+        known = backend.known_cameras()
+        if known is None:
             check_views(self.cameras, self.image_size)
-        from robotr1_data.sim.factory import BACKENDS
-        if self.backend not in BACKENDS:
-            raise UsageError(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")
+        else:
+            check_views(self.cameras, self.image_size, known=known)
         if self.ray not in (None, "auto"):
             check_ray_address(self.ray, self.ray_timeout)
         output_dir(self.out)
@@ -194,7 +187,6 @@ def run_unit(cfg: GenerateConfig, unit: Unit, progress=None,
 def _record_unit(cfg: GenerateConfig, unit: Unit, progress, stats: dict, log) -> None:
     from robotr1_data.record import record_with_retries
     from robotr1_data.shards import ShardWriter
-    from robotr1_data.sim.factory import make_demo_source
 
     def on_failure(task, episode, attempt, err):
         msg = f"  expert failed: {task} episode {episode} attempt {attempt + 1}: {err}"
@@ -202,10 +194,10 @@ def _record_unit(cfg: GenerateConfig, unit: Unit, progress, stats: dict, log) ->
 
     path = Path(cfg.out) / unit.path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with make_demo_source(cfg.backend, unit.task, cameras=cfg.cameras,
-                          image_size=tuple(cfg.image_size), rgb=cfg.rgb, depth=cfg.depth,
-                          mask=cfg.mask, render_quality=cfg.render_quality,
-                          image_every=cfg.image_every) as source:
+    with get_backend(cfg.backend).demo_source(
+            unit.task, cameras=cfg.cameras, image_size=tuple(cfg.image_size), rgb=cfg.rgb,
+            depth=cfg.depth, mask=cfg.mask, render_quality=cfg.render_quality,
+            image_every=cfg.image_every) as source:
         count = source.variation_count()
         if cfg.variation is not None and not 0 <= cfg.variation < count:
             raise UsageError(f"task {unit.task} has {count} variations; --variation "
@@ -241,7 +233,7 @@ def _worker(args, progress=None):
 def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]:
     """Run the whole job; returns per-task statistics. Raises on any unit that failed."""
     cfg.check()
-    if cfg.cameras and cfg.backend == "mujoco":
+    if cfg.cameras and get_backend(cfg.backend).needs_gl:
         # Importing robotr1_data.sim chose the GL platform (workers inherit MUJOCO_GL); fail
         # here, before any work, when none works.
         from robotr1_data.sim.gl import check_rendering

@@ -184,3 +184,11 @@ def test_old_shards_keep_their_stored_intrinsics(tmp_path):
         ep = r.load(r.episodes[0], images=False)
     for k in ep.camera_intrinsics.values():
         np.testing.assert_array_equal(k, [[-20.0, 0, W / 2], [0, -20.0, H / 2], [0, 0, 1]])
+
+
+@pytest.mark.parametrize("size", [(0, 0), (2000, 16)])
+def test_image_size_outside_the_offscreen_buffer_is_a_usage_error(size):
+    from robotr1_data.errors import UsageError
+
+    with pytest.raises(UsageError, match="--image-size H W"):
+        MujocoSim(get_task("reach_target"), cameras=["front"], image_size=size)

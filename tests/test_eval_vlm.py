@@ -79,7 +79,7 @@ def test_vlm_policy_drives_the_robot_with_parsed_answers(tmp_path):
     from robotr1_data.sim.mujoco_sim import MujocoSim
     from robotr1_data.tasks.registry import get_task
     from robotr1_train.evaluation.closed_loop import EvalSimConfig, run_episode
-    from robotr1_train.evaluation.controller import KeypointController
+    from robotr1_data.backends.mujoco.keypoint_env import MujocoKeypointEnv
     from robotr1_train.policies.vlm import VLMPolicy
 
     teacher = _Teacher()
@@ -91,7 +91,8 @@ def test_vlm_policy_drives_the_robot_with_parsed_answers(tmp_path):
 
         sim.reset(0, np.random.default_rng(eval_episode_seed(0, "reach_target", 0)))
         teacher.waypoints = [np.asarray(w.pos) for w in sim.task.waypoints]
-        rec = run_episode(sim, KeypointController(sim), policy, cfg, "reach_target", 0, "vlm-teacher")
+        env = MujocoKeypointEnv(sim, observe_images=True)
+        rec = run_episode(env, policy, cfg, "reach_target", 0, "vlm-teacher")
     finally:
         sim.close()
     assert rec["success"], rec

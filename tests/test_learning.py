@@ -59,3 +59,16 @@ def test_learning_bench_toy_run(tmp_path, capsys):
     assert len(loss) >= 6 and sum(loss[-3:]) < 0.8 * sum(loss[:3]), loss
     assert record["curves"]["grpo"]["reward"], "GRPO logged no reward"
     assert (out / "learning.png").stat().st_size > 1000
+
+
+def test_training_curves_read_both_metric_namings(tmp_path):
+    """The bench reads our metrics.jsonl names and TRL's log names (rewards/<fn>/mean beside /std)."""
+    bench = load_bench()
+    ours = [{"step": 1, "sft/loss": 2.0}, {"step": 2, "reward/mean": 1.2, "reward/format": 1.0, "accuracy": 0.2,
+                                          "accuracy_by_type/current": 0.9}]
+    trl = [{"step": 3, "loss": 1.5, "reward": 1.4, "rewards/format_reward/std": 0.3,
+            "rewards/format_reward/mean": 0.9, "rewards/accuracy_reward/mean": 0.5}]
+    (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in ours + trl) + "\n")
+    c = bench.curves(bench.read_metrics(str(tmp_path)))
+    assert c == {"loss": [(1, 2.0), (3, 1.5)], "reward": [(2, 1.2), (3, 1.4)], "format": [(2, 1.0), (3, 0.9)],
+                 "accuracy": [(2, 0.2), (3, 0.5)]}

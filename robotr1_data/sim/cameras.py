@@ -48,9 +48,9 @@ class CameraRig:
         if missing:
             raise ValueError(f"cameras {missing} are not in the scene")
         if not (0 < width <= model.vis.global_.offwidth and 0 < height <= model.vis.global_.offheight):
-            raise UsageError(f"image size {height}x{width} is outside 1..{model.vis.global_.offheight}"
-                             f"x1..{model.vis.global_.offwidth} (the scene's offscreen buffer); "
-                             f"choose a smaller --image-size")
+            hmax, wmax = model.vis.global_.offheight, model.vis.global_.offwidth
+            raise UsageError(f"image size {height}x{width} (H x W) is outside the scene's offscreen "
+                             f"buffer; choose --image-size H W with 1 <= H <= {hmax}, 1 <= W <= {wmax}")
         self.model = model
         self.cameras = list(cameras)
         self.height, self.width = height, width
@@ -67,7 +67,10 @@ class CameraRig:
             self._gl.make_current()
             self._con = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150.value)
         except Exception as exc:  # mujoco.FatalError when no GL platform could be loaded
-            self.close()
+            try:
+                self.close()
+            except Exception:  # a half-made context may not free cleanly; the error below matters
+                pass
             raise UsageError(f"{no_gl_message()} [{exc}]") from None
         mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN.value, self._con)
         self._con.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR

@@ -8,7 +8,7 @@ Public API:
 
 * ``RLBenchDemoSource(task, cameras=, image_size=, rgb=, depth=, mask=, render_quality=,
   image_every=)`` -- what ``robotr1-data generate --backend rlbench`` records with;
-* ``RLBenchSim`` -- the ``SimBackend`` over one RLBench ``TaskEnvironment``;
+* ``RLBenchSim`` -- one RLBench ``TaskEnvironment`` (the simulator under both);
 * ``RLBenchEvalEnv`` -- closed-loop execution of end-effector targets (planning + discrete
   gripper), ``InvalidActionError`` reported as ``'unreachable_target'``;
 * ``resolve_task_class`` / ``BUILTIN_TO_RLBENCH`` -- task names.

@@ -1,6 +1,6 @@
 """The RLBench backend: one CoppeliaSim per process, RLBench's Environment / TaskEnvironment.
 
-* ``RLBenchSim`` implements ``SimBackend`` over one ``TaskEnvironment``;
+* ``RLBenchSim`` wraps one ``TaskEnvironment``;
 * ``RLBenchDemoSource`` records demos with ``TaskEnvironment.get_demos(1, live_demos=True)``
   and maps them to our Episode (observations.py);
 * the process-wide simulator (``_SIMULATOR``) enforces PyRep's rule of one simulator per
@@ -25,7 +25,7 @@ import numpy as np
 
 from robotr1_data.errors import UsageError
 from robotr1_data.errors import DemoError
-from robotr1_data.sim.base import Closing, SimBackend
+from robotr1_data.backends.protocols import Closing
 from robotr1_data.sim.rlbench import observations as O
 from robotr1_data.sim.rlbench.names import resolve_task_class
 
@@ -150,8 +150,9 @@ def _reason(detail: str) -> str:
     return "rlbench_demo"
 
 
-class RLBenchSim(SimBackend):
-    """``SimBackend`` over one RLBench ``TaskEnvironment`` (process-wide simulator)."""
+class RLBenchSim(Closing):
+    """One RLBench ``TaskEnvironment`` (process-wide simulator) with the simulator methods the
+    recorder uses (reset, observe, render, state)."""
 
     name = "rlbench"
 
@@ -254,7 +255,7 @@ class RLBenchSim(SimBackend):
         self._obs = demo[len(demo) - 1]
         return descriptions, demo
 
-    # --- SimBackend -----------------------------------------------------------------------
+    # --- simulator methods-------------------------------------------------------------------
     def _need_obs(self):
         if self._obs is None:
             raise UsageError("call reset() before observe()/render() on the RLBench backend")
