@@ -7,7 +7,7 @@ from robotr1_data.expert import Expert
 from robotr1_data.record import record_demo
 from robotr1_data.sim.ik import HOME_Q, PandaIK
 from robotr1_data.sim.mujoco_sim import MujocoSim
-from robotr1_data.sim.world import TABLE_CENTER, TABLE_TOP_Z
+from robotr1_data.world import TABLE_CENTER, TABLE_TOP_Z
 from robotr1_data.tasks.registry import get_task
 
 HAND_BODIES = {"panda_hand", "panda_leftfinger", "panda_rightfinger"}

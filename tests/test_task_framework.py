@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import robotr1_data.tasks.catalogue as catalogue
-from robotr1_data.sim.world import TABLE_TOP_Z
+from robotr1_data.world import TABLE_TOP_Z
 from robotr1_data.tasks import recipes
 from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.geometry import down_quat

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Sequence
 
-from robotr1_data.sim.world import TABLE_CENTER
+from robotr1_data.world import TABLE_CENTER
 
 TEMPLATE_VERSION = "robotr1-qa/2"
 
@@ -25,7 +25,7 @@ MCQA_TYPES = ("waypoint", "current", "movement")
 DEFAULT_TYPES = MCQA_TYPES
 
 # World facts of our MuJoCo scene (true by construction); the table centre (the world origin
-# the prompt states) is the scene's, from robotr1_data.sim.world.
+# the prompt states) is the scene's, from robotr1_data.world.
 GRIPPER_SIZE = (0.06, 0.2, 0.09)  # x, y, z in metres
 FINGER_LENGTH = 0.04
 

@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence
 import mujoco
 
 from robotr1_data.sim.assets import asset_path
-from robotr1_data.sim.world import TABLE_TOP_Z
+from robotr1_data.world import TABLE_TOP_Z
 
 HAND_BODY = "panda_hand"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Dict, List, Tuple
 
 from robotr1_data.sim.scene import SceneBuilder
-from robotr1_data.sim.world import TABLE_TOP_Z
+from robotr1_data.world import TABLE_TOP_Z
 
 # RLBench's colour list (rlbench/const.py), so variation indices mean the same colours.
 COLORS: List[Tuple[str, Tuple[float, float, float]]] = [

@@ -18,7 +18,7 @@ from typing import Dict
 import numpy as np
 
 from robotr1_data.sim.scene import SceneBuilder
-from robotr1_data.sim.world import TABLE_TOP_Z
+from robotr1_data.world import TABLE_TOP_Z
 
 DRAWER_OPTIONS = ["bottom", "middle", "top"]  # RLBench's order (open_drawer, put_item_in_drawer)
 SHELF_OPTIONS = ["bottom", "middle", "top"]   # put_money_in_safe

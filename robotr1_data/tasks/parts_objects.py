@@ -14,7 +14,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 
 from robotr1_data.sim.scene import SceneBuilder
-from robotr1_data.sim.world import TABLE_TOP_Z
+from robotr1_data.world import TABLE_TOP_Z
 from robotr1_data.tasks.geometry import quat_mul, rotate_z, yaw_quat
 
 GREY = (0.35, 0.35, 0.38, 1)

@@ -3,7 +3,7 @@
 An RLBench task names a boundary shape in its scene (``SpawnBoundary([self.boundary])``) and
 samples object poses inside it, apart from each other. Here a ``SpawnRegion`` is a named box in
 the world frame; its z range is a height (a table-top region has low z = high z = the table top,
-from ``robotr1_data.sim.world``). Tasks take the regions below by name, or name their own at the
+from ``robotr1_data.world``). Tasks take the regions below by name, or name their own at the
 top of the task file when an object needs a place of its own (beside a cabinet, under a tool).
 
 Two ways to draw, kept apart because a task's data depend on the exact sequence of draws:
@@ -18,7 +18,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from robotr1_data.sim.world import TABLE_TOP_Z
+from robotr1_data.world import TABLE_TOP_Z
 
 Vec3 = Tuple[float, float, float]
 

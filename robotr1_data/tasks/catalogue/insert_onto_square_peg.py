@@ -7,7 +7,7 @@ Three coloured square pegs stand on a bar; the variation is the target peg's col
 import math
 from typing import List
 
-from robotr1_data.sim.world import TABLE_TOP_Z
+from robotr1_data.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts, parts_objects as po
 from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedCondition

@@ -8,7 +8,7 @@ off the table, out of every camera's view."""
 import math
 from typing import List
 
-from robotr1_data.sim.world import TABLE_TOP_Z
+from robotr1_data.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts_articulated as pa
 from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import DetectedCondition, NothingGrasped

@@ -9,7 +9,7 @@ from typing import List
 
 import numpy as np
 
-from robotr1_data.sim.world import TABLE_TOP_Z
+from robotr1_data.world import TABLE_TOP_Z
 from robotr1_data.tasks import parts_objects as po
 from robotr1_data.tasks.base import Task
 from robotr1_data.tasks.conditions import ConditionSet, DetectedCondition
