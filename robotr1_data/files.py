@@ -71,7 +71,8 @@ def atomic_write_text(path: Path, text: str) -> None:
     path = Path(path)
     tmp = temp_path(path)
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
+        # newline="\n": JSONL/JSON bytes are the same on every platform (no CRLF on Windows).
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

@@ -31,7 +31,8 @@ from robotr1_data.errors import UsageError, did_you_mean, output_dir
 from robotr1_data.keypoints import next_keypoint
 from robotr1_data.qa import movement as M
 from robotr1_data.qa.builder import _shard_ref, dumps_record, find_shards
-from robotr1_data.qa.store import QUESTIONS_FILE, SUMMARY_FILE, atomic_write_text, resize
+from robotr1_data.files import atomic_write_text
+from robotr1_data.qa.store import QUESTIONS_FILE, SUMMARY_FILE, resize
 
 from . import facts as F
 from . import templates as T

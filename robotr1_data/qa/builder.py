@@ -33,7 +33,8 @@ from . import distractors as D
 from . import movement as M
 from . import sft, templates
 from ..files import fsync_dir
-from .store import BUILDING_FILE, QUESTIONS_FILE, SUMMARY_FILE, atomic_write_text, file_sha256
+from ..files import atomic_write_text
+from .store import BUILDING_FILE, QUESTIONS_FILE, SUMMARY_FILE, file_sha256
 from .templates import LETTERS, QUESTION_TYPES, TEMPLATE_VERSION, fmt_xyz
 
 

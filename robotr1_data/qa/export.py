@@ -32,6 +32,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from ..errors import UsageError, did_you_mean, output_dir
+from ..files import atomic_write_text
 from . import store
 from .templates import IMAGE_PLACEHOLDER, LETTERS
 
@@ -179,7 +180,7 @@ def export_qa(qa_dir: str, fmt: str, out_dir: str, sft: Optional[str] = None, lo
             rows.append(row)
         data_file = out / ("train/metadata.jsonl" if fmt == "hf" else f"{split}.jsonl")
         data_file.parent.mkdir(parents=True, exist_ok=True)
-        store.atomic_write_text(data_file, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        atomic_write_text(data_file, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         files[split] = (data_file, len(rows))
 
     versions = sorted({str(r.get("template_version")) for r in records})
@@ -197,12 +198,12 @@ def export_qa(qa_dir: str, fmt: str, out_dir: str, sft: Optional[str] = None, lo
                         num_val=files["val"][1], val_fraction=0.1 if val_fraction is None else float(val_fraction),
                         seed=int(seed), easyr1_commit=easyr1.EASYR1_COMMIT)
         pixels = (min(sizes), max(sizes))
-        store.atomic_write_text(out / easyr1.REWARD_FILE, easyr1.reward_file(out.resolve()))
-        store.atomic_write_text(out / easyr1.CONFIG_FILE,
+        atomic_write_text(out / easyr1.REWARD_FILE, easyr1.reward_file(out.resolve()))
+        atomic_write_text(out / easyr1.CONFIG_FILE,
                                 easyr1.config_yaml(easyr1.config(out, pixels)))
-        store.atomic_write_text(out / easyr1.README_FILE,
+        atomic_write_text(out / easyr1.README_FILE,
                                 easyr1.readme(out, files["train"][1], files["val"][1], pixels))
-    store.atomic_write_text(out / "export.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(out / "export.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     if fmt == "easyr1":
         log(f"exported {files['train'][1]} train + {files['val'][1]} val questions ({len(written)} images) as "
             f"easyr1 to {out}; launch: see {out / easyr1.README_FILE}")

@@ -31,25 +31,6 @@ _cache: "collections.OrderedDict[str, object]" = collections.OrderedDict()
 _cache_pid: Optional[int] = None
 
 
-def atomic_write_text(path: Union[str, os.PathLike], text: str) -> None:
-    """Write ``text`` so that readers see either the old file or the whole new one."""
-    path = Path(path)
-    from ..files import temp_path
-    tmp = temp_path(path)
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise UsageError(f"cannot write {path}: {e.strerror}; check the directory is writable") from None
-
-
 def questions_path(qa_dir: Union[str, os.PathLike]) -> Path:
     p = Path(qa_dir)
     return p if p.is_file() else p / QUESTIONS_FILE

@@ -43,7 +43,7 @@ def _examples(rows, types, per_type: int = 3) -> list:
 
 
 def write_report(out_dir: str, results: dict) -> Dict[str, str]:
-    from robotr1_data.qa.store import atomic_write_text
+    from robotr1_data.files import atomic_write_text
 
     types = [t for t in BENCH_TYPES if t in results["by_type"]]
     label = results["model"]

@@ -139,7 +139,7 @@ def _answer(cfg: EvalBenchConfig, records: List[dict], path: str, label: str,
 def evaluate_bench(cfg: EvalBenchConfig, generate: Optional[Callable] = None, log=None) -> dict:
     """Run the whole evaluation; ``generate(records, images) -> texts`` replaces the model (tests)."""
     from robotr1_data.bench.builder import read_bench
-    from robotr1_data.qa.store import atomic_write_text
+    from robotr1_data.files import atomic_write_text
 
     from .report import CHART, REPORT, write_report
 
