@@ -156,7 +156,14 @@ def test_depth_conversion_and_mask_ids_units():
     assert out.tolist() == [[1, 0], [-1, 0]] and ids.names == ["cup1", "table"]
     coded = np.zeros((1, 2, 3), np.uint8)
     coded[0, 1] = (3, 1, 0)  # handle 3 + 256
-    assert O.rgb_handles_to_handles(coded).tolist() == [[0, 259]]
+    assert O.handles_from_rgb(coded).tolist() == [[0, 259]]
+    # a live RLBench returns the RGB-coded mask as floats in 0..1: same handles
+    assert O.handles_from_rgb(coded / 255.0).tolist() == [[0, 259]]
+    # one depth codec: the live decoder and the dataset PNG decoder agree
+    from robotr1_data.rlbench_io import codec as C
+    png = C.depth_to_png(np.array([[0.01, 1.51, 3.01]]), 0.01, 3.01)
+    np.testing.assert_array_equal(O.depth_to_metres(C.rgb24_to_float(png), 0.01, 3.01, False),
+                                  C.depth_from_png(png, 0.01, 3.01))
 
 
 # --- recording ----------------------------------------------------------------------------------
