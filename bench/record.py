@@ -28,6 +28,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
+from robotr1_data.episode import CAMERAS  # noqa: E402
 from robotr1_data.expert import DemoError, Expert  # noqa: E402
 from robotr1_data.record import record_demo  # noqa: E402
 from robotr1_data.sim.cameras import reference_renderer, render_three_pass  # noqa: E402
@@ -36,7 +37,7 @@ from robotr1_data.tasks.registry import all_tasks, get_task  # noqa: E402
 
 SETTINGS = {
     "robot_r1": dict(cameras=["front"], image_size=(224, 224), rgb=True, depth=False, mask=False),
-    "all_cams": dict(cameras=["front", "left_shoulder", "right_shoulder", "overhead", "wrist"],
+    "all_cams": dict(cameras=list(CAMERAS),
                      image_size=(128, 128), rgb=True, depth=True, mask=True),
     "no_cams": dict(cameras=[], image_size=(128, 128)),
 }

@@ -26,6 +26,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
+from robotr1_data.episode import CAMERAS as ALL_CAMERAS  # noqa: E402
 from robotr1_data.expert import Expert  # noqa: E402
 from robotr1_data.record import record_demo  # noqa: E402
 from robotr1_data.sim.cameras import CameraRig, reference_renderer, render_three_pass  # noqa: E402
@@ -34,7 +35,7 @@ from robotr1_data.tasks.registry import get_task  # noqa: E402
 
 import mujoco  # noqa: E402  (after robotr1_data.sim, which picks the GL platform)
 
-CAMERAS = ["front", "left_shoulder", "right_shoulder", "overhead", "wrist"]
+CAMERAS = list(ALL_CAMERAS)
 SEG = (mujoco.mjtRndFlag.mjRND_SEGMENT, mujoco.mjtRndFlag.mjRND_IDCOLOR)
 
 

@@ -13,7 +13,12 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-CAMERAS = ("front", "left_shoulder", "right_shoulder", "overhead", "wrist")
+# RLBench's five cameras, written once, in the order RLBench's Observation declares them (its
+# constructor's parameters and its pickles depend on that order).
+RLBENCH_CAMERAS = ("left_shoulder", "right_shoulder", "overhead", "wrist", "front")
+# The same five in our order: ``front`` first (the view Robot-R1's questions use), the order
+# ``--cameras all`` records and the MuJoCo scene lists its cameras in.
+CAMERAS = ("front",) + tuple(c for c in RLBENCH_CAMERAS if c != "front")
 
 # Per-frame low-dim fields: name -> (trailing shape, dtype). The shard writer and validator use
 # this table, so a new field is added here once.

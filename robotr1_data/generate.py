@@ -53,8 +53,7 @@ class GenerateConfig:
                            "summary.json", required=True)
     seed: int = opt(0, "the one seed; an attempt's seed is a function of (seed, task, episode, "
                        "attempt)", min=0, max=2**63 - 1)
-    cameras: List[str] = opt(help="any of front left_shoulder right_shoulder overhead "
-                                  "wrist, 'all' or 'none'", default_factory=lambda: list(CAMERAS),
+    cameras: List[str] = opt(help=f"any of {' '.join(CAMERAS)}, 'all' or 'none'", default_factory=lambda: list(CAMERAS),
                              nargs="*", metavar="CAM", parse=cameras_arg)
     image_size: Tuple[int, int] = opt((128, 128), "image height and width, 16..1024 pixels",
                                       metavar=("H", "W"))

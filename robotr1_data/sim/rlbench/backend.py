@@ -26,6 +26,7 @@ import numpy as np
 from robotr1_data.errors import UsageError
 from robotr1_data.errors import DemoError
 from robotr1_data.backends.protocols import Closing
+from robotr1_data.episode import RLBENCH_CAMERAS
 from robotr1_data.sim.rlbench import observations as O
 from robotr1_data.sim.rlbench.names import resolve_task_class
 
@@ -109,7 +110,7 @@ def build_environment(cameras: Sequence[str], image_size: Tuple[int, int], rgb: 
 
     h, w = image_size
     cams = {}
-    for cam in ("left_shoulder", "right_shoulder", "overhead", "wrist", "front"):
+    for cam in RLBENCH_CAMERAS:
         on = cam in cameras
         # RLBench's defaults otherwise (OpenGL3 renderer, one-channel masks, normalised depth,
         # as in its published datasets); depth is converted to metres in observations.py.
