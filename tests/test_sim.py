@@ -42,6 +42,23 @@ def test_joint_limits_are_the_pandas():
     np.testing.assert_allclose(tcp, [0.307, 0.0, 0.487], atol=2e-3)
 
 
+def test_home_posture_and_actuators_come_from_the_model_by_name():
+    # The keyframe is the one home fact: HOME_Q is read from it, and it still compiles once a
+    # task adds free-jointed objects (MuJoCo pads it with their qpos0).
+    np.testing.assert_array_equal(HOME_Q, [0.0, -np.pi / 4, 0.0, -3 * np.pi / 4, 0.0, np.pi / 2, np.pi / 4])
+    with MujocoSim(get_task("pick_up_cup")) as sim:
+        m = sim.model
+        assert m.nkey == 1 and m.key("home").qpos.size == m.nq > 9
+        sim.reset(0, np.random.default_rng(0))
+        target = HOME_Q + 0.1
+        sim.step(target, 0.02)
+        # Each actuator drives its named joint's target, whatever the actuator order.
+        for i in range(7):
+            assert sim.data.actuator(f"actuator{i + 1}").ctrl[0] == target[i]
+            assert m.actuator(f"actuator{i + 1}").trnid[0] == m.joint(f"panda_joint{i + 1}").id
+        assert sim.data.actuator("finger1").ctrl[0] == sim.data.actuator("finger2").ctrl[0] == 0.02
+
+
 def _project(point, intrinsics, extrinsics):
     p = np.linalg.inv(extrinsics) @ np.append(point, 1.0)
     u = intrinsics[0, 0] * p[0] / p[2] + intrinsics[0, 2]
