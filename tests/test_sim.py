@@ -6,7 +6,7 @@ import pytest
 from robotr1_data.expert import Expert
 from robotr1_data.record import record_demo
 from robotr1_data.sim.ik import HOME_Q, PandaIK
-from robotr1_data.sim.mujoco_sim import MujocoSim
+from robotr1_data.sim.mujoco_sim import FINGER_MAX, MujocoSim
 from robotr1_data.world import TABLE_CENTER, TABLE_TOP_Z
 from robotr1_data.tasks.registry import get_task
 
@@ -48,7 +48,11 @@ def test_home_posture_and_actuators_come_from_the_model_by_name():
     np.testing.assert_array_equal(HOME_Q, [0.0, -np.pi / 4, 0.0, -3 * np.pi / 4, 0.0, np.pi / 2, np.pi / 4])
     with MujocoSim(get_task("pick_up_cup")) as sim:
         m = sim.model
-        assert m.nkey == 1 and m.key("home").qpos.size == m.nq > 9
+        key = m.key("home")
+        assert m.nkey == 1 and key.qpos.size == m.nq > 9
+        # The key's fingers are open and its ctrl holds the pose it sets.
+        np.testing.assert_array_equal(key.qpos[sim._finger_qadr], FINGER_MAX)
+        np.testing.assert_array_equal(key.ctrl, np.append(HOME_Q, [FINGER_MAX, FINGER_MAX]))
         sim.reset(0, np.random.default_rng(0))
         target = HOME_Q + 0.1
         sim.step(target, 0.02)
