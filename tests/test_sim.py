@@ -6,7 +6,7 @@ import pytest
 from robotr1_data.expert import Expert
 from robotr1_data.record import record_demo
 from robotr1_data.sim.ik import HOME_Q, PandaIK
-from robotr1_data.sim.mujoco_sim import MujocoSim
+from robotr1_data.sim.mujoco_sim import FINGER_MAX, MujocoSim
 from robotr1_data.world import TABLE_CENTER, TABLE_TOP_Z
 from robotr1_data.tasks.registry import get_task
 
@@ -40,6 +40,27 @@ def test_joint_limits_are_the_pandas():
     # Home pose forward kinematics: the textbook Panda TCP (0.307, 0, 0.487) from the base.
     tcp = ik.fk(HOME_Q)[:3, 3] - np.array([-0.3, 0.0, 0.752])
     np.testing.assert_allclose(tcp, [0.307, 0.0, 0.487], atol=2e-3)
+
+
+def test_home_posture_and_actuators_come_from_the_model_by_name():
+    # The keyframe is the one home fact: HOME_Q is read from it, and it still compiles once a
+    # task adds free-jointed objects (MuJoCo pads it with their qpos0).
+    np.testing.assert_array_equal(HOME_Q, [0.0, -np.pi / 4, 0.0, -3 * np.pi / 4, 0.0, np.pi / 2, np.pi / 4])
+    with MujocoSim(get_task("pick_up_cup")) as sim:
+        m = sim.model
+        key = m.key("home")
+        assert m.nkey == 1 and key.qpos.size == m.nq > 9
+        # The key's fingers are open and its ctrl holds the pose it sets.
+        np.testing.assert_array_equal(key.qpos[sim._finger_qadr], FINGER_MAX)
+        np.testing.assert_array_equal(key.ctrl, np.append(HOME_Q, [FINGER_MAX, FINGER_MAX]))
+        sim.reset(0, np.random.default_rng(0))
+        target = HOME_Q + 0.1
+        sim.step(target, 0.02)
+        # Each actuator drives its named joint's target, whatever the actuator order.
+        for i in range(7):
+            assert sim.data.actuator(f"actuator{i + 1}").ctrl[0] == target[i]
+            assert m.actuator(f"actuator{i + 1}").trnid[0] == m.joint(f"panda_joint{i + 1}").id
+        assert sim.data.actuator("finger1").ctrl[0] == sim.data.actuator("finger2").ctrl[0] == 0.02
 
 
 def _project(point, intrinsics, extrinsics):

@@ -14,9 +14,21 @@ import numpy as np
 
 from robotr1_data.errors import IKError  # noqa: F401 - also importable from here
 from robotr1_data.sim.assets import asset_path
+from robotr1_data.sim.scene import home_arm_q
 
 ARM_DOF = 7
-HOME_Q = np.array([0.0, -np.pi / 4, 0.0, -3 * np.pi / 4, 0.0, np.pi / 2, np.pi / 4])
+_HOME_CACHE: dict = {}
+
+
+def __getattr__(name):
+    # HOME_Q comes from panda.xml's ``home`` keyframe; compiling the model waits until someone
+    # asks, so importing this module does no work (and ROBOTR1_ASSETS is honoured).
+    if name == "HOME_Q":
+        path = str(asset_path("panda.xml"))
+        if path not in _HOME_CACHE:
+            _HOME_CACHE[path] = home_arm_q(mujoco.MjModel.from_xml_path(path))
+        return _HOME_CACHE[path].copy()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class PandaIK:
@@ -32,8 +44,9 @@ class PandaIK:
         self.limits = [mink.ConfigurationLimit(self.model)]
         self.pos_tol, self.rot_tol, self.max_iters = pos_tol, rot_tol, max_iters
         self.max_step = max_step
+        self.home_q = home_arm_q(self.model)
         q = np.zeros(self.model.nq)
-        q[:ARM_DOF] = HOME_Q
+        q[:ARM_DOF] = self.home_q
         self.posture.set_target(q)
 
     def fk(self, q_arm: np.ndarray) -> np.ndarray:

@@ -16,8 +16,9 @@ from robotr1_data.errors import UsageError
 from robotr1_data.backends.protocols import Closing
 
 
-ARM_JOINTS = [f"panda_joint{i}" for i in range(1, 8)]
-FINGER_JOINTS = ["panda_finger_joint1", "panda_finger_joint2"]
+from robotr1_data.sim.scene import (ARM_ACTUATORS, ARM_JOINTS, FINGER_ACTUATORS,  # noqa: F401
+                                    FINGER_JOINTS)
+
 FINGER_BODIES = ["panda_leftfinger", "panda_rightfinger"]
 FINGER_MAX = 0.04
 STATE_SPEC = "mjSTATE_INTEGRATION"
@@ -30,8 +31,7 @@ class MujocoSim(Closing):
     def __init__(self, task_cls, cameras: Sequence[str] = (), image_size: Tuple[int, int] = (128, 128),
                  rgb: bool = True, depth: bool = True, mask: bool = True,
                  render_quality: bool = False):
-        from robotr1_data.sim.scene import SceneBuilder
-        from robotr1_data.sim.ik import HOME_Q
+        from robotr1_data.sim.scene import SceneBuilder, home_arm_q
 
         self.mj = mujoco
         scene = SceneBuilder()
@@ -44,11 +44,13 @@ class MujocoSim(Closing):
         self._arm_qadr = np.array([m.joint(j).qposadr[0] for j in ARM_JOINTS])
         self._arm_vadr = np.array([m.joint(j).dofadr[0] for j in ARM_JOINTS])
         self._finger_qadr = np.array([m.joint(j).qposadr[0] for j in FINGER_JOINTS])
+        self._arm_act = np.array([m.actuator(a).id for a in ARM_ACTUATORS])
+        self._finger_act = np.array([m.actuator(a).id for a in FINGER_ACTUATORS])
         self._tcp = m.site("tcp").id
         self._finger_body_ids = {m.body(b).id for b in FINGER_BODIES}
         self._grasp_eq = {name: m.equality(f"grasp_{name}").id for name in scene.graspable}
         self._hand = m.body("panda_hand").id
-        self._home_q = HOME_Q.copy()
+        self._home_q = home_arm_q(m)
         self._defaults = {"body_pos": m.body_pos.copy(), "body_quat": m.body_quat.copy(),
                           "geom_rgba": m.geom_rgba.copy(), "eq_data": m.eq_data.copy()}
         self._state_spec = getattr(mujoco.mjtState, STATE_SPEC)
@@ -115,8 +117,8 @@ class MujocoSim(Closing):
         self.mj.mj_forward(self.model, self.data)
 
     def _apply_ctrl(self):
-        self.data.ctrl[:7] = self.arm_target
-        self.data.ctrl[7:9] = self.finger_target
+        self.data.ctrl[self._arm_act] = self.arm_target
+        self.data.ctrl[self._finger_act] = self.finger_target
 
     # --- scene edits used by tasks (recorded so the scene can be rebuilt for re-rendering) ---
     def set_body_pose(self, body: str, pos: Sequence[float], quat: Optional[Sequence[float]] = None):

@@ -10,11 +10,18 @@ from __future__ import annotations
 from typing import List, Optional, Sequence
 
 import mujoco
+import numpy as np
 
 from robotr1_data.sim.assets import asset_path
 from robotr1_data.world import TABLE_TOP_Z
 
 HAND_BODY = "panda_hand"
+# The robot's parts by their MJCF names, so no code depends on qpos or ctrl order.
+ARM_JOINTS = [f"panda_joint{i}" for i in range(1, 8)]
+FINGER_JOINTS = ["panda_finger_joint1", "panda_finger_joint2"]
+ARM_ACTUATORS = [f"actuator{i}" for i in range(1, 8)]
+FINGER_ACTUATORS = ["finger1", "finger2"]
+HOME_KEY = "home"
 
 GEOM_TYPES = {
     "box": mujoco.mjtGeom.mjGEOM_BOX,
@@ -25,6 +32,13 @@ GEOM_TYPES = {
 
 
 _CAMERAS_CACHE: dict = {}
+
+
+def home_arm_q(model: mujoco.MjModel) -> np.ndarray:
+    """The arm's joints in ``panda.xml``'s ``home`` keyframe, read by joint name: the keyframe
+    is the one place the home posture is written."""
+    key = model.key(HOME_KEY)
+    return np.array([key.qpos[model.joint(j).qposadr[0]] for j in ARM_JOINTS], dtype=np.float64)
 
 
 def scene_cameras() -> List[str]:

@@ -14,7 +14,7 @@ from typing import List
 import numpy as np
 
 from robotr1_data.errors import DemoError
-from robotr1_data.sim.ik import HOME_Q, IKError
+from robotr1_data.sim.ik import IKError
 
 
 def trapezoid(n: int, ramp: int = 2) -> np.ndarray:
@@ -52,7 +52,7 @@ def plan_to(sim, ik, pos: np.ndarray, quat: np.ndarray, linear: bool, label: str
     q_start = sim.arm_target.copy()
     try:
         if not linear:
-            q_goal = ik.solve(pos, quat, q_start, posture=HOME_Q)
+            q_goal = ik.solve(pos, quat, q_start, posture=ik.home_q)
             n = max(5, math.ceil(np.abs(q_goal - q_start).max() / (joint_speed * dt)))
             return [q_start + s * (q_goal - q_start) for s in trapezoid(n)]
         start = sim.tcp_pose()
