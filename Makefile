@@ -31,7 +31,7 @@ $(STAMP_DATA): setup.cfg setup.py | $(VPY)
 # GBs of CUDA. torchvision must not be installed beside it (see docs/training.md).
 $(STAMP_ALL): setup.cfg setup.py | $(VPY)
 	$(VPY) -m pip install -q torch==2.13.0
-	$(VPY) -m pip install -q -e ".[train,dev,ray]"
+	$(VPY) -m pip install -q -e ".[train,dev,ray,bench]"
 	touch $(STAMP_DATA) $@
 
 setup: gl-deps $(STAMP_DATA)

@@ -133,11 +133,12 @@ def time_reads(reader, pairs, camera):
 
 
 def main():
+    from robotr1_data.episode import CAMERAS
+
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="+", default=["push_button", "reach_target"])
     p.add_argument("--episodes", type=int, default=3, help="episodes per task")
-    p.add_argument("--cameras", nargs="+",
-                   default=["front", "left_shoulder", "right_shoulder", "overhead", "wrist"])
+    p.add_argument("--cameras", nargs="+", default=list(CAMERAS))
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--no-depth", action="store_true")
     p.add_argument("--no-mask", action="store_true")

@@ -6,8 +6,12 @@ overhead of everything else (expert, IK, observations, stacking, keypoints, rese
 <= 1.15. As a second view, the same physics steps and renders are replayed on their own
 afterwards (record / replay); replayed renders run back to back on warm caches, so that ratio is
 higher and noisier.
-Also reports demos per minute per core (this runs on one core), frames and keypoints per demo
-and the expert failure rate.
+Also reports ms per control step (recording time over recorded frames, one frame per 0.05 s
+control step; also its CPU time, steadier on a loaded machine) and how many times faster that
+is than RLBench's ~0.12 s per step, demos per minute per core (this runs on one core), frames
+and keypoints per demo and the expert failure rate. ``all_cams_three_pass`` (``robot_r1_three_pass``) records like ``all_cams``
+(``robot_r1``) through the previous render path (one ``mujoco.Renderer`` pass per mode and
+camera), so the render change is measured in the same run.
 
     python bench/record.py [--tasks ...] [--episodes N] [--markdown docs/benchmarks.md]
 """
@@ -24,17 +28,23 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
+from robotr1_data.episode import CAMERAS  # noqa: E402
 from robotr1_data.expert import DemoError, Expert  # noqa: E402
 from robotr1_data.record import record_demo  # noqa: E402
+from robotr1_data.sim.cameras import reference_renderer, render_three_pass  # noqa: E402
 from robotr1_data.sim.mujoco_sim import MujocoSim  # noqa: E402
 from robotr1_data.tasks.registry import all_tasks, get_task  # noqa: E402
 
 SETTINGS = {
     "robot_r1": dict(cameras=["front"], image_size=(224, 224), rgb=True, depth=False, mask=False),
-    "all_cams": dict(cameras=["front", "left_shoulder", "right_shoulder", "overhead", "wrist"],
+    "all_cams": dict(cameras=list(CAMERAS),
                      image_size=(128, 128), rgb=True, depth=True, mask=True),
     "no_cams": dict(cameras=[], image_size=(128, 128)),
 }
+SETTINGS["all_cams_three_pass"] = SETTINGS["all_cams"]
+SETTINGS["robot_r1_three_pass"] = SETTINGS["robot_r1"]  # one pass per mode: RGB only, one pass
+THREE_PASS = {"all_cams_three_pass", "robot_r1_three_pass"}
+RLBENCH_S_PER_STEP = 0.12  # RLBench's published cost of one control step with its cameras
 
 
 def _timed(fn, acc):
@@ -50,6 +60,12 @@ def _timed(fn, acc):
 def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> dict:
     opts = SETTINGS[setting]
     with MujocoSim(get_task(task), **opts) as sim:
+        ref = None
+        if setting in THREE_PASS:
+            rig = sim.rig
+            ref = reference_renderer(sim.model, opts["image_size"])
+            modes = dict(rgb=opts["rgb"], depth=opts["depth"], mask=opts["mask"])
+            rig.render = lambda data: render_three_pass(ref, data, rig.cameras, rig._geom_body, **modes)
         expert = Expert(sim)
         count = sim.task.variation_count()
         # In-run bare cost: time spent inside the very control steps and renders that the
@@ -60,6 +76,7 @@ def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> 
             setattr(sim, method, _timed(getattr(sim, method), inside))
         eps, failures, t_rec = [], 0, 0.0
         seed = 0
+        cpu0 = time.process_time()
         while len(eps) < episodes:
             t0 = time.perf_counter()
             try:
@@ -69,6 +86,7 @@ def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> 
                 failures += 1
                 t_rec += time.perf_counter() - t0
             seed += 1
+        cpu_rec = time.process_time() - cpu0
         t_inside = inside["t"]
         # Replay cost: the same physics steps and renders again, on their own.
         frames = sum(e.length for e in eps)
@@ -101,6 +119,8 @@ def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> 
                     t0 = time.perf_counter()
                     sim.render()
                     t_render += time.perf_counter() - t0
+        if ref is not None:
+            ref.close()
     bare = t_phys + t_render
     return {"task": task, "setting": setting, "demos": len(eps), "failures": failures,
             "failure_rate": failures / (len(eps) + failures),
@@ -109,19 +129,24 @@ def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> 
             "record_s": t_rec, "bare_s": t_inside, "replay_s": bare,
             "ratio": t_rec / t_inside if t_inside else float("nan"),
             "replay_ratio": t_rec / bare if bare else float("nan"),
-            "demos_per_min_core": 60.0 * len(eps) / t_rec}
+            "demos_per_min_core": 60.0 * len(eps) / t_rec, "frames": frames,
+            "ms_per_step": 1e3 * t_rec / frames, "cpu_s": cpu_rec,
+            "cpu_ms_per_step": 1e3 * cpu_rec / frames,
+            "x_rlbench": RLBENCH_S_PER_STEP / (t_rec / frames)}
 
 
 def machine() -> str:
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, MUJOCO_GL={os.environ.get('MUJOCO_GL', '?')}")
+            f"Python {platform.python_version()}, MUJOCO_GL={os.environ.get('MUJOCO_GL', '?')}, "
+            f"1-min load average {os.getloadavg()[0]:.1f} at the end (other processes share the cores)")
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--tasks", nargs="+", default=None)
     p.add_argument("--episodes", type=int, default=3)
-    p.add_argument("--settings", nargs="+", default=["robot_r1", "all_cams", "no_cams"])
+    p.add_argument("--settings", nargs="+", choices=sorted(SETTINGS),
+                   default=["robot_r1", "all_cams", "all_cams_three_pass", "no_cams"])
     p.add_argument("--image-every", type=int, default=1,
                    help="images every K-th frame and at keypoints (generate --image-every)")
     p.add_argument("--markdown", default=None, help="write the table to this file")
@@ -132,21 +157,29 @@ def main():
         for task in tasks:
             r = bench_task(task, setting, args.episodes, args.image_every)
             rows.append(r)
-            print(f"{setting:<9} {task:<28} ratio {r['ratio']:.3f}  {r['demos_per_min_core']:.1f} demos/min/core  "
+            print(f"{setting:<9} {task:<28} ratio {r['ratio']:.3f}  {r['ms_per_step']:.1f} ms/step "
+                  f"(CPU {r['cpu_ms_per_step']:.1f})  "
+                  f"{r['x_rlbench']:.1f}x RLBench  {r['demos_per_min_core']:.1f} demos/min/core  "
                   f"{r['frames_per_demo']:.0f} frames  {r['keypoints_per_demo']:.1f} kp  "
                   f"fail {r['failure_rate']:.0%}", flush=True)
     lines = [f"Machine: {machine()}; {args.episodes} demos per task and setting.", "",
-             "| setting | task | demos/min/core | frames/demo | keypoints/demo | expert failure rate | record / bare (in run) | record / replay |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| setting | task | ms per control step | CPU ms per step | × faster than RLBench (0.12 s) | demos/min/core | frames/demo | keypoints/demo | expert failure rate | record / bare (in run) | record / replay |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['setting']} | {r['task']} | {r['demos_per_min_core']:.1f} | "
+        lines.append(f"| {r['setting']} | {r['task']} | {r['ms_per_step']:.1f} | {r['cpu_ms_per_step']:.1f} | "
+                     f"{r['x_rlbench']:.1f}× | "
+                     f"{r['demos_per_min_core']:.1f} | "
                      f"{r['frames_per_demo']:.0f} | {r['keypoints_per_demo']:.1f} | "
                      f"{r['failure_rate']:.0%} | {r['ratio']:.3f} | {r['replay_ratio']:.3f} |")
     for setting in args.settings:
         sel = [r for r in rows if r["setting"] == setting]
         rec, bare = sum(r["record_s"] for r in sel), sum(r["bare_s"] for r in sel)
         replay = sum(r["replay_s"] for r in sel)
-        lines.append(f"| **{setting} (all tasks)** | | {60 * sum(r['demos'] for r in sel) / rec:.1f} | | | | "
+        step_s = rec / sum(r["frames"] for r in sel)
+        cpu_step = sum(r["cpu_s"] for r in sel) / sum(r["frames"] for r in sel)
+        lines.append(f"| **{setting} (all tasks)** | | **{1e3 * step_s:.1f}** | {1e3 * cpu_step:.1f} | "
+                     f"**{RLBENCH_S_PER_STEP / step_s:.1f}×** | "
+                     f"{60 * sum(r['demos'] for r in sel) / rec:.1f} | | | | "
                      f"**{rec / bare:.3f}** | {rec / replay:.3f} |")
     table = "\n".join(lines)
     emit(table, args.markdown, mode="w")  # the whole recording report

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import List, Sequence
 
 import cv2
 import numpy as np
+
+from robotr1_data.config import opt
+from robotr1_data.errors import UsageError
+
+
+@dataclasses.dataclass
+class ContactSheetConfig:
+    shards: List[str] = opt(help="shard files or dataset directories", positional=True,
+                            metavar="SHARDS")
+    out: str = opt(help="the PNG to write")
+    camera: str = opt("front", "camera whose images are shown")
+
+    def validate(self) -> None:
+        if not str(self.out).strip():
+            raise UsageError("--out is empty; name the PNG to write")
+        if Path(self.out).is_dir():
+            raise UsageError(f"--out '{self.out}' is a directory; name a .png file")
+        if Path(self.out).suffix.lower() != ".png":
+            raise UsageError(f"--out '{self.out}' must end in .png")
 
 
 def _label(img: np.ndarray, text: str) -> np.ndarray:
@@ -51,9 +71,11 @@ def contact_sheet(shards: Sequence[Path], out_png: Path, camera: str = "front",
                     tiles.append(np.full(tile_shape, 235, np.uint8))
                 rows.append(np.concatenate([head] + tiles, axis=1))
     if not rows:
-        raise ValueError(f"no '{camera}' images in the shards: record with --cameras {camera}")
+        raise UsageError(f"no '{camera}' images in the shards; record with --cameras {camera} "
+                         f"or choose another --camera")
     sheet = np.concatenate(rows, axis=0)
     out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out_png), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-    return out_png
+    from robotr1_data.errors import output_dir
+    from robotr1_data.gallery import write_png
+    output_dir(out_png.parent, "directory of --out")
+    return write_png(out_png, sheet)

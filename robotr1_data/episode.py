@@ -13,7 +13,12 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-CAMERAS = ("front", "left_shoulder", "right_shoulder", "overhead", "wrist")
+# RLBench's five cameras, written once, in the order RLBench's Observation declares them (its
+# constructor's parameters and its pickles depend on that order).
+RLBENCH_CAMERAS = ("left_shoulder", "right_shoulder", "overhead", "wrist", "front")
+# The same five in our order: ``front`` first (the view Robot-R1's questions use), the order
+# ``--cameras all`` records and the MuJoCo scene lists its cameras in.
+CAMERAS = ("front",) + tuple(c for c in RLBENCH_CAMERAS if c != "front")
 
 # Per-frame low-dim fields: name -> (trailing shape, dtype). The shard writer and validator use
 # this table, so a new field is added here once.
@@ -62,13 +67,24 @@ class Episode:
         return sorted({k.rsplit("_", 1)[0] for k in self.images})
 
 
-def check_views(cameras, image_size) -> None:
-    """Refuse unknown camera names and image sizes outside 16..1024 pixels, with the fix."""
+def cameras_arg(values) -> List[str]:
+    """``--cameras``: names, ``all`` (the five RLBench cameras) or ``none``."""
+    values = [values] if isinstance(values, str) else list(values)
+    if values in (["none"], []):
+        return []
+    if values == ["all"]:
+        return list(CAMERAS)
+    return values
+
+
+def check_views(cameras, image_size, known=CAMERAS) -> None:
+    """Refuse camera names not in ``known`` (the scene's cameras: ``sim.scene.scene_cameras()``
+    for MuJoCo; RLBench's five by default) and image sizes outside 16..1024 pixels."""
     from robotr1_data.errors import UsageError
 
-    bad = [c for c in cameras if c not in CAMERAS]
+    bad = [c for c in cameras if c not in known]
     if bad:
-        raise UsageError(f"unknown camera(s) {bad}; choose from {list(CAMERAS)}")
+        raise UsageError(f"unknown camera(s) {bad}; choose from {list(known)}")
     h, w = (int(v) for v in image_size)
     if not (16 <= h <= 1024 and 16 <= w <= 1024):
         raise UsageError(f"bad --image-size {h} {w}: both sides must be within 16..1024 pixels")

@@ -1,7 +1,9 @@
-"""Errors that tell the user the fix.
+"""Every error the data side raises on purpose, in one place.
 
 Raise ``UsageError`` for bad input (unknown task, bad size, unwritable path, missing file):
-the CLIs print its message as one line and exit with code 2, no traceback.
+the CLIs print its message as one line and exit with code 2, no traceback. ``GenerationError``
+(some shards could not be made) exits with 1 after keeping what was completed. ``DemoError`` and
+``IKError`` are the expert's per-attempt failures, caught and counted by the recorder.
 """
 
 import difflib
@@ -10,6 +12,22 @@ from typing import Iterable
 
 class UsageError(Exception):
     """Bad input from the user; the message names the problem and the fix."""
+
+
+class GenerationError(RuntimeError):
+    """Some shards could not be completed; the message lists each with its reason."""
+
+
+class DemoError(RuntimeError):
+    """The expert could not produce a successful demo; ``reason`` is a short category."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class IKError(RuntimeError):
+    """Inverse kinematics found no joint configuration for a target."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

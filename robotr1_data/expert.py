@@ -1,56 +1,23 @@
 """The waypoint-following expert: RLBench's demo planner, reduced to what our tasks need.
 
 For each waypoint the expert plans a joint-space path (or, for ``linear`` waypoints, a straight
-Cartesian line solved point by point with mink IK), follows it with a trapezoidal velocity profile
-at 0.05 s control steps, lets the arm settle so the keypoint rule sees the stop, then performs
-the waypoint's gripper action. After the last waypoint a few extra steps are allowed for the
-success conditions (RLBench does the same); otherwise the demo fails with a reason.
+Cartesian line solved point by point with mink IK; ``backends/mujoco/planner.py``, public as
+``Expert.plan``), follows it with a trapezoidal velocity profile at 0.05 s control steps, lets
+the arm settle so the keypoint rule sees the stop, then performs the waypoint's gripper action.
+After the last waypoint a few extra steps are allowed for the success conditions (RLBench does
+the same); otherwise the demo fails with a reason.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Callable, List, Optional
 
 import numpy as np
 
-from robotr1_data.sim.ik import HOME_Q, IKError, PandaIK
+from robotr1_data.backends.mujoco.planner import plan_to
+from robotr1_data.errors import DemoError  # noqa: F401 - also importable from here
+from robotr1_data.sim.ik import PandaIK
 from robotr1_data.sim.mujoco_sim import FINGER_MAX
-
-
-class DemoError(RuntimeError):
-    """The expert could not produce a successful demo; ``reason`` is a short category."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-
-
-def trapezoid(n: int, ramp: int = 2) -> np.ndarray:
-    """Path fractions for n steps: velocity ramps up over ``ramp`` steps, cruises, ramps down.
-
-    Short ramps (like RLBench's velocity-limited planner) keep joint speeds above the keypoint
-    rule's 0.1 rad/s stop threshold except where the expert really stops; a minimum-jerk
-    profile lingers near zero speed and makes the rule report spurious keyframes.
-    """
-    ramp = max(1, min(ramp, n // 2))
-    speed = np.ones(n)
-    up = np.arange(1, ramp + 1) / (ramp + 1)
-    speed[:ramp] = up
-    speed[n - ramp:] = up[::-1]
-    return np.cumsum(speed) / speed.sum()
-
-
-def slerp(q0: np.ndarray, q1: np.ndarray, s: float) -> np.ndarray:
-    """Spherical interpolation of unit quaternions (w, x, y, z) along the short arc."""
-    dot = float(np.dot(q0, q1))
-    if dot < 0:
-        q1, dot = -q1, -dot
-    if dot > 0.9995:
-        q = q0 + s * (q1 - q0)
-        return q / np.linalg.norm(q)
-    theta = math.acos(dot)
-    return (math.sin((1 - s) * theta) * q0 + math.sin(s * theta) * q1) / math.sin(theta)
 
 
 class Expert:
@@ -86,7 +53,7 @@ class Expert:
             on_step()
 
         for index, wp in enumerate(task.waypoints):
-            path = self._plan(np.asarray(wp.pos, float), np.asarray(wp.quat, float), wp.linear,
+            path = self.plan(np.asarray(wp.pos, float), np.asarray(wp.quat, float), wp.linear,
                               label=wp.name or f"waypoint{index}")
             for q in path:
                 advance(arm=q)
@@ -117,36 +84,7 @@ class Expert:
             raise DemoError("not_successful", "waypoints completed but success conditions unmet")
         return planner_keypoints
 
-    def _plan(self, pos: np.ndarray, quat: np.ndarray, linear: bool, label: str) -> List[np.ndarray]:
-        sim, dt = self.sim, self.sim.control_dt
-        q_start = sim.arm_target.copy()
-        try:
-            if not linear:
-                q_goal = self.ik.solve(pos, quat, q_start, posture=HOME_Q)
-                n = max(5, math.ceil(np.abs(q_goal - q_start).max() / (self.joint_speed * dt)))
-                return [q_start + s * (q_goal - q_start) for s in trapezoid(n)]
-            start = sim.tcp_pose()
-            p0 = start[:3]
-            q0 = np.array([start[6], start[3], start[4], start[5]])
-            n = max(4, math.ceil(np.linalg.norm(pos - p0) / (self.linear_speed * dt)))
-            fractions = trapezoid(n)
-            # IK at every other point (and the last); the points between are joint-space
-            # midpoints, which stay within micrometres of the line at ~1 cm spacing and halve the
-            # expert's dominant cost when rendering is cheap.
-            solved = {}
-            q_prev = q_start
-            for i in list(range(1, n, 2)) + [n - 1]:
-                s = fractions[i]
-                q_prev = self.ik.solve(p0 + s * (pos - p0), slerp(q0, quat, s), q_prev,
-                                       posture=q_prev)
-                solved[i] = q_prev
-            path = []
-            for i in range(n):
-                if i in solved:
-                    path.append(solved[i])
-                else:
-                    before = solved.get(i - 1, q_start)
-                    path.append(0.5 * (before + solved[i + 1]))
-            return path
-        except IKError as exc:
-            raise DemoError("ik_unreachable", f"{label}: {exc}") from None
+    def plan(self, pos: np.ndarray, quat: np.ndarray, linear: bool, label: str) -> List[np.ndarray]:
+        """Joint targets to the gripper pose at this expert's speeds (``planner.plan_to``)."""
+        return plan_to(self.sim, self.ik, pos, quat, linear, label, joint_speed=self.joint_speed,
+                       linear_speed=self.linear_speed)

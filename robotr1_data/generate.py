@@ -18,48 +18,75 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
-import re
 import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from robotr1_data import __version__
-from robotr1_data.episode import CAMERAS, check_views
-from robotr1_data.errors import UsageError, output_dir
-
-
-class GenerationError(RuntimeError):
-    """Some shards could not be completed; the message lists each with its reason."""
+from robotr1_data.backends import backend_choices, get_backend
+from robotr1_data.episode import CAMERAS, cameras_arg, check_views
+from robotr1_data.config import check_bounds, opt
+from robotr1_data.errors import GenerationError, UsageError, output_dir
+from robotr1_data.ray_address import check_ray_address
 
 
 # GenerateConfig fields that say how a run executes, not what it produces.
-EXECUTION_FIELDS = ("out", "workers", "ray")
+EXECUTION_FIELDS = ("out", "workers", "ray", "ray_timeout")
 LOCK_NAME = ".generate.lock"
 RECYCLE_EPISODES = 200
-_PARTIAL = re.compile(r"^\..+\.\d+\.tmp$")  # ShardWriter / atomic_write_text temporaries
+MAX_EPISODES = 1_000_000  # per task: far beyond any real run, small enough to plan in memory
+
+
+def compression_arg(value):
+    return None if value in (None, "none") else value
 
 
 @dataclasses.dataclass
 class GenerateConfig:
-    tasks: List[str]
-    episodes: int = 10
-    out: str = "data"
-    seed: int = 0
-    cameras: List[str] = dataclasses.field(default_factory=lambda: list(CAMERAS))
-    image_size: Tuple[int, int] = (128, 128)
-    rgb: bool = True
-    depth: bool = True
-    mask: bool = True
-    render_quality: bool = False
-    variation: Optional[int] = None  # None: cycle through all variations (episode % count)
-    image_every: int = 1
-    episodes_per_shard: int = 25
-    max_attempts: int = 10
-    workers: int = 1
-    backend: str = "mujoco"
-    compression: Optional[str] = "zstd"  # zstd | gzip (any HDF5 reader) | lzf | None
-    ray: Optional[str] = None  # None: local processes; "auto" or a Ray address: Ray tasks
+    tasks: List[str] = opt(help="task names (`robotr1-data list-tasks`); a typo gets a "
+                                "did-you-mean", metavar="TASK")
+    # max: far beyond any real run, small enough to plan the units in memory
+    episodes: int = opt(10, "demos per task; never fewer: a failed demo is retried with a new "
+                            "seed", min=1, max=1_000_000)
+    out: str = opt("data", "output directory: <task>/shard-NNNNN.h5, manifest.json, "
+                           "summary.json", required=True)
+    seed: int = opt(0, "the one seed; an attempt's seed is a function of (seed, task, episode, "
+                       "attempt)", min=0, max=2**63 - 1)
+    cameras: List[str] = opt(help=f"any of {' '.join(CAMERAS)}, 'all' or 'none'", default_factory=lambda: list(CAMERAS),
+                             nargs="*", metavar="CAM", parse=cameras_arg)
+    image_size: Tuple[int, int] = opt((128, 128), "image height and width, 16..1024 pixels",
+                                      metavar=("H", "W"))
+    rgb: bool = opt(True, "skip the colour images")
+    depth: bool = opt(True, "skip the depth images")
+    mask: bool = opt(True, "skip the segmentation masks")
+    render_quality: bool = opt(False, "shadows, reflections and multisampling on (~12x slower on "
+                                      "CPU, docs/benchmarks.md)")
+    variation: Optional[int] = opt(None, "record only this variation (default: episode e gets "
+                                         "variation e % count)", min=0)
+    image_every: int = opt(1, "images every K-th step and at every keypoint (rendered "
+                           "afterwards from the stored state); states at every step; K = 10 "
+                           "records the Robot-R1 setting ~2.5x faster", min=1,
+                           metavar="K")
+    episodes_per_shard: int = opt(25, "episodes in one shard: the unit of work and of resumption",
+                                  min=1)
+    max_attempts: int = opt(10, "seeds tried per episode before the run reports the "
+                                     "episode as failed", min=1, max=1000)
+    workers: int = opt(1, "simulator processes, one simulator each; the same bytes "
+                             "whatever the count", min=1,
+                       max=1024)
+    backend: str = opt("mujoco", "simulator that records the demos; rlbench needs "
+                       "CoppeliaSim + PyRep (docs/rlbench_backend.md)", choices=backend_choices())
+    compression: Optional[str] = opt(
+        "zstd", "shard compression: zstd (smallest and fast to read; other readers need `import "
+        "hdf5plugin`), gzip (any HDF5 build reads it; ~1.1x the bytes, ~2x the read "
+        "time), lzf, or none (fastest random reads, "
+        "several times the bytes)", choices=["zstd", "gzip", "lzf", "none"], parse=lambda v: None if v == "none" else v)
+    ray: Optional[str] = opt(None, "run the units as Ray tasks: 'auto' (this machine's cluster, "
+                                   "else a local one) or a cluster address; --workers is then "
+                                   "ignored", metavar="auto|ADDRESS")
+    ray_timeout: float = opt(30.0, "seconds to wait for the Ray cluster at --ray to answer",
+                             min=0.1, metavar="S")
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -73,36 +100,37 @@ class GenerateConfig:
         same bytes on a laptop or a cluster, and a moved dataset still resumes."""
         return {k: v for k, v in self.to_json().items() if k not in EXECUTION_FIELDS}
 
-    def check(self) -> None:
-        from robotr1_data.tasks.registry import get_task
-        if self.backend == "mujoco":
-            for t in self.tasks:
-                get_task(t)
-        elif self.backend == "rlbench":
-            # Fail before any work starts: RLBench missing, or a task name it does not know.
-            from robotr1_data.sim.rlbench import require_rlbench, resolve_task_class
-            require_rlbench()
-            for t in self.tasks:
-                resolve_task_class(t)
-        check_views(self.cameras, self.image_size)
+    def validate(self) -> None:
+        """Field checks that need no simulator or file system (``check`` adds those)."""
+        check_bounds(self)
+        if not self.tasks:
+            raise UsageError("--tasks needs at least one task name (robotr1-data list-tasks)")
+        twice = sorted({t for t in self.tasks if self.tasks.count(t) > 1})
+        if twice:
+            raise UsageError(f"--tasks lists {', '.join(twice)} more than once; name each task once")
+        if not str(self.out).strip():
+            raise UsageError("--out is empty; name an output directory")
         if self.compression not in ("zstd", "gzip", "lzf", None):
             raise UsageError(f"unknown --compression {self.compression!r}; use zstd, gzip, lzf "
                              "or none")
-        if self.episodes < 1:
-            raise UsageError(f"--episodes must be at least 1 (got {self.episodes})")
-        if self.workers < 1:
-            raise UsageError(f"--workers must be at least 1 (got {self.workers})")
-        if self.episodes_per_shard < 1:
-            raise UsageError(f"--episodes-per-shard must be at least 1 (got "
-                             f"{self.episodes_per_shard})")
         if self.ray is not None and not str(self.ray).strip():
             raise UsageError("--ray needs 'auto' or a cluster address such as "
                              "ray://head-node:10001 or head-node:6379")
-        if self.image_every < 1:
-            raise UsageError(f"--image-every must be at least 1 (got {self.image_every})")
-        from robotr1_data.sim.factory import BACKENDS
-        if self.backend not in BACKENDS:
-            raise UsageError(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")
+
+    def check(self) -> None:
+        self.validate()
+        # Fail before any work starts: the backend's dependencies missing, or a task name it
+        # does not know.
+        backend = get_backend(self.backend)
+        backend.require()
+        backend.check_tasks(self.tasks)
+        known = backend.known_cameras()
+        if known is None:
+            check_views(self.cameras, self.image_size)
+        else:
+            check_views(self.cameras, self.image_size, known=known)
+        if self.ray not in (None, "auto"):
+            check_ray_address(self.ray, self.ray_timeout)
         output_dir(self.out)
 
 
@@ -126,23 +154,38 @@ def plan_units(cfg: GenerateConfig) -> List[Unit]:
     return units
 
 
-def _unit_complete(cfg: GenerateConfig, unit: Unit) -> bool:
+def _unit_complete(cfg: GenerateConfig, unit: Unit, listed: Dict[str, str]) -> bool:
     from robotr1_data.shards.resume import shard_complete
     # Older shards stored execution fields too; they never decide completeness.
     return shard_complete(Path(cfg.out) / unit.path, cfg.shard_config(), len(unit.episodes),
-                          ignore=EXECUTION_FIELDS)
+                          ignore=EXECUTION_FIELDS, expected_sha256=listed.get(unit.path))
 
 
-def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
-    """Record one unit's episodes into its shard; returns statistics for the summary."""
-    from robotr1_data.record import AttemptLog, record_with_retries
-    from robotr1_data.shards import ShardWriter
-    from robotr1_data.sim.factory import make_demo_source
+def run_unit(cfg: GenerateConfig, unit: Unit, progress=None,
+             stats: Optional[dict] = None) -> dict:
+    """Record one unit's episodes into its shard; returns statistics for the summary.
+
+    ``stats`` (filled in place) keeps the attempts and failures even when the unit raises, so
+    a unit that exhausts --max-attempts is still counted."""
+    from robotr1_data.record import AttemptLog
 
     log = AttemptLog()
-    stats = {"task": unit.task, "shard": unit.path, "episodes": 0, "frames": 0, "keypoints": 0,
-             "seconds": 0.0}
+    stats = {} if stats is None else stats
+    stats.update({"task": unit.task, "shard": unit.path, "episodes": 0, "frames": 0,
+                  "keypoints": 0, "seconds": 0.0, "attempts": 0, "failures": {}})
     t0 = time.perf_counter()
+    try:
+        _record_unit(cfg, unit, progress, stats, log)
+    finally:
+        stats["attempts"] = log.attempts
+        stats["failures"] = dict(log.failures)
+        stats["seconds"] = time.perf_counter() - t0
+    return stats
+
+
+def _record_unit(cfg: GenerateConfig, unit: Unit, progress, stats: dict, log) -> None:
+    from robotr1_data.record import record_with_retries
+    from robotr1_data.shards import ShardWriter
 
     def on_failure(task, episode, attempt, err):
         msg = f"  expert failed: {task} episode {episode} attempt {attempt + 1}: {err}"
@@ -150,10 +193,10 @@ def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
 
     path = Path(cfg.out) / unit.path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with make_demo_source(cfg.backend, unit.task, cameras=cfg.cameras,
-                          image_size=tuple(cfg.image_size), rgb=cfg.rgb, depth=cfg.depth,
-                          mask=cfg.mask, render_quality=cfg.render_quality,
-                          image_every=cfg.image_every) as source:
+    with get_backend(cfg.backend).demo_source(
+            unit.task, cameras=cfg.cameras, image_size=tuple(cfg.image_size), rgb=cfg.rgb,
+            depth=cfg.depth, mask=cfg.mask, render_quality=cfg.render_quality,
+            image_every=cfg.image_every) as source:
         count = source.variation_count()
         if cfg.variation is not None and not 0 <= cfg.variation < count:
             raise UsageError(f"task {unit.task} has {count} variations; --variation "
@@ -170,26 +213,26 @@ def run_unit(cfg: GenerateConfig, unit: Unit, progress=None) -> dict:
                 stats["keypoints"] += len(ep.keypoints)
                 if progress is not None:
                     progress()
-    stats["attempts"] = log.attempts
-    stats["failures"] = log.failures
-    stats["seconds"] = time.perf_counter() - t0
-    return stats
+            writer.set_attempt_stats(log.attempts, log.failures)
 
 
 def _worker(args, progress=None):
     cfg, unit = args
+    stats: dict = {}
     try:
-        return run_unit(cfg, unit, progress=progress)
+        return run_unit(cfg, unit, progress=progress, stats=stats)
     except UsageError as exc:
         return {"task": unit.task, "shard": unit.path, "usage_error": str(exc)}
     except Exception as exc:  # report and go on: the other shards are still worth writing
-        return {"task": unit.task, "shard": unit.path, "error": f"{type(exc).__name__}: {exc}"}
+        # Keep the attempts and failures: a unit that gave up is counted, not dropped.
+        return dict(stats, task=unit.task, shard=unit.path, episodes=0, frames=0, keypoints=0,
+                    error=f"{type(exc).__name__}: {exc}")
 
 
 def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]:
     """Run the whole job; returns per-task statistics. Raises on any unit that failed."""
     cfg.check()
-    if cfg.cameras and cfg.backend == "mujoco":
+    if cfg.cameras and get_backend(cfg.backend).needs_gl:
         # Importing robotr1_data.sim chose the GL platform (workers inherit MUJOCO_GL); fail
         # here, before any work, when none works.
         from robotr1_data.sim.gl import check_rendering
@@ -206,8 +249,11 @@ def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict
 
     from robotr1_data.shards import write_manifest
 
+    from robotr1_data.shards.resume import listed_checksums
+
     units = plan_units(cfg)
-    todo = [u for u in units if not _unit_complete(cfg, u)]
+    listed = listed_checksums(Path(cfg.out))
+    todo = [u for u in units if not _unit_complete(cfg, u, listed)]
     skipped = len(units) - len(todo)
     if skipped:
         print(f"resuming: {skipped} of {len(units)} shards already complete")
@@ -239,7 +285,7 @@ def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict
     errors = [r for r in results if "error" in r]
     entries = [Path(cfg.out) / u.path for u in units if (Path(cfg.out) / u.path).exists()]
     write_manifest(cfg.out, entries, config=cfg.to_json())
-    per_task = save_summary(cfg.out, [r for r in results if "error" not in r],
+    per_task = save_summary(cfg.out, [r for r in results if "usage_error" not in r],
                             keep=[u.path for u in units])
     if errors:
         lines = "\n".join(f"  {r['shard']}: {r['error']}" for r in errors)
@@ -336,10 +382,15 @@ class OutputLock:
             raise UsageError(f"another robotr1-data generate (pid {holder}) is writing to "
                              f"{self.path.parent}; wait for it to finish or choose another "
                              "--out") from None
-        self._fh.seek(0)
-        self._fh.truncate()
-        self._fh.write(str(os.getpid()))
-        self._fh.flush()
+        try:
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._fh.write(str(os.getpid()))
+            self._fh.flush()
+        except OSError as exc:  # a full disk: the pid is a courtesy, the flock is the lock
+            from robotr1_data.files import write_error
+            self.__exit__()
+            raise write_error(exc, self.path) from None
         return self
 
     def __exit__(self, *exc):
@@ -349,11 +400,14 @@ class OutputLock:
 
 
 def remove_partial_files(out: str) -> int:
-    """Delete the hidden ``.<name>.<pid>.tmp`` files that ShardWriter and the manifest writer
-    leave when their process is killed. Call only while holding OutputLock."""
+    """Delete the hidden temporaries (``shards._spec.temp_path``: ``.<name>.<pid>.robotr1.tmp``)
+    that ShardWriter and the manifest/summary writers leave when their process is killed; any
+    other file, a user's ``.draft.2024.tmp`` included, is left alone. Call only while holding
+    OutputLock."""
+    from robotr1_data.files import is_own_temp
     n = 0
     for p in Path(out).rglob(".*.tmp"):
-        if p.is_file() and _PARTIAL.match(p.name):
+        if p.is_file() and is_own_temp(p.name):
             try:
                 p.unlink()
                 n += 1
@@ -385,21 +439,59 @@ def format_summary(per_task: Dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def shard_stats(path: Path, task: str) -> dict:
+    """A finished unit's statistics read back from its shard: episodes, frames and keypoints
+    from the episodes, attempts and failures from the ``attempt_stats`` root attribute (shards
+    from before it count attempts from the episodes and no failures)."""
+    from robotr1_data.shards import ShardReader
+    st = {"task": task, "episodes": 0, "frames": 0, "keypoints": 0, "attempts": 0,
+          "failures": {}, "seconds": 0.0}
+    with ShardReader(path) as r:
+        attempts = 0
+        for ep in r.episodes:
+            a = r.attrs(ep)
+            st["episodes"] += 1
+            st["frames"] += int(a.get("length", 0))
+            st["keypoints"] += len(r.low_dim(ep, "keypoints"))
+            attempts += int(a.get("attempts", 1))
+        raw = r.h5.attrs.get("attempt_stats")
+    st["attempts"] = attempts
+    if raw is not None:
+        rec = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+        st["attempts"], st["failures"] = int(rec["attempts"]), dict(rec["failures"])
+    return st
+
+
 def save_summary(out: str, results: Sequence[dict], keep: Sequence[str]) -> Dict[str, dict]:
-    """Merge this run's per-shard statistics into ``<out>/summary.json`` and return the per-task
-    totals over every shard of the dataset, so a resumed run still reports the whole dataset."""
-    path = os.path.join(out, "summary.json")
-    units: Dict[str, dict] = {}
+    """Write ``<out>/summary.json`` rebuilt from what is on disk and return the per-task totals
+    over every unit of the dataset: each finished shard's own statistics (so a killed run, or
+    a lost summary.json, loses nothing), plus this run's units that failed (their attempts and
+    failures count too). Seconds come from this run or the previous summary."""
+    path = Path(out) / "summary.json"
+    old: Dict[str, dict] = {}
     try:
-        with open(path) as f:
-            units = json.load(f).get("shards", {})
+        old = json.loads(path.read_text()).get("shards", {}) or {}
     except (OSError, ValueError, AttributeError):
         pass
-    units.update({r["shard"]: r for r in results})
-    units = {k: v for k, v in units.items() if k in set(keep)}
+    now = {r["shard"]: r for r in results}
+    units: Dict[str, dict] = {}
+    for rel in keep:
+        shard = Path(out) / rel
+        task = rel.split("/", 1)[0]
+        if shard.exists():
+            try:
+                st = shard_stats(shard, task)
+            except Exception:  # unreadable: validate reports it; count what this run knows
+                st = None
+            if st is not None:
+                prev = now.get(rel) or old.get(rel) or {}
+                st["seconds"] = float(prev.get("seconds", 0.0)) if isinstance(prev, dict) else 0.0
+                units[rel] = dict(st, shard=rel)
+                continue
+        if rel in now:
+            units[rel] = now[rel]
     per_task = summarize(list(units.values()))
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump({"tasks": per_task, "shards": units}, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    from robotr1_data.files import atomic_write_text
+    atomic_write_text(path, json.dumps({"tasks": per_task, "shards": units}, indent=2,
+                                       sort_keys=True))
     return per_task

@@ -3,7 +3,7 @@
 A demo's keypoints are the frames where something "decisive" happens: the gripper opens or
 closes, the arm comes to rest, or the demo ends. PerAct, C2F-ARM and Robot-R1 all train on the
 gripper pose at these frames, so we reproduce the upstream rule *exactly*, quirks included
-(DESIGN §3). Matching upstream matters more than tidiness: a "fixed" rule would give different
+(ARM's and PerAct's keypoint discovery). Matching upstream matters more than tidiness: a "fixed" rule would give different
 keypoints from every published dataset and make our questions incomparable with theirs.
 
 The quirks, kept on purpose:

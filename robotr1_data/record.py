@@ -1,6 +1,6 @@
 """Record one expert demo into an Episode: low-dim state every step, images where asked.
 
-The simulator state is kept for every frame (the source of truth, STYLE §3); images are a view
+The simulator state is kept for every frame (the source of truth); images are a view
 of it, rendered at every ``image_every``-th frame and at every keypoint.
 """
 
@@ -98,7 +98,7 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
 
 
 class AttemptLog:
-    """Counts expert failures by reason, as they happen (STYLE §8)."""
+    """Counts expert failures by reason, as they happen, not only at the end."""
 
     def __init__(self):
         self.failures: Dict[str, int] = {}

@@ -1,4 +1,4 @@
-"""Re-render stored episodes at another camera set or image size (STYLE §3: keep the raw state,
+"""Re-render stored episodes at another camera set or image size (keep the raw state,
 derive the views).
 
 Every frame's simulator state is in the shard (``sim_state``), and an episode's scene is a
@@ -22,34 +22,41 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from robotr1_data.episode import CAMERAS, Episode, check_views
+from robotr1_data.episode import CAMERAS, Episode, cameras_arg, check_views
+from robotr1_data.config import check_bounds, opt
 from robotr1_data.errors import UsageError, output_dir
-from robotr1_data.record import image_frames_for
 
 
 @dataclasses.dataclass
 class RenderConfig:
-    shards: List[str]
-    out: str
-    cameras: List[str] = dataclasses.field(default_factory=lambda: list(CAMERAS))
-    image_size: Tuple[int, int] = (128, 128)
-    rgb: bool = True
-    depth: bool = True
-    mask: bool = True
-    render_quality: bool = False
-    image_every: Optional[int] = None  # None: the source dataset's image_every
-    workers: int = 1
+    shards: List[str] = opt(help="shard files or dataset directories", positional=True,
+                            metavar="SHARDS")
+    out: str = opt(help="output directory (same layout as the source, plus manifest.json)")
+    cameras: List[str] = opt(help="camera names, 'all' or 'none'", default_factory=lambda: list(CAMERAS),
+                             nargs="*", metavar="CAM", parse=cameras_arg)
+    image_size: Tuple[int, int] = opt((128, 128), "image height and width, 16..1024 pixels",
+                                      metavar=("H", "W"))
+    rgb: bool = opt(True, "skip the colour images")
+    depth: bool = opt(True, "skip the depth images")
+    mask: bool = opt(True, "skip the segmentation masks")
+    render_quality: bool = opt(False, "shadows, reflections and multisampling on (slower on CPU)")
+    image_every: Optional[int] = opt(None, "images every K-th step and at keypoints (default: as "
+                                           "recorded)", min=1, metavar="K")
+    workers: int = opt(1, "render processes", min=1, max=1024)
+
+    def validate(self) -> None:
+        check_bounds(self)
+        if not str(self.out).strip():
+            raise UsageError("--out is empty; name an output directory")
 
     def check(self) -> None:
-        check_views(self.cameras, self.image_size)
+        self.validate()
+        from robotr1_data.sim.scene import scene_cameras
+        check_views(self.cameras, self.image_size, known=scene_cameras())
         if not self.cameras:
             raise UsageError("render needs at least one camera (--cameras front ...)")
         if not (self.rgb or self.depth or self.mask):
             raise UsageError("nothing to render: --no-rgb, --no-depth and --no-mask all given")
-        if self.image_every is not None and self.image_every < 1:
-            raise UsageError(f"--image-every must be at least 1 (got {self.image_every})")
-        if self.workers < 1:
-            raise UsageError(f"--workers must be at least 1 (got {self.workers})")
 
 
 class Renderer:
@@ -85,6 +92,7 @@ class Renderer:
         # The scene of this episode: what reset with its seed builds, plus the recorded edits.
         sim.reset(ep.variation, np.random.default_rng(ep.seed))
         sim.apply_overrides((ep.extra or {}).get("model_overrides") or {})
+        from robotr1_data.record import image_frames_for  # record imports the simulator
         frames = image_frames_for(ep.length, image_every, ep.keypoints, ep.planner_keypoints)
         shots: List[Dict[str, np.ndarray]] = []
         extr: Dict[str, List[np.ndarray]] = {}
@@ -112,22 +120,8 @@ class Renderer:
 
 def find_inputs(paths: Sequence[str]) -> List[Tuple[Path, Path]]:
     """(shard, path relative to its dataset root) for each shard file or dataset directory."""
-    out: List[Tuple[Path, Path]] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(q for q in p.rglob("*.h5") if not q.name.startswith("."))
-            out += [(q, q.relative_to(p)) for q in found]
-        elif p.is_file():
-            out.append((p, Path(p.name)))
-        else:
-            raise UsageError(f"'{p}' does not exist; pass shard files (.h5) or dataset directories")
-    if not out:
-        raise UsageError(f"no .h5 shards found in {', '.join(map(str, paths))}")
-    rels = [r for _, r in out]
-    if len(set(rels)) != len(rels):
-        raise UsageError("two inputs map to the same output path; render one dataset "
-                         "directory at a time")
-    return out
+    from robotr1_data.shard_paths import find_shards
+    return find_shards(paths)
 
 
 def output_config(source: dict, cfg: RenderConfig, image_every: int) -> dict:
@@ -141,7 +135,7 @@ def output_config(source: dict, cfg: RenderConfig, image_every: int) -> dict:
 
 
 def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Renderer] = None,
-                 progress=None) -> dict:
+                 progress=None, expected_sha256: Optional[str] = None) -> dict:
     from robotr1_data.shards import ShardReader, ShardWriter
     from robotr1_data.shards.resume import shard_complete
 
@@ -153,7 +147,7 @@ def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Ren
             source = r.config
             k = cfg.image_every or int(source.get("image_every", 1) or 1)
             config = output_config(source, cfg, k)
-            if shard_complete(dst, config, len(r.episodes)):
+            if shard_complete(dst, config, len(r.episodes), expected_sha256=expected_sha256):
                 stats.update(skipped=True, episodes=len(r.episodes))
                 return stats
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -167,6 +161,9 @@ def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Ren
                     stats["images"] += len(new.image_frames)
                     if progress is not None:
                         progress()
+                attempts = r.attempt_stats  # the recording's statistics travel with its episodes
+                if attempts is not None:
+                    w.set_attempt_stats(attempts.get("attempts", 0), attempts.get("failures", {}))
     finally:
         if own:
             renderer.close()
@@ -174,9 +171,9 @@ def render_shard(cfg: RenderConfig, src: Path, dst: Path, renderer: Optional[Ren
 
 
 def _render_job(args):
-    cfg, src, dst = args
+    cfg, src, dst, sha = args
     try:
-        return render_shard(cfg, src, dst)
+        return render_shard(cfg, src, dst, expected_sha256=sha)
     except UsageError as exc:
         return {"shard": str(dst), "usage_error": str(exc)}
 
@@ -197,16 +194,20 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
         if (out / rel).resolve() == src.resolve():
             raise UsageError(f"--out {out} would overwrite the input {src}; choose another --out")
     check_rendering()
-    jobs = [(cfg, src, out / rel) for src, rel in inputs]
+    from robotr1_data.shards.resume import listed_checksums
+
     results: List[dict] = []
     with OutputLock(str(out)):
         remove_partial_files(str(out))
+        listed = listed_checksums(out)  # a kept output must still match the manifest's sha256
+        jobs = [(cfg, src, out / rel, listed.get(rel.as_posix())) for src, rel in inputs]
         if cfg.workers == 1:
             bar = tqdm(unit="episode", disable=not show_progress, file=sys.stderr)
             renderer = Renderer(cfg)
             try:
-                for c, src, dst in jobs:
-                    results.append(render_shard(c, src, dst, renderer, lambda: bar.update(1)))
+                for c, src, dst, sha in jobs:
+                    results.append(render_shard(c, src, dst, renderer, lambda: bar.update(1),
+                                                expected_sha256=sha))
             finally:
                 renderer.close()
                 bar.close()
@@ -221,5 +222,5 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
         from robotr1_data.shards import ShardReader
         with ShardReader(jobs[0][2]) as r:
             config = dict(r.config, rendered_from=[str(s) for s in cfg.shards])
-        write_manifest(out, [dst for _, _, dst in jobs], config=config)
+        write_manifest(out, [dst for _, _, dst, _ in jobs], config=config)
     return results

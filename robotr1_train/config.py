@@ -1,111 +1,148 @@
 """One configuration object per command: ``GRPOConfig`` and ``SFTConfig``.
 
+Field names are ours (stable for scripts and ``--set``); ``robotr1_train.trl_config`` maps them onto
+TRL's ``GRPOConfig`` / ``RLOOConfig`` / ``SFTConfig`` (docs/training.md has the table).
+
 Defaults reproduce the Robot-R1 paper (arXiv 2506.00070, run with EasyR1): G = 5 samples per prompt at
 temperature 1.0, lr 1e-6, weight decay 1e-2, KL to the reference with the low-variance (k3) estimator
 at coefficient 1e-2, ratio clip 0.2, prompt and response lengths 2048, rollout batch 512 prompts,
 update batch 128 prompts, 5 epochs. SFT baselines use lr 1e-5.
 
-Precedence: dataclass defaults < YAML file (``--config``; a ``grpo:`` / ``sft:`` section or flat keys)
-< ``--set key=value`` / per-field flags. Unknown keys raise ``UsageError`` with a suggestion.
-The resolved config is written to ``RUN_DIR/config.yaml``.
+Each field's ``opt(default, help, min=..., choices=...)`` is its flag, ``--set`` key, YAML key, help
+line and bounds at once (``robotr1_data.config`` builds the command from it). Precedence: dataclass
+defaults < YAML file (``--config``; a ``grpo:`` / ``sft:`` section or flat keys) < ``--set key=value``
+< per-field flags. Unknown keys raise ``UsageError`` with a suggestion. The resolved config is written
+to ``RUN_DIR/config.yaml``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import List, Optional
 
+from robotr1_data.config import check_bounds, comma_list, opt
 from robotr1_data.errors import UsageError, did_you_mean
 
 ADVANTAGE_ESTIMATORS = ("grpo", "rloo", "reinforce_pp")
-KL_ESTIMATORS = ("low_var_kl", "k1", "k2")
+KL_ESTIMATORS = ("low_var_kl",)
 LOSS_AGG_MODES = ("token_mean", "seq_mean_token_mean")
+VLLM_MODES = ("colocate", "server")
+SECTIONS = ("grpo", "sft", "eval")  # the sections of configs/robot_r1.yaml-style files
 
 
 @dataclass
 class CommonConfig:
-    seed: int = 1
-    epochs: int = 5
-    learning_rate: float = 1e-6
-    weight_decay: float = 1e-2
-    adam_beta1: float = 0.9
-    adam_beta2: float = 0.999
-    adam_eps: float = 1e-8
-    max_grad_norm: float = 1.0
-    lr_warmup_ratio: float = 0.0
-    micro_batch_size: int = 4  # sequences per forward/backward per device
-    max_prompt_length: int = 2048
-    max_steps: int = -1  # stop after this many steps (-1: run all epochs)
-    save_steps: int = 50  # checkpoint every N steps (0: only at the end)
-    save_total_limit: int = 2  # keep this many step checkpoints (0: all)
-    logging_steps: int = 1
-    question_types: Optional[list] = None  # e.g. [waypoint, movement]; None: all
-    max_samples: int = -1  # use only the first N questions (-1: all)
+    seed: int = opt(1, "seed of training (data order, sampling, LoRA init)", min=0)
+    epochs: int = opt(5, "passes over the questions (use --max-steps to stop earlier)", min=1)
+    learning_rate: float = opt(1e-6, "AdamW learning rate", min=0)
+    weight_decay: float = opt(1e-2, "AdamW weight decay", min=0)
+    adam_beta1: float = opt(0.9, "AdamW beta1", min=0, max=1)
+    adam_beta2: float = opt(0.999, "AdamW beta2", min=0, max=1)
+    adam_eps: float = opt(1e-8, "AdamW epsilon", min=0)
+    max_grad_norm: float = opt(1.0, "gradient clipping norm", min=0)
+    lr_warmup_ratio: float = opt(0.0, "share of the steps spent warming the learning rate up, "
+                                 "then constant", min=0, max=1)
+    micro_batch_size: int = opt(4, "sequences per forward/backward per device", min=1)
+    max_prompt_length: int = opt(2048, "longest prompt in tokens (longer ones are refused)", min=1)
+    max_steps: int = opt(-1, "stop after this many optimiser updates (-1: run all epochs)", min=-1)
+    save_steps: int = opt(50, "checkpoint every N optimiser updates (0: only at the end)", min=0)
+    save_total_limit: int = opt(2, "step checkpoints kept (0: all)", min=0)
+    logging_steps: int = opt(1, "log metrics every N optimiser updates", min=1)
+    report_to: str = opt("tensorboard", "tensorboard | wandb | tensorboard,wandb | none")
+    question_types: Optional[List[str]] = opt(
+        None, "train on these question types only, space or comma separated (default: all)",
+        metavar="TYPE", parse=comma_list)
+    max_samples: int = opt(-1, "use only the first N questions (-1: all)", min=-1)
     # model
-    lora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.0
-    dtype: str = "auto"  # auto: fp32 weights (bf16 under LoRA on GPU); bf16 | fp16 | fp32
-    mixed_precision: str = "auto"  # auto: bf16 autocast on GPU, none on CPU; no | bf16 | fp16
-    gradient_checkpointing: Optional[bool] = None  # None: on for GPU, off on CPU
-    logprob_chunk_size: int = 1024  # tokens per lm_head chunk when scoring completions
-    progress_bar: bool = True
-    tensorboard: bool = True
+    lora: bool = opt(False, "train a LoRA adapter instead of every weight")
+    lora_r: int = opt(16, "LoRA rank", min=1)
+    lora_alpha: int = opt(32, "LoRA alpha", min=1)
+    lora_dropout: float = opt(0.0, "LoRA dropout", min=0, max=1)
+    dtype: str = opt("auto", "weights' dtype (auto: bf16 on GPU, fp32 on CPU)",
+                     choices=("auto", "bf16", "fp16", "fp32"))
+    mixed_precision: str = opt("auto", "autocast (auto: bf16 on GPU, none on CPU)",
+                               choices=("auto", "no", "bf16", "fp16"))
+    gradient_checkpointing: Optional[bool] = opt(
+        None, "recompute activations in the backward pass (none: on for GPU, off on CPU)")
+    progress_bar: bool = opt(True, "show the progress bar", bool_value=True)
+
+    def validate(self) -> None:
+        _common_validate(self)
 
 
 @dataclass
 class GRPOConfig(CommonConfig):
-    num_generations: int = 5  # G: completions sampled per prompt
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_response_length: int = 2048
-    rollout_batch_size: int = 512  # prompts per rollout (one training step)
-    global_batch_size: int = 128  # prompts per optimiser update (rollouts split into mini-batches)
-    generation_batch_size: int = 16  # prompts per generate() call per device
-    num_iterations: int = 1  # mu: passes over the same rollouts
-    advantage_estimator: str = "grpo"  # grpo | rloo | reinforce_pp
-    std_normalize: bool = True  # GRPO: divide by the group std
-    kl_coef: float = 1e-2
-    kl_estimator: str = "low_var_kl"  # low_var_kl (k3) | k1 | k2
-    clip_ratio: float = 0.2
-    clip_ratio_high: Optional[float] = None  # None: same as clip_ratio
-    loss_agg_mode: str = "token_mean"  # token_mean | seq_mean_token_mean
+    num_generations: int = opt(5, "G: completions sampled per prompt (advantages compare them)",
+                               min=2)
+    temperature: float = opt(1.0, "rollout sampling temperature (> 0)", min=0)
+    top_p: float = opt(1.0, "nucleus sampling of rollouts, in (0, 1]", min=0, max=1)
+    max_response_length: int = opt(2048, "longest completion in tokens", min=1)
+    rollout_batch_size: int = opt(512, "prompts per rollout (one generation phase)", min=1)
+    global_batch_size: int = opt(128, "prompts per optimiser update (a rollout splits into "
+                                 "updates of this many)", min=1)
+    num_iterations: int = opt(1, "mu: passes over the same rollouts", min=1)
+    advantage_estimator: str = opt("grpo", "grpo (TRL GRPOTrainer) | rloo (RLOOTrainer) | "
+                                   "reinforce_pp (EasyR1 recipe only)",
+                                   choices=ADVANTAGE_ESTIMATORS)
+    std_normalize: bool = opt(True, "divide advantages by the group's standard deviation",
+                              bool_value=True)
+    kl_coef: float = opt(1e-2, "coefficient of the KL to the frozen reference (TRL beta)", min=0)
+    kl_estimator: str = opt("low_var_kl", "Schulman's k3 estimator, what TRL's KL term computes",
+                            choices=KL_ESTIMATORS)
+    clip_ratio: float = opt(0.2, "PPO ratio clip (TRL epsilon)", min=0)
+    clip_ratio_high: Optional[float] = opt(None, "upper ratio clip (none: same as --clip-ratio)",
+                                           min=0)
+    loss_agg_mode: str = opt("token_mean", "token_mean (TRL loss_type dapo) | "
+                             "seq_mean_token_mean (TRL grpo)", choices=LOSS_AGG_MODES)
+    format_weight: float = opt(1.0, "R = format_weight * format + accuracy_weight * accuracy",
+                               min=0)
+    accuracy_weight: float = opt(1.0, "weight of the accuracy reward", min=0)
+    log_completions: bool = opt(True, "keep a sample of completions every logging step "
+                                "(completions/*.parquet)", bool_value=True)
+    num_completions_to_print: int = opt(2, "completions printed per logging step", min=0)
+    use_vllm: bool = opt(False, "generate rollouts with vLLM (CUDA and the vllm extra; colocate "
+                         "mode unless --vllm-mode server, docs/training.md)")
+    vllm_mode: str = opt("colocate", "colocate: vLLM inside each training process | server: "
+                         "`trl vllm-serve`", choices=VLLM_MODES)
+    vllm_server_base_url: Optional[str] = opt(None, "server mode: its URL, e.g. "
+                                              "http://10.0.0.2:8000")
+    vllm_gpu_memory_utilization: float = opt(0.3, "colocate: the share of GPU memory vLLM may "
+                                             "take", min=0, max=1)
 
     def validate(self) -> None:
         _common_validate(self)
         _choice("advantage_estimator", self.advantage_estimator, ADVANTAGE_ESTIMATORS)
         _choice("kl_estimator", self.kl_estimator, KL_ESTIMATORS)
         _choice("loss_agg_mode", self.loss_agg_mode, LOSS_AGG_MODES)
-        if self.num_generations < 1:
-            raise UsageError("num_generations must be >= 1")
-        if self.advantage_estimator == "rloo" and self.num_generations < 2:
-            raise UsageError("rloo needs num_generations >= 2 (it averages the other samples)")
-        if self.temperature <= 0:
-            raise UsageError("temperature must be > 0 (GRPO samples its rollouts)")
-        for name in ("rollout_batch_size", "global_batch_size", "generation_batch_size", "num_iterations",
-                     "max_response_length"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"{name} must be >= 1")
-        if self.kl_coef < 0:
-            raise UsageError("kl_coef must be >= 0")
+        _choice("vllm_mode", self.vllm_mode, VLLM_MODES)
+        if self.advantage_estimator == "reinforce_pp":
+            raise UsageError("advantage_estimator reinforce_pp is not in TRL; train it with the EasyR1 recipe "
+                             "(`robotr1-data export-qa QA --format easyr1`, docs/training.md), or use grpo / rloo")
+        _positive(self, "temperature", "GRPO samples its rollouts")
+        if not (0.0 < self.top_p <= 1.0):
+            raise UsageError(f"top_p must be in (0, 1], got {self.top_p}")
+        if self.global_batch_size > self.rollout_batch_size:
+            raise UsageError(f"global_batch_size {self.global_batch_size} > rollout_batch_size "
+                             f"{self.rollout_batch_size}: an update cannot use more prompts than a rollout makes")
+        for name in ("kl_coef", "clip_ratio", "format_weight", "accuracy_weight"):
+            _finite_nonneg(self, name)
+        if self.clip_ratio_high is not None:
+            _finite_nonneg(self, "clip_ratio_high")
 
 
 @dataclass
 class SFTConfig(CommonConfig):
-    learning_rate: float = 1e-5
-    epochs: int = 3
-    target: str = "direct"  # direct | cot: which answer the model imitates
-    global_batch_size: int = 32  # sequences per optimiser update
-    max_response_length: int = 2048
+    learning_rate: float = opt(1e-5, "AdamW learning rate", min=0)
+    epochs: int = opt(3, "passes over the questions (use --max-steps to stop earlier)", min=1)
+    target: str = opt("direct", "which answer the model imitates: direct or cot (chain of "
+                      "thought)", choices=("direct", "cot"))
+    global_batch_size: int = opt(32, "sequences per optimiser update", min=1)
+    max_response_length: int = opt(2048, "longest target in tokens", min=1)
 
     def validate(self) -> None:
         _common_validate(self)
         _choice("target", self.target, ("direct", "cot"))
-        if self.global_batch_size < 1:
-            raise UsageError("global_batch_size must be >= 1")
 
 
 def _choice(name, value, choices):
@@ -113,120 +150,71 @@ def _choice(name, value, choices):
         raise UsageError(f"{name} '{value}' is not one of {', '.join(choices)}{did_you_mean(str(value), choices)}")
 
 
+def _finite_nonneg(cfg, name):
+    import math
+
+    v = getattr(cfg, name)
+    if not math.isfinite(v) or v < 0:
+        raise UsageError(f"{name} must be a finite number >= 0, got {v}")
+
+
+def _positive(cfg, name, why=""):
+    import math
+
+    v = getattr(cfg, name)
+    if not math.isfinite(v) or v <= 0:
+        raise UsageError(f"{name} must be a finite number > 0, got {v}" + (f" ({why})" if why else ""))
+
+
 def _common_validate(cfg) -> None:
-    if cfg.micro_batch_size < 1:
-        raise UsageError("micro_batch_size must be >= 1")
-    if cfg.learning_rate < 0:
-        raise UsageError("learning_rate must be >= 0")
+    import math
+
+    check_bounds(cfg)  # the fields' min/max (flags checked them already; Python callers too)
+    if cfg.max_steps == 0:
+        raise UsageError("max_steps must be >= 1, or -1 for all epochs; got 0")
+    for name in ("learning_rate", "weight_decay", "max_grad_norm", "adam_eps"):
+        _finite_nonneg(cfg, name)
+    if not (math.isfinite(cfg.lr_warmup_ratio) and 0 <= cfg.lr_warmup_ratio <= 1):
+        raise UsageError(f"lr_warmup_ratio must be in [0, 1], got {cfg.lr_warmup_ratio}")
     _choice("dtype", cfg.dtype, ("auto", "bf16", "fp16", "fp32"))
     _choice("mixed_precision", cfg.mixed_precision, ("auto", "no", "bf16", "fp16"))
+    for r in report_targets(cfg.report_to):
+        _choice("report_to", r, ("tensorboard", "wandb", "none"))
+
+
+def report_targets(value: str) -> list:
+    """``"tensorboard,wandb"`` -> ``["tensorboard", "wandb"]``; ``"none"`` -> ``[]``."""
+    out = [v.strip() for v in str(value).split(",") if v.strip()]
+    for v in out:
+        _choice("report_to", v, ("tensorboard", "wandb", "none"))
+    return [v for v in out if v != "none"]
 
 
 # ----------------------------------------------------------------------------------------------
-# loading and overriding
+# loading and overriding (the shared generator robotr1_data.config does YAML, --set and types)
 
 
 def field_names(cls) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
 
-def _field_type(cls, name):
-    hints = typing.get_type_hints(cls)
-    t = hints[name]
-    args = typing.get_args(t)
-    if typing.get_origin(t) is typing.Union and type(None) in args:
-        t = next(a for a in args if a is not type(None))
-    return t
-
-
-def coerce(cls, name: str, value: Any) -> Any:
-    """Convert ``value`` (a YAML value or a CLI string) to field ``name``'s type, or raise UsageError."""
-    import yaml
-
-    if name not in field_names(cls):
-        raise UsageError(
-            f"unknown config key '{name}'{did_you_mean(name, field_names(cls))} "
-            f"({cls.__name__} keys: {', '.join(field_names(cls))})"
-        )
-    if isinstance(value, str):
-        try:
-            value = yaml.safe_load(value) if value.strip() else value
-        except yaml.YAMLError:
-            pass
-    if value is None:
-        return None
-    t = _field_type(cls, name)
-    try:
-        if t is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "1", "0", "on", "off"):
-                return value.lower() in ("true", "yes", "1", "on")
-            raise ValueError
-        if t is int:
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            if isinstance(value, bool):
-                raise ValueError
-            return int(value)
-        if t is float:
-            if isinstance(value, bool):
-                raise ValueError
-            return float(value)
-        if t is str:
-            return str(value)
-        if t is list or typing.get_origin(t) is list:
-            if isinstance(value, str):
-                return [v.strip() for v in value.split(",") if v.strip()]
-            return list(value)
-    except (TypeError, ValueError):
-        kind = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(t, "a list")
-        raise UsageError(f"config key '{name}' needs {kind}, got {value!r}") from None
-    return value
-
-
-def load_yaml(path: str, section: str) -> dict:
-    import yaml
-
-    try:
-        with open(path) as f:
-            data = yaml.safe_load(f) or {}
-    except FileNotFoundError:
-        raise UsageError(f"config file '{path}' not found (the paper's settings are in configs/robot_r1.yaml)")
-    except yaml.YAMLError as e:
-        raise UsageError(f"config file '{path}' is not valid YAML: {str(e).splitlines()[0]}") from e
-    if not isinstance(data, dict):
-        raise UsageError(f"config file '{path}' must hold a mapping of keys to values")
-    if section in data and isinstance(data[section], dict):
-        return dict(data[section])
-    sections = {"grpo", "sft", "eval"}
-    if any(k in sections for k in data):
-        return {}  # the file has sections, none for this command
-    return data
-
-
 def build_config(cls, yaml_path: Optional[str] = None, section: str = "grpo", overrides: Optional[dict] = None):
-    """Defaults < YAML < overrides; validates and returns a ``cls`` instance."""
+    """Defaults < YAML (its ``section``, or flat keys) < ``overrides``; validated ``cls``.
+
+    ``overrides`` values may be text as typed after ``--set key=`` or typed values."""
+    from robotr1_data import config as C
+
     values: dict = {}
     if yaml_path:
-        for k, v in load_yaml(yaml_path, section).items():
-            values[k] = coerce(cls, k, v)
+        values.update(C.read_yaml(cls, yaml_path, section, SECTIONS))
+    hints = C._hints(cls)
     for k, v in (overrides or {}).items():
-        values[k] = coerce(cls, k, v)
-    cfg = cls(**values)
-    cfg.validate()
-    return cfg
-
-
-def parse_set(items) -> dict:
-    """``["lr=1e-5", "lora=true"]`` -> dict; raises UsageError on a malformed item."""
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise UsageError(f"--set needs key=value, got '{item}'")
-        k, v = item.split("=", 1)
-        out[k.strip().replace("-", "_")] = v
-    return out
+        if k not in field_names(cls):
+            raise UsageError(f"unknown config key '{k}'{did_you_mean(k, field_names(cls))} "
+                             f"({cls.__name__} keys: {', '.join(field_names(cls))})")
+        values[k] = C.from_text(v, hints[k], k) if isinstance(v, str) else v
+    return C.build(cls, values, source=yaml_path or "",
+                   from_file=set(values) - set(overrides or {}), from_set=set(overrides or {}))
 
 
 def to_dict(cfg) -> dict:
@@ -239,4 +227,4 @@ def dump_yaml(cfg) -> str:
     return yaml.safe_dump({type(cfg).__name__: to_dict(cfg)}, sort_keys=False)
 
 
-__all__ = ["GRPOConfig", "SFTConfig", "build_config", "parse_set", "coerce", "dump_yaml", "to_dict"]
+__all__ = ["GRPOConfig", "SFTConfig", "build_config", "dump_yaml", "to_dict"]

@@ -31,20 +31,30 @@ def load_records(qa_dir, question_types: Optional[Sequence[str]] = None, max_sam
     qa_dir = str(qa_dir)
     path = os.path.join(qa_dir, "questions.jsonl")
     if not os.path.isdir(qa_dir):
-        raise UsageError(f"QA directory '{qa_dir}' does not exist; build one with `robotr1-data qa ...`")
+        raise UsageError(f"QA directory '{qa_dir}' does not exist; build one with `robotr1-data build-qa SHARDS --out DIR`")
     if not os.path.isfile(path):
-        raise UsageError(f"'{qa_dir}' has no questions.jsonl; is it a QA store? (`robotr1-data qa ...` writes one)")
+        raise UsageError(f"'{qa_dir}' has no questions.jsonl; is it a QA store? (`robotr1-data build-qa` writes one)")
     try:
         from robotr1_data.qa.store import read_records
     except ImportError:
         read_records = None
-    if read_records is not None:
-        records = list(read_records(qa_dir))
-    else:  # the store module is not there yet: read the documented JSON Lines directly
-        import json
+    try:
+        if read_records is not None:
+            records = list(read_records(qa_dir))
+        else:  # the store module is not there yet: read the documented JSON Lines directly
+            import json
 
-        with open(path) as f:
-            records = [json.loads(line) for line in f if line.strip()]
+            with open(path, encoding="utf-8") as f:
+                records = [json.loads(line) for line in f if line.strip()]
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not UTF-8 text (byte {e.start}); is it a questions.jsonl written by "
+                         "`robotr1-data build-qa`? Rebuild the QA store") from None
+    except ValueError as e:  # json.JSONDecodeError
+        raise UsageError(f"{path} is not JSON Lines ({str(e).splitlines()[0]}); rebuild the QA store with "
+                         "`robotr1-data build-qa`") from None
+    if any(not isinstance(r, dict) or not isinstance(r.get("prompt"), str) for r in records):
+        raise UsageError(f"{path} has a record that is not a question object with a 'prompt'; rebuild the QA "
+                         "store with `robotr1-data build-qa`")
     return filter_records(records, question_types, max_samples, where=qa_dir)
 
 

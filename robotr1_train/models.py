@@ -74,6 +74,11 @@ def make_processor(tokenizer, image_processor, chat_template: str | None = None)
                 return None
             return super().check_argument_for_proper_class(argument_name, argument)
 
+        def save_pretrained(self, save_directory, *args, **kwargs):
+            # transformers' version walks every sub-processor, and there is no video processor here
+            # (the Trainer calls this for each checkpoint).
+            save_processor(self, save_directory)
+
     if chat_template is None:
         chat_template = getattr(tokenizer, "chat_template", None)
     return _ImagesOnlyQwen2_5_VLProcessor(
@@ -243,3 +248,29 @@ def save_policy(model, processor, out_dir, accelerator=None) -> None:
         return
     m.save_pretrained(out_dir, safe_serialization=True)
     save_processor(processor, out_dir)
+
+
+def vision_token_ids(model, processor=None) -> list[int]:
+    """Image/video placeholder and vision start/end ids: a completion must never contain them
+    (the forward pass would look for image features that do not exist)."""
+    cfg = getattr(base_model(model), "config", None)
+    ids = set()
+    for name in ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id"):
+        v = getattr(cfg, name, None)
+        if isinstance(v, int):
+            ids.add(v)
+    return sorted(ids)
+
+
+def move_batch(batch: dict, device, float_dtype=None) -> dict:
+    """Tensors of ``batch`` to ``device``; ``pixel_values`` also to the model's float dtype."""
+    import torch
+
+    out = {}
+    for k, v in batch.items():
+        if isinstance(v, torch.Tensor):
+            v = v.to(device)
+            if k == "pixel_values" and float_dtype is not None:
+                v = v.to(float_dtype)
+        out[k] = v
+    return out

@@ -1,4 +1,4 @@
-"""Rule-based rewards for Robot-R1 questions (DESIGN.md §4). Imports nothing heavy (no torch).
+"""Rule-based rewards for Robot-R1 questions (arXiv 2506.00070). Imports nothing heavy (no torch).
 
 The paper's reward is R = format + accuracy:
 
@@ -9,6 +9,7 @@ The paper's reward is R = format + accuracy:
   else 0.0;
 - ``open_reward``: clip(1 − L1, 0, 1) between the answered ``[x, y, z]`` and the target (metres);
 - ``reward(text, record)``: ``{"total", "format", "accuracy"}``, by the record's type.
+- ``compute_score(reward_inputs)``: EasyR1's batch reward entry (``{"overall", "format", "accuracy"}``).
 
 Accuracy does not need the think block: a direct-answer completion (``<answer> [[B]] </answer>``,
 the ``sft_direct`` target) earns accuracy but no format reward.
@@ -193,3 +194,20 @@ def reward(text, record: Mapping) -> Dict[str, float]:
 def batch_rewards(texts: Sequence, records: Sequence[Mapping]) -> list:
     """``reward`` over aligned lists (what a GRPO trainer's reward hook needs)."""
     return [reward(t, r) for t, r in zip(texts, records)]
+
+
+def compute_score(reward_inputs: Sequence[Mapping]) -> list:
+    """EasyR1's batch reward entry: ``[{"response", "response_length", "ground_truth"}, ...]`` ->
+    ``[{"overall", "format", "accuracy"}, ...]``, ``overall`` = format + accuracy (the paper's R).
+
+    EasyR1 (``verl/workers/reward/function.py``) calls it with the decoded responses and the
+    ``answer`` column as ``ground_truth`` (``"B"`` or ``"[x, y, z]"``); the kind of question
+    follows from the shape of the ground truth (``reward`` without a ``type``). It takes no
+    ``worker.reward.reward_function_kwargs`` (EasyR1's examples weight format by 0.5): passing
+    one fails loudly instead of silently changing the paper's R.
+    """
+    out = []
+    for item in reward_inputs:
+        r = reward(item.get("response"), {"answer": item.get("ground_truth")})
+        out.append({"overall": r["total"], "format": r["format"], "accuracy": r["accuracy"]})
+    return out

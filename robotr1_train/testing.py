@@ -256,9 +256,41 @@ def synthetic_image_loader(record: dict, qa_dir=None):
     return imgs[0] if n == 1 else imgs
 
 
-def digit_reward(text, record) -> dict:
-    """A learnable toy reward: the fraction of characters that are digits (dense, easy to climb)."""
-    if not isinstance(text, str) or not text:
-        return {"total": 0.0, "format": 0.0, "accuracy": 0.0}
-    frac = sum(c.isdigit() and c.isascii() for c in text) / len(text)
-    return {"total": frac, "format": 0.0, "accuracy": frac}
+def prompt_record_text(prompt_messages) -> str:
+    """The text parts of a (TRL) conversational prompt, joined: identifies its record in tests."""
+    parts = []
+    for m in prompt_messages:
+        content = m.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        else:
+            parts.extend(p.get("text") or "" for p in content if p.get("type") == "text")
+    return "".join(parts)
+
+
+def scripted_rollout(records, answer_for):
+    """A TRL ``rollout_func`` that answers each prompt with ``answer_for(record, k)`` instead of sampling.
+
+    ``k`` counts the completions of that record within the call. Tests use it to get rewards they can
+    compute by hand (a tiny random model never answers correctly), through TRL's real scoring,
+    advantage, loss and logging path.
+    """
+    by_text = {}
+    for r in records:
+        by_text["".join(r["prompt"].split("<image>"))] = r
+
+    def rollout(prompts, trainer):
+        prompt_ids = trainer._tokenize_prompts(prompts)[0]
+        tok = trainer.processing_class.tokenizer
+        seen: dict = {}
+        comps = []
+        for p in prompts:
+            rec = by_text[prompt_record_text(p)]
+            k = seen.get(rec["id"], 0)
+            seen[rec["id"]] = k + 1
+            ids = list(tok(answer_for(rec, k), add_special_tokens=False)["input_ids"]) + [tok.eos_token_id]
+            comps.append(ids)
+        return {"prompt_ids": [list(p) for p in prompt_ids], "completion_ids": comps,
+                "logprobs": [[0.0] * len(c) for c in comps]}
+
+    return rollout

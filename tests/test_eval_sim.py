@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 from robotr1_data.record import episode_seed, seed_int  # noqa: E402
 from robotr1_data.tasks.registry import all_tasks, get_task  # noqa: E402
 from robotr1_train.evaluation.closed_loop import FAILURE_REASONS, EvalSimConfig, evaluate, run_episode  # noqa: E402
+from robotr1_data.backends.mujoco.keypoint_env import MujocoKeypointEnv  # noqa: E402
 from robotr1_train.evaluation.controller import KeypointController  # noqa: E402
 from robotr1_train.evaluation.seeds import EVAL_STREAM, check_overlap, eval_episode_seed  # noqa: E402
 from robotr1_train.policies import KeypointTarget, Policy, PolicyOutputError, make_policy  # noqa: E402
@@ -120,8 +121,7 @@ def reach_sim():
                                               ("ik", "unreachable")])
 def test_bad_policy_output_is_a_counted_failure(reach_sim, tmp_path, behaviour, reason):
     cfg = _cfg(tmp_path)
-    rec = run_episode(reach_sim, KeypointController(reach_sim), _Scripted(behaviour), cfg, "reach_target", 0,
-                      "scripted")
+    rec = run_episode(MujocoKeypointEnv(reach_sim), _Scripted(behaviour), cfg, "reach_target", 0, "scripted")
     assert not rec["success"] and rec["reason"] == reason, rec
     assert rec["keypoints_used"] == (0 if behaviour == "crash" else 1)
 

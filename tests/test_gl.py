@@ -44,8 +44,77 @@ def test_probe_finds_a_working_platform_here():
 def test_generate_fails_before_any_work_when_no_gl_works(monkeypatch, tmp_path):
     from robotr1_data.generate import GenerateConfig, generate
 
-    monkeypatch.setitem(gl._state, "failed", True)
+    monkeypatch.setattr(gl, "_state", {"failed": True, "chosen": None, "source": "auto",
+                                       "verified": False})
     with pytest.raises(UsageError, match="libegl1"):
         generate(GenerateConfig(tasks=["reach_target"], episodes=1, out=str(tmp_path),
                                 cameras=["front"]), show_progress=False)
     assert not list(tmp_path.rglob("*.h5"))
+
+
+def _fresh(code, env_extra=None, unset=("MUJOCO_GL", "PYOPENGL_PLATFORM", "ROBOTR1_GL_VERIFIED")):
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+
+def test_importing_the_simulator_starts_no_process():
+    """Building a model (no renderer) never runs the GL probe: no subprocess at all."""
+    code = (
+        "import subprocess\n"
+        "calls = []\n"
+        "real = subprocess.Popen.__init__\n"
+        "def spy(self, *a, **k):\n"
+        "    calls.append(a[0] if a else k.get('args'))\n"
+        "    return real(self, *a, **k)\n"
+        "subprocess.Popen.__init__ = spy\n"
+        "import os\n"
+        "import robotr1_data.sim.mujoco_sim, robotr1_data.sim.scene, robotr1_data.sim.cameras\n"
+        "from robotr1_data.sim.mujoco_sim import MujocoSim\n"
+        "from robotr1_data.tasks.registry import get_task\n"
+        "with MujocoSim(get_task('reach_target'), cameras=[]) as sim: pass\n"
+        "print(len(calls), os.environ.get('MUJOCO_GL'))\n"
+    )
+    out = _fresh(code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    n, chosen = out.stdout.split()
+    assert n == "0", "importing robotr1_data.sim (or a physics-only sim) started a subprocess"
+    assert chosen in ("egl", "osmesa"), "MUJOCO_GL is exported before mujoco is imported"
+
+
+def test_renderer_probes_once_and_renders():
+    code = (
+        "import numpy as np\n"
+        "from robotr1_data.sim import gl\n"
+        "from robotr1_data.sim.mujoco_sim import MujocoSim\n"
+        "from robotr1_data.tasks.registry import get_task\n"
+        "with MujocoSim(get_task('reach_target'), cameras=['front'], image_size=(16, 16)) as sim:\n"
+        "    sim.reset(0, np.random.default_rng(0)); img = sim.render()['front_rgb']\n"
+        "print(gl._state['verified'], img.shape)\n"
+    )
+    out = _fresh(code)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "True (16, 16, 3)"
+
+
+def test_mujoco_imported_first_says_set_mujoco_gl_before_import():
+    """A script that imports mujoco before robotr1 (MUJOCO_GL unset, no display) gets told that
+    MUJOCO_GL must be set before mujoco is first imported, and how -- not to install packages."""
+    code = (
+        "import mujoco\n"
+        "import sys\n"
+        "from robotr1_data.errors import UsageError\n"
+        "from robotr1_data.sim.mujoco_sim import MujocoSim\n"
+        "from robotr1_data.tasks.registry import get_task\n"
+        "try:\n"
+        "    MujocoSim(get_task('reach_target'), cameras=['front'], image_size=(16, 16))\n"
+        "except UsageError as e:\n"
+        "    print(e)\n"
+    )
+    out = _fresh(code, unset=("MUJOCO_GL", "PYOPENGL_PLATFORM", "ROBOTR1_GL_VERIFIED", "DISPLAY"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    msg = out.stdout.strip()
+    assert "MUJOCO_GL must be set before mujoco is first imported" in msg, msg
+    assert "os.environ['MUJOCO_GL']" in msg and "libegl1" not in msg and "\n" not in msg

@@ -1,6 +1,6 @@
 """Keypoint discovery on hand-made sequences, plus a randomized check against upstream's shape.
 
-Expected values are worked out by hand from the rule in DESIGN §3; the comments show the work.
+Expected values are worked out by hand from the ARM/PerAct rule stated in robotr1_data/keypoints.py; the comments show the work.
 """
 
 import numpy as np

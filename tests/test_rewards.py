@@ -147,3 +147,29 @@ def test_sft_targets_are_rewarded():
                          [0.1, 0.2, 0.2], [0.1, 0.2, 0.3], "[[B]]")
     assert R.reward(cot, MC) == {"total": 2.0, "format": 1.0, "accuracy": 1.0}
     assert R.reward(sft.direct_target("[[B]]"), MC)["accuracy"] == 1.0
+
+
+def test_compute_score_is_easyr1s_batch_contract_over_reward():
+    """EasyR1 calls the batch reward with [{"response", "response_length", "ground_truth"}] and reads
+    "overall" (the rest is logged): one output per input, in order, equal to reward()."""
+    cases = [
+        ("<think>x</think><answer> [[B]] </answer>", "B"),
+        ("<answer> B </answer>", "B"),
+        ("<think>x</think><answer> [[C]] </answer>", "B"),
+        ("<think>x</think><answer> [0.30, 0.10, 1.00] </answer>", "[0.265, 0.112, 1.154]"),
+        ("garbage", "A"),
+        (None, "D"),
+        ("", "[0.1, 0.2, 0.3]"),
+    ]
+    inputs = [{"response": t, "response_length": len(t or ""), "ground_truth": g} for t, g in cases]
+    got = R.compute_score(inputs)
+    assert len(got) == len(cases)
+    for (text, gt), score in zip(cases, got):
+        want = R.reward(text, {"answer": gt})
+        assert score == {"overall": want["total"], "format": want["format"], "accuracy": want["accuracy"]}
+        assert all(isinstance(v, float) for v in score.values())
+    assert [s["overall"] for s in got[:3]] == [2.0, 1.0, 1.0]
+    assert got[3]["accuracy"] == pytest.approx(1 - (0.035 + 0.012 + 0.154))
+    assert R.compute_score([]) == []
+    with pytest.raises(TypeError):  # EasyR1's format_weight kwarg would change R: refused, not ignored
+        R.compute_score(inputs, format_weight=0.5)

@@ -156,7 +156,14 @@ def test_depth_conversion_and_mask_ids_units():
     assert out.tolist() == [[1, 0], [-1, 0]] and ids.names == ["cup1", "table"]
     coded = np.zeros((1, 2, 3), np.uint8)
     coded[0, 1] = (3, 1, 0)  # handle 3 + 256
-    assert O.rgb_handles_to_handles(coded).tolist() == [[0, 259]]
+    assert O.handles_from_rgb(coded).tolist() == [[0, 259]]
+    # a live RLBench returns the RGB-coded mask as floats in 0..1: same handles
+    assert O.handles_from_rgb(coded / 255.0).tolist() == [[0, 259]]
+    # one depth codec: the live decoder and the dataset PNG decoder agree
+    from robotr1_data.rlbench_io import codec as C
+    png = C.depth_to_png(np.array([[0.01, 1.51, 3.01]]), 0.01, 3.01)
+    np.testing.assert_array_equal(O.depth_to_metres(C.rgb24_to_float(png), 0.01, 3.01, False),
+                                  C.depth_from_png(png, 0.01, 3.01))
 
 
 # --- recording ----------------------------------------------------------------------------------
@@ -306,10 +313,10 @@ def test_workers_each_run_their_own_simulator(fake, tmp_path, monkeypatch):
 def test_eval_sim_runs_on_the_rlbench_backend(fake, monkeypatch, tmp_path):
     import json
 
-    from robotr1_train.evaluation import rlbench_loop
+    from robotr1_data.backends import rlbench as rlbench_backend_mod
     from robotr1_train.evaluation.closed_loop import EvalSimConfig, evaluate
 
-    monkeypatch.setattr(rlbench_loop, "_ENVS", {})
+    monkeypatch.setattr(rlbench_backend_mod, "_ENVS", {})
     cfg = EvalSimConfig(policies=["noop", "random"], tasks=["pick_up_cup"], episodes=2,
                         out=str(tmp_path / "eval"), max_keypoints=3, video=True,
                         image_size=(32, 32), backend="rlbench", show_progress=False)
@@ -324,7 +331,7 @@ def test_eval_sim_runs_on_the_rlbench_backend(fake, monkeypatch, tmp_path):
     saved = json.loads((tmp_path / "eval" / "results.json").read_text())
     assert saved["config"]["backend"] == "rlbench"
     assert any(e["video"] for e in eps), "front-camera frames from RLBench make a video"
-    for env in rlbench_loop._ENVS.values():
+    for env in rlbench_backend_mod._ENVS.values():
         env.close()
 
 
@@ -339,20 +346,21 @@ def test_eval_sim_rlbench_refuses_the_oracle(fake, tmp_path):
 
 def test_eval_sim_rlbench_counts_a_success(fake, monkeypatch, tmp_path):
     """A stand-in policy that knows where the cup is: the loop records RLBench's success."""
-    from robotr1_train.evaluation import closed_loop, rlbench_loop
+    from robotr1_data.backends import rlbench as rlbench_backend_mod
+    from robotr1_train.evaluation import closed_loop
     from robotr1_train.policies.base import KeypointTarget, Policy
 
     class CupPicker(Policy):
         name = "cup_picker"
 
         def predict(self, obs):
-            env = next(iter(rlbench_loop._ENVS.values()))
+            env = next(iter(rlbench_backend_mod._ENVS.values()))
             cup = np.asarray(env._obs.task_low_dim_state[:3], float)
             plan = [(cup + [0, 0, 0.1], True), (cup, False), (cup + [0, 0, 0.25], False)]
             xyz, open_ = plan[min(obs.keypoint_index, 2)]
             return KeypointTarget(xyz, open_)
 
-    monkeypatch.setattr(rlbench_loop, "_ENVS", {})
+    monkeypatch.setattr(rlbench_backend_mod, "_ENVS", {})
     monkeypatch.setattr(closed_loop, "_POLICIES", {"noop": CupPicker()})
     cfg = closed_loop.EvalSimConfig(policies=["noop"], tasks=["pick_up_cup"], episodes=2,
                                     out=str(tmp_path / "eval"), max_keypoints=5, video=False,
@@ -360,5 +368,5 @@ def test_eval_sim_rlbench_counts_a_success(fake, monkeypatch, tmp_path):
     results = closed_loop.evaluate(cfg)
     assert [e["success"] for e in results["episodes"]] == [True, True]
     assert all(e["keypoints_used"] == 3 and e["reason"] is None for e in results["episodes"])
-    for env in rlbench_loop._ENVS.values():
+    for env in rlbench_backend_mod._ENVS.values():
         env.close()

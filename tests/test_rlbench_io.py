@@ -315,6 +315,28 @@ def test_round_trip_import_export_preserves_arrays(recorded, fake_rlbench, tmp_p
         assert (rlb2 / p.relative_to(rlb)).read_bytes() == p.read_bytes(), p
 
 
-def test_export_refuses_to_overwrite(recorded, tmp_path):
+def test_export_rerun_is_a_no_op_and_other_data_is_refused(recorded, tmp_path):
     assert cli.main(["export-rlbench", str(recorded), "--out", str(tmp_path)]) == 0
-    assert cli.main(["export-rlbench", str(recorded), "--out", str(tmp_path)]) == 2
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert cli.main(["export-rlbench", str(recorded), "--out", str(tmp_path)]) == 0  # resumes
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert cli.main(["export-rlbench", str(recorded), "--out", str(tmp_path), "--no-sim-state"]) == 2
+
+
+def test_the_camera_names_are_written_once():
+    """RLBench's five camera names live in episode.py; every other module imports them, so no
+    second list can drift (tasks may name a camera they use, so they are not scanned)."""
+    import re
+
+    import robotr1_data
+    from robotr1_data.episode import CAMERAS, RLBENCH_CAMERAS
+    from robotr1_data.rlbench_io.classes import OBSERVATION_FIELDS
+
+    assert sorted(CAMERAS) == sorted(RLBENCH_CAMERAS) and CAMERAS[0] == "front"
+    assert [f[: -len("_rgb")] for f in OBSERVATION_FIELDS if f.endswith("_rgb")] == \
+        list(RLBENCH_CAMERAS)
+    root = Path(robotr1_data.__file__).parent
+    spelled = [str(p.relative_to(root)) for p in root.rglob("*.py")
+               if "tasks" not in p.relative_to(root).parts
+               and re.search(r"[\"']right_shoulder[\"']", p.read_text(encoding="utf-8"))]
+    assert spelled == ["episode.py"], spelled

@@ -7,7 +7,7 @@ from robotr1_data.expert import Expert
 from robotr1_data.record import record_demo
 from robotr1_data.sim.ik import HOME_Q, PandaIK
 from robotr1_data.sim.mujoco_sim import MujocoSim
-from robotr1_data.sim.scene import TABLE_TOP_Z
+from robotr1_data.world import TABLE_CENTER, TABLE_TOP_Z
 from robotr1_data.tasks.registry import get_task
 
 HAND_BODIES = {"panda_hand", "panda_leftfinger", "panda_rightfinger"}
@@ -25,7 +25,7 @@ def test_world_frame_matches_robot_r1_metadata():
         sim.reset(0, np.random.default_rng(0))
         top = sim.model.geom("table_top")
         centre = sim.data.geom("table_top").xpos + np.array([0, 0, top.size[2]])
-        np.testing.assert_allclose(centre, [0.25, 0.0, 0.752], atol=1e-9)
+        np.testing.assert_allclose(centre, TABLE_CENTER, atol=1e-9)
         front = sim.data.cam("front").xpos
         assert front[0] > 0.8, "the front camera sits on +x"
         # Home pose: the TCP points down, in front of the base.
@@ -62,7 +62,7 @@ def test_calibration_projects_gripper_onto_hand_mask(cup_episode, camera):
         mask = ep.images[f"{camera}_mask"][idx]
         # The TCP sits between the fingers (and, seen from above, under the wrist), so look
         # within ~7 cm (10 px at this size): the hand and fingers must be there.
-        r, c = int(v), int(u)
+        r, c = int(round(v)), int(round(u))
         window = mask[max(r - 10, 0):r + 11, max(c - 10, 0):c + 11]
         labels = {names[i] for i in np.unique(window) if i >= 0}
         hits += bool(labels & HAND_BODIES)
@@ -79,8 +79,9 @@ def test_depth_in_metres_matches_table_plane(cup_episode):
         assert len(rows) > 100
         pick = np.linspace(0, len(rows) - 1, 50).astype(int)
         for r, c in zip(rows[pick], cols[pick]):
-            # Ray through the pixel centre in the camera frame (z forward), then to the world.
-            d_cam = np.array([(c + 0.5 - K[0, 2]) / K[0, 0], (r + 0.5 - K[1, 2]) / K[1, 1], 1.0])
+            # Ray of pixel (r, c) in the camera frame (z forward; RLBench's convention puts it
+            # through integer (c, r)), then to the world.
+            d_cam = np.array([(c - K[0, 2]) / K[0, 0], (r - K[1, 2]) / K[1, 1], 1.0])
             d_world = E[:3, :3] @ d_cam
             t = (TABLE_TOP_Z - E[2, 3]) / d_world[2]
             assert abs(depth[r, c] - t) < 0.01, f"{camera} pixel ({r},{c}): {depth[r, c]} vs {t}"

@@ -17,7 +17,7 @@ torch.set_num_threads(1)
 CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "robot_r1.yaml")
 SMALL = ["--rollout-batch-size", "2", "--global-batch-size", "2", "--num-generations", "2",
          "--max-response-length", "4", "--micro-batch-size", "4", "--progress-bar", "false",
-         "--tensorboard", "false", "--save-steps", "1"]
+         "--report-to", "none", "--log-completions", "false", "--save-steps", "1"]
 
 
 @pytest.fixture(scope="module")
@@ -52,33 +52,41 @@ def test_grpo_cli_runs_checkpoints_and_resumes(tiny_path, qa_dir, tmp_path, caps
             "--set", "learning_rate=1e-3", "--max-steps", "2"]
     assert main(args) == 0
     rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
-    assert [r["step"] for r in rows] == [1, 2]
-    assert "reward/mean" in rows[0] and "actor/kl" in rows[0]
+    steps = [r["step"] for r in rows if "reward" in r]
+    assert steps == [1, 2]
+    assert {"rewards/format/mean", "rewards/accuracy/mean", "kl"} <= set(rows[0])
+    assert any(k.startswith("accuracy/") for k in rows[0])
     cfg = open(os.path.join(out, "config.yaml")).read()
-    assert "learning_rate: 0.001" in cfg and "kl_coef: 0.01" in cfg
+    assert "learning_rate: 0.001" in cfg and "kl_coef: 0.01" in cfg and "beta: 0.01" in cfg
+    # eval-qa and vlm:RUN_DIR find the model where they look for it
+    from robotr1_train.policies.vlm import resolve_checkpoint
+
+    assert resolve_checkpoint(out) == os.path.join(out, "final")
     assert os.path.isfile(os.path.join(out, "final", "config.json"))
-    assert os.path.isdir(os.path.join(out, "checkpoints", "step_000002"))
+    assert os.path.isfile(os.path.join(out, "checkpoint-2", "robotr1_complete.json"))
     capsys.readouterr()
     # a second run into the same directory must say --resume
     assert main(args) == 2
     one_line_error(capsys, "--resume")
-    assert main([a if a != "2" or i != len(args) - 1 else "3" for i, a in enumerate(args)] + ["--resume"]) == 0
+    assert main(args[:-1] + ["3", "--resume"]) == 0
     rows = [json.loads(line) for line in open(os.path.join(out, "metrics.jsonl"))]
-    assert [r["step"] for r in rows] == [1, 2, 3]
+    assert [r["step"] for r in rows if "reward" in r] == [1, 2, 3]
 
 
 def test_sft_cli_with_lora(tiny_path, qa_dir, tmp_path):
     out = str(tmp_path / "sft")
     assert main(["sft", "--qa", qa_dir, "--model", tiny_path, "--out", out, "--target", "cot", "--lora",
                  "--max-steps", "1", "--global-batch-size", "2", "--progress-bar", "false",
-                 "--tensorboard", "false"]) == 0
+                 "--report-to", "none", "--set", "learning_rate=1e-3", "--set", "epochs=8"]) == 0
     assert os.path.isfile(os.path.join(out, "final", "adapter_config.json"))
-    assert "target: cot" in open(os.path.join(out, "config.yaml")).read()
+    text = open(os.path.join(out, "config.yaml")).read()
+    assert "target: cot" in text and "completion_only_loss: true" in text
 
 
 def test_make_tiny_model_cli(tmp_path, capsys):
-    assert main(["make-tiny-model", "--out", str(tmp_path / "m")]) == 0
+    assert main(["make-tiny-model", "--out", str(tmp_path / "m"), "--seed", "3"]) == 0
     assert os.path.isfile(tmp_path / "m" / "config.json")
+    assert json.loads((tmp_path / "m" / "robotr1_tiny.json").read_text())["seed"] == 3  # --seed is stored
 
 
 def test_missing_qa(tiny_path, tmp_path, capsys):
@@ -117,3 +125,49 @@ def test_unknown_config_key_and_bad_values(tiny_path, qa_dir, tmp_path, capsys):
     assert main(["sft", "--qa", qa_dir, "--model", tiny_path, "--out", str(tmp_path / "s"),
                  "--set", "target=cott"]) == 2
     one_line_error(capsys, "target")
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--learning-rate", "nan"], "--learning-rate must be a finite number"),
+    (["--temperature", "nan"], "--temperature must be a finite number"),
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--set", "kl_coef=-1"], "--kl-coef (--set kl_coef) must be at least 0"),
+    (["--set", "learning_rate=nan"], "(--set learning_rate) must be a finite number"),
+    (["--set", "epochs=two"], "--set epochs takes a whole number"),
+    (["--progress-bar", "maybe"], "--progress-bar: takes true or false"),
+    (["--num-generations", "1"], "--num-generations must be at least 2"),
+    (["--set", "advantage_estimator=reinforce_pp"], "EasyR1"),
+])
+def test_bad_numbers_one_line(tiny_path, qa_dir, tmp_path, capsys, flags, needle):
+    assert main(["grpo", "--qa", qa_dir, "--model", tiny_path, "--out", str(tmp_path / "o"), *flags]) == 2
+    one_line_error(capsys, needle)
+
+
+def test_binary_questions_file(tiny_path, tmp_path, capsys):
+    qa = tmp_path / "qa"
+    qa.mkdir()
+    (qa / "questions.jsonl").write_bytes(bytes(range(256)) * 8)
+    assert main(["grpo", "--qa", str(qa), "--model", tiny_path, "--out", str(tmp_path / "o")]) == 2
+    one_line_error(capsys, "questions.jsonl")
+
+
+def test_use_vllm_without_cuda_or_vllm(tiny_path, qa_dir, tmp_path, capsys):
+    assert main(["grpo", "--qa", qa_dir, "--model", tiny_path, "--out", str(tmp_path / "o"), "--use-vllm"]) == 2
+    one_line_error(capsys, "--use-vllm")
+    assert not (tmp_path / "o").exists()  # refused before anything was written
+
+
+def test_use_vllm_with_cuda_but_no_vllm(tiny_path, qa_dir, tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "vllm" else real(n, *a))
+    assert main(["grpo", "--qa", qa_dir, "--model", tiny_path, "--out", str(tmp_path / "o"), "--use-vllm"]) == 2
+    one_line_error(capsys, "robotr1[vllm]")
+
+
+def test_prompt_longer_than_max_prompt_length(tiny_path, qa_dir, tmp_path, capsys):
+    assert main(["grpo", "--qa", qa_dir, "--model", tiny_path, "--out", str(tmp_path / "o"),
+                 "--max-prompt-length", "8", *SMALL]) == 2
+    one_line_error(capsys, "max_prompt_length")

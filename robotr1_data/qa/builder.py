@@ -26,29 +26,46 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..config import build, opt, read_yaml
 from ..errors import UsageError, did_you_mean, output_dir
 from ..keypoints import next_keypoint
 from . import distractors as D
 from . import movement as M
 from . import sft, templates
-from .store import QUESTIONS_FILE, SUMMARY_FILE, atomic_write_text
+from ..files import fsync_dir
+from ..files import atomic_write_text
+from .store import BUILDING_FILE, QUESTIONS_FILE, SUMMARY_FILE, file_sha256
 from .templates import LETTERS, QUESTION_TYPES, TEMPLATE_VERSION, fmt_xyz
 
 
 
+def _types_arg(value) -> Tuple[str, ...]:
+    """``--types a,b`` (or a YAML list) as a tuple of names."""
+    if isinstance(value, str):
+        return tuple(t.strip() for t in value.split(",") if t.strip())
+    return tuple(value)
+
+
 @dataclasses.dataclass
 class QAConfig:
-    """Settings of one ``build-qa`` run; the defaults reproduce the paper (DESIGN.md §4)."""
+    """Settings of one ``build-qa`` run; the defaults reproduce the paper (arXiv 2506.00070: stride 10, front camera, 224x224; docs/qa.md)."""
 
-    types: Tuple[str, ...] = templates.DEFAULT_TYPES
-    stride: int = 10
-    camera: str = "front"
-    image_size: Tuple[int, int] = (224, 224)  # height, width of the image the model sees
-    seed: int = 0
-    min_separation: float = D.DEFAULT_MIN_SEPARATION  # m, L2, between any two state options
-    min_move: float = M.DEFAULT_MIN_MOVE  # m, per-axis change below which an axis "does not move"
-    workspace: Tuple[float, ...] = tuple(D.Workspace().flat())  # xmin xmax ymin ymax zmin zmax
-    include_failed: bool = False
+    types: Tuple[str, ...] = opt(
+        templates.DEFAULT_TYPES, f"question types, comma-separated, from "
+        f"{','.join(QUESTION_TYPES)}", nargs=None, metavar="T1,T2", parse=_types_arg)
+    stride: int = opt(10, "current frame every N steps", metavar="N")
+    camera: str = opt("front", "camera whose image the model sees")
+    image_size: Tuple[int, int] = opt((224, 224), "height and width in pixels of the image the "
+                                      "model sees", metavar=("H", "W"))
+    seed: int = opt(0, "seed of the one RNG", min=0)
+    min_separation: float = opt(D.DEFAULT_MIN_SEPARATION, "min L2 distance in metres between any "
+                                "two state options", metavar="M")
+    min_move: float = opt(M.DEFAULT_MIN_MOVE, "per-axis change in metres below which an axis "
+                          "does not move", metavar="M")
+    workspace: Tuple[float, ...] = opt(
+        tuple(D.Workspace().flat()), "reachable box for state distractors, world metres",
+        nargs=6, metavar=("XMIN", "XMAX", "YMIN", "YMAX", "ZMIN", "ZMAX"))
+    include_failed: bool = opt(False, "also use episodes whose demo failed")
 
     def __post_init__(self):
         self.types = tuple(self.types)
@@ -90,21 +107,11 @@ class QAConfig:
 
     @classmethod
     def from_yaml(cls, path: str, **overrides) -> "QAConfig":
-        import yaml
-
-        try:
-            with open(path, "r", encoding="utf-8") as fh:
-                data = yaml.safe_load(fh) or {}
-        except OSError as e:
-            raise UsageError(f"cannot read config {path}: {e.strerror}") from None
-        if not isinstance(data, dict):
-            raise UsageError(f"config {path} must be a mapping of QAConfig fields")
-        fields = {f.name for f in dataclasses.fields(cls)}
-        for k in data:
-            if k not in fields:
-                raise UsageError(f"unknown field '{k}' in {path}{did_you_mean(k, fields)}")
+        """Fields from YAML, then ``overrides`` (None = not given); one checked build."""
+        data = read_yaml(cls, path)
+        from_file = set(data) - {k for k, v in overrides.items() if v is not None}
         data.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**data)
+        return build(cls, data, source=path, from_file=from_file)
 
 
 @dataclasses.dataclass
@@ -124,27 +131,8 @@ class EpisodeView:
 
 def find_shards(inputs: Sequence[str]) -> List[Path]:
     """Shard files from files and directories (``*.h5`` searched recursively), sorted, unique."""
-    if not inputs:
-        raise UsageError("build-qa needs at least one shard file or directory")
-    found = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            hits = sorted(q for q in p.rglob("*.h5") if q.is_file())
-            if not hits:
-                raise UsageError(f"no *.h5 shards under directory {item}; record some with robotr1-data record")
-            found.extend(hits)
-        elif p.is_file():
-            found.append(p)
-        else:
-            raise UsageError(f"shard path {item} does not exist; pass .h5 files or directories holding them")
-    out, seen = [], set()
-    for p in found:
-        key = os.path.realpath(p)
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return sorted(out, key=lambda q: str(q))
+    from ..shard_paths import find_shards as find
+    return sorted((p for p, _ in find(inputs)), key=str)
 
 
 def current_frames(length: int, image_frames: np.ndarray, keypoints: np.ndarray, stride: int) -> List[int]:
@@ -358,9 +346,16 @@ def build_qa(shards: Sequence[str], out_dir: str, config: Optional[QAConfig] = N
             f"no questions built from {len(paths)} shard(s) ({why}); check --camera "
             f"'{config.camera}' was recorded, that episodes succeeded, and --stride"
         )
+    # The two files are one unit: BUILDING_FILE marks the store incomplete until both are
+    # written, and the summary carries the questions' sha256, so a reader refuses a store a
+    # kill left half-written (store.check_complete) instead of reading disagreeing files.
+    atomic_write_text(out / BUILDING_FILE, "build-qa is writing this store\n")
     write_records(out / QUESTIONS_FILE, records)
     summary = make_summary(records, stats, config, shard_refs)
+    summary["questions_sha256"] = file_sha256(out / QUESTIONS_FILE)
     atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    (out / BUILDING_FILE).unlink()
+    fsync_dir(out)
     log(format_summary(summary))
     return summary
 

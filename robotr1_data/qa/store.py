@@ -22,28 +22,13 @@ from ..errors import UsageError
 
 QUESTIONS_FILE = "questions.jsonl"
 SUMMARY_FILE = "summary.json"
+# Present while build-qa writes the store: questions.jsonl and summary.json are two files, and a
+# kill between them must not leave a store that reads as complete.
+BUILDING_FILE = ".build-qa.incomplete"
 MAX_OPEN_SHARDS = 8
 
 _cache: "collections.OrderedDict[str, object]" = collections.OrderedDict()
 _cache_pid: Optional[int] = None
-
-
-def atomic_write_text(path: Union[str, os.PathLike], text: str) -> None:
-    """Write ``text`` so that readers see either the old file or the whole new one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise UsageError(f"cannot write {path}: {e.strerror}; check the directory is writable") from None
 
 
 def questions_path(qa_dir: Union[str, os.PathLike]) -> Path:
@@ -51,11 +36,59 @@ def questions_path(qa_dir: Union[str, os.PathLike]) -> Path:
     return p if p.is_file() else p / QUESTIONS_FILE
 
 
+def file_sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_complete(qa_dir: Union[str, os.PathLike]) -> None:
+    """UsageError (one line, with the fix) unless the store was written to the end: no
+    build-qa in progress or killed (BUILDING_FILE), and questions.jsonl is the file its
+    summary.json describes (sha256, or the count for stores from before the checksum).
+    A hand-made questions.jsonl with no summary.json passes."""
+    path = questions_path(qa_dir)
+    d = path.parent
+    fix = f"rerun the same robotr1-data build-qa command (--out {d}) to rebuild it"
+    if (d / BUILDING_FILE).exists():
+        raise UsageError(f"QA store {d} is incomplete (a build-qa was interrupted while writing "
+                         f"it); {fix}")
+    summary_path = d / SUMMARY_FILE
+    if not summary_path.is_file() or not path.is_file():
+        return
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise UsageError(f"{summary_path} is unreadable; the QA store is incomplete: {fix}") \
+            from None
+    if not isinstance(summary, dict):
+        raise UsageError(f"{summary_path} is not a build-qa summary; {fix}")
+    want = summary.get("questions_sha256")
+    if isinstance(want, str):
+        if file_sha256(path) != want:
+            raise UsageError(f"{path} and {SUMMARY_FILE} disagree (sha256 differs: an "
+                             f"interrupted build or an edit); the QA store is incomplete: {fix}")
+        return
+    n = summary.get("num_questions")
+    if isinstance(n, int):
+        with open(path, "rb") as fh:
+            have = sum(1 for line in fh if line.strip())
+        if have != n:
+            raise UsageError(f"{path} holds {have} records but {SUMMARY_FILE} says {n} (an "
+                             f"interrupted build); the QA store is incomplete: {fix}")
+
+
 def read_records(qa_dir: Union[str, os.PathLike]) -> List[dict]:
-    """All records of a QA store (``QA_DIR`` or the ``questions.jsonl`` itself), in file order."""
+    """All records of a QA store (``QA_DIR`` or the ``questions.jsonl`` itself), in file order.
+    An incomplete store (see :func:`check_complete`) is refused."""
     path = questions_path(qa_dir)
     if not path.is_file():
         raise UsageError(f"no {QUESTIONS_FILE} in {qa_dir}; build one with robotr1-data build-qa SHARDS --out {qa_dir}")
+    check_complete(qa_dir)
     out = []
     with open(path, "r", encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):

@@ -3,7 +3,7 @@
 Change any string here and bump ``TEMPLATE_VERSION``: each record and each build summary stores
 the version it was built with, so a QA store found later says which wording it holds.
 
-The prompt follows the Robot-R1 structure (DESIGN.md §4): role line, task description, the image
+The prompt follows the Robot-R1 structure (arXiv 2506.00070; docs/qa.md): role line, task description, the image
 (``<image>`` placeholder), axes, world origin, gripper size, current state (where the question type
 uses it), the question, the choices, and the think/answer instruction.
 """
@@ -11,6 +11,8 @@ uses it), the question, the choices, and the think/answer instruction.
 from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Sequence
+
+from robotr1_data.world import TABLE_CENTER
 
 TEMPLATE_VERSION = "robotr1-qa/2"
 
@@ -22,8 +24,8 @@ MCQA_TYPES = ("waypoint", "current", "movement")
 # The paper's main setting: the three multiple-choice types. waypoint_open is its ablation.
 DEFAULT_TYPES = MCQA_TYPES
 
-# World facts of our MuJoCo scene (true by construction, see DESIGN.md §4 and §5).
-TABLE_CENTRE = (0.25, 0.0, 0.752)
+# World facts of our MuJoCo scene (true by construction); the table centre (the world origin
+# the prompt states) is the scene's, from robotr1_data.world.
 GRIPPER_SIZE = (0.06, 0.2, 0.09)  # x, y, z in metres
 FINGER_LENGTH = 0.04
 
@@ -136,7 +138,7 @@ def build_prompt(
         TASK.format(description=description),
         IMAGE.format(placeholder=IMAGE_PLACEHOLDER, camera=camera),
         AXES,
-        ORIGIN.format(origin=fmt_xyz(TABLE_CENTRE)),
+        ORIGIN.format(origin=fmt_xyz(TABLE_CENTER)),
         GRIPPER.format(gx=gx, gy=gy, gz=gz, finger=FINGER_LENGTH),
     ]
     if qtype != "current":

@@ -13,8 +13,9 @@ from typing import Optional
 
 import numpy as np
 
+from ..episode import RLBENCH_CAMERAS
+
 CAMERA_FIELDS = ("rgb", "depth", "mask", "point_cloud")
-RLBENCH_CAMERAS = ("left_shoulder", "right_shoulder", "overhead", "wrist", "front")
 # Observation.__init__'s parameters, in RLBench's order.
 OBSERVATION_FIELDS = tuple(f"{c}_{k}" for c in RLBENCH_CAMERAS for k in CAMERA_FIELDS) + (
     "joint_velocities", "joint_positions", "joint_forces", "gripper_open", "gripper_pose",

@@ -5,6 +5,9 @@
   planes, times 2^24 - 1, rounded, packed into 24 bits of an RGB PNG with red the high byte.
   Metres = near + d * (far - near).
 - Mask: ``<cam>_mask/<i>.png``: RGB-coded object handles, handle = R + 256 G + 65536 B.
+
+The one place for these codecs: the live RLBench backend (``sim/rlbench/observations.py``)
+decodes RLBench's normalised depth and RGB-coded masks with the same functions.
 """
 
 from __future__ import annotations
@@ -47,14 +50,24 @@ def rgb24_to_float(image: np.ndarray, scale: float = DEPTH_SCALE) -> np.ndarray:
     return (65536 * img[..., 0] + 256 * img[..., 1] + img[..., 2]).astype(np.float64) / scale
 
 
+def metres_to_normalised(depth_m: np.ndarray, near: float, far: float) -> np.ndarray:
+    """Metres -> RLBench's depth normalised to 0..1 between the near and far planes (float64)."""
+    return (np.asarray(depth_m, np.float64) - near) / (far - near)
+
+
+def normalised_to_metres(depth: np.ndarray, near: float, far: float) -> np.ndarray:
+    """RLBench's normalised 0..1 depth -> metres, near + d * (far - near) (float64)."""
+    return near + np.asarray(depth, np.float64) * (far - near)
+
+
 def depth_to_png(depth_m: np.ndarray, near: float, far: float) -> np.ndarray:
     """Metres -> the 24-bit packed normalised depth image."""
-    return float_to_rgb24((np.asarray(depth_m, np.float64) - near) / (far - near))
+    return float_to_rgb24(metres_to_normalised(depth_m, near, far))
 
 
 def depth_from_png(image: np.ndarray, near: float, far: float) -> np.ndarray:
     """The 24-bit packed normalised depth image -> metres (float32)."""
-    return (near + rgb24_to_float(image) * (far - near)).astype(np.float32)
+    return normalised_to_metres(rgb24_to_float(image), near, far).astype(np.float32)
 
 
 def handles_to_rgb(handles: np.ndarray) -> np.ndarray:
@@ -66,13 +79,17 @@ def handles_to_rgb(handles: np.ndarray) -> np.ndarray:
 
 
 def handles_from_rgb(image: np.ndarray) -> np.ndarray:
-    """RGB-coded (H, W, 3) uint8 -> (H, W) int64, R + 256 G + 65536 B."""
+    """RGB-coded (H, W, 3) -> (H, W) int64, R + 256 G + 65536 B. uint8 as in the mask PNGs; a
+    float 0..1 image (what a live RLBench returns with masks_as_one_channel=False) is scaled
+    to 0..255 first."""
     img = np.asarray(image)
     if img.ndim != 3 or img.shape[-1] < 3:
         raise ValueError(f"expected an RGB image, got shape {img.shape}")
-    img = img[..., :3].astype(np.int64)
+    img = img[..., :3]
+    if img.dtype != np.uint8:
+        img = np.clip(np.round(np.asarray(img, np.float64) * 255.0), 0, 255)
+    img = img.astype(np.int64)
     return img[..., 0] + 256 * img[..., 1] + 65536 * img[..., 2]
-
 
 
 def read_png(path: Union[str, os.PathLike]) -> np.ndarray:

@@ -1,6 +1,6 @@
 """An RLBench dataset_generator folder -> our HDF5 shards, without RLBench or CoppeliaSim.
 
-Both layouts are read (DESIGN §2):
+Both of RLBench's dataset_generator layouts are read (docs/rlbench_io.md):
 
     <root>/<task>/variation<V>/variation_descriptions.pkl
     <root>/<task>/variation<V>/episodes/episode<E>/low_dim_obs.pkl
@@ -27,7 +27,7 @@ from ..errors import UsageError, output_dir
 from ..keypoints import discover_keypoints
 from . import codec as C
 from .classes import Demo, Observation
-from .exporter import META_KEY, SIM_STATE_KEY
+from .exporter import META_KEY, SIM_STATE_KEY, check_export_complete
 from .unpickle import safe_load
 
 _VARIATION_RE = re.compile(r"^variation(\d+)$")
@@ -70,6 +70,33 @@ def _descriptions(value, where: str) -> List[str]:
     return list(value)
 
 
+# Per-frame low-dim vectors (task state, simulator state) of any RLBench or robotr1 task hold
+# tens to a few hundred values; a wider one is a memory bomb (T frames x width x 8 bytes).
+MAX_LOW_DIM = 10_000
+
+
+def _vector(value, what: str) -> np.ndarray:
+    """A number, a numeric array or a flat list of numbers as a float64 vector of at most
+    MAX_LOW_DIM values; anything else (a string, a dict, nested lists) is a UsageError naming
+    the field."""
+    size = np.size(value) if isinstance(value, np.ndarray) else (
+        len(value) if isinstance(value, (list, tuple)) else 1)
+    if size > MAX_LOW_DIM:
+        raise UsageError(f"{what} has {size} values; an RLBench observation's low-dim fields hold "
+                         f"at most {MAX_LOW_DIM} (the pickle is malformed or a memory bomb)")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise UsageError(f"{what} is an array of {value.dtype}; expected numbers")
+        return value.astype(np.float64).reshape(-1)
+    if isinstance(value, (bool, int, float, np.number, np.bool_)):
+        return np.array([float(value)])
+    if isinstance(value, (list, tuple)) and all(
+            isinstance(v, (bool, int, float, np.number, np.bool_)) for v in value):
+        return np.asarray(value, np.float64).reshape(-1)
+    raise UsageError(f"{what} is a {type(value).__name__}; expected a number or a flat list/array "
+                     "of numbers (the pickle is not an RLBench demo, or it is damaged)")
+
+
 def _stack(obs: Sequence[Observation], field: str, width: Optional[int], where: str) -> np.ndarray:
     values = [getattr(o, field, None) for o in obs]
     if all(v is None for v in values):
@@ -78,7 +105,7 @@ def _stack(obs: Sequence[Observation], field: str, width: Optional[int], where: 
         raise UsageError(f"{where}: observations have no '{field}'; it is required")
     if any(v is None for v in values):
         raise UsageError(f"{where}: '{field}' is missing in some observations")
-    rows = [np.asarray(v, np.float64).reshape(-1) for v in values]
+    rows = [_vector(v, f"{where}: frame {i} '{field}'") for i, v in enumerate(values)]
     sizes = {r.shape[0] for r in rows}
     if len(sizes) != 1 or (width is not None and sizes != {width}):
         want = f"{width}" if width is not None else "one size"
@@ -109,11 +136,29 @@ def _image_frames(ep_dir: Path, where: str) -> Tuple[Dict[str, Path], np.ndarray
 
 def load_episode(task: str, variation: Optional[int], ep_dir: Path,
                  descriptions: Optional[List[str]] = None) -> Episode:
-    """One RLBench episode folder as an Episode."""
+    """One RLBench episode folder as an Episode; UsageError (one line, naming the folder) for
+    anything in it of the wrong type or shape."""
+    try:
+        return _load_episode(task, variation, ep_dir, descriptions)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError) as e:
+        # The specific checks above name most bad fields; this catches the rest (a misc entry,
+        # the robotr1 record) that a damaged or hand-made pickle can hold.
+        raise UsageError(f"{ep_dir}: a field in {C.LOW_DIM_PICKLE} or beside it has the wrong "
+                         f"type or shape ({type(e).__name__}: {e}); the folder is not an "
+                         "RLBench episode or it is damaged: re-copy or re-export it") from None
+
+
+def _load_episode(task: str, variation: Optional[int], ep_dir: Path,
+                  descriptions: Optional[List[str]] = None) -> Episode:
     where = str(ep_dir)
     demo = safe_load(ep_dir / C.LOW_DIM_PICKLE)
     if isinstance(demo, Demo):
-        obs = list(demo._observations)
+        obs = getattr(demo, "_observations", None)
+        if not isinstance(obs, (list, tuple)):
+            raise UsageError(f"{where}/{C.LOW_DIM_PICKLE}: the Demo's _observations is "
+                             f"{type(obs).__name__ if obs is not None else 'missing'}, expected a "
+                             "list of RLBench Observations")
+        obs = list(obs)
     elif isinstance(demo, (list, tuple)):
         obs = list(demo)
     else:
@@ -144,8 +189,10 @@ def load_episode(task: str, variation: Optional[int], ep_dir: Path,
         "task_low_dim_state": _stack(obs, "task_low_dim_state", None, where),
     }
     states = [o.misc.get(SIM_STATE_KEY) if isinstance(o.misc, dict) else None for o in obs]
-    fields["sim_state"] = (np.stack([np.asarray(s, np.float64) for s in states])
-                           if all(s is not None for s in states) else np.zeros((T, 0)))
+    fields["sim_state"] = (
+        np.stack([_vector(s, f"{where}: frame {i} misc['{SIM_STATE_KEY}'] (sim_state)")
+                  for i, s in enumerate(states)])
+        if all(s is not None for s in states) else np.zeros((T, 0)))
 
     folders, frames = _image_frames(ep_dir, where)
     if frames.size and (frames[0] < 0 or frames[-1] >= T):
@@ -223,6 +270,7 @@ def import_rlbench(root: str, out: str, tasks: Optional[Sequence[str]] = None,
                          "<task>/variation<V>/ or <task>/all_variations/")
     if episodes_per_shard < 1:
         raise UsageError(f"--episodes-per-shard must be at least 1 (got {episodes_per_shard})")
+    check_export_complete(src)  # never import a killed export-rlbench's first episodes silently
     found = find_episodes(src)
     if tasks:
         names = {t for t, *_ in found}

@@ -7,7 +7,6 @@ SCHEMA_VERSION when a reader of the old version could misread a new file.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,10 @@ from ..episode import LOW_DIM_FIELDS
 
 # Version 2: zstd compression (HDF5 filter 32015, from hdf5plugin) and depth stored as
 # fixed-point uint32 (DEPTH_STEP_M). Version-1 shards (gzip, float32 depth) still read.
-SCHEMA_VERSION = 2
+# Version 3: camera intrinsics put the principal point at (W/2 - 0.5, H/2 - 0.5), RLBench's
+# pixel convention (versions 1-2 stored (W/2, H/2), half a pixel off). Readers return each
+# shard's stored intrinsics as they are, so older shards keep theirs.
+SCHEMA_VERSION = 3
 EPISODES_GROUP = "episodes"
 MANIFEST_NAME = "manifest.json"
 SHARD_SUFFIX = ".h5"
@@ -144,37 +146,6 @@ def to_json(value: Any, what: str) -> str:
                          f"strings): {e}") from None
 
 
-def fsync_dir(directory: Path) -> None:
-    """Make a rename durable: the directory entry lives in the directory's own data."""
-    try:
-        fd = os.open(str(directory), os.O_RDONLY)
-    except OSError:
-        return  # some filesystems/platforms cannot open directories; the rename still happened
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def fsync_file(path: Path) -> None:
-    with open(path, "rb+") as fh:
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` so that readers see either the old file or the whole new one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+# File-safety helpers live in robotr1_data.files (no HDF5 import, so the QA store uses them too).
+from ..files import (TEMP_MARKER, atomic_write_text, fsync_dir, fsync_file,  # noqa: E402,F401
+                     is_own_temp, temp_path, write_error)

@@ -92,9 +92,24 @@ def read_manifest(out_dir: PathLike) -> dict:
     except (ValueError, UnicodeDecodeError) as e:
         raise UsageError(f"{path} is not valid JSON ({e}); regenerate it with "
                          "robotr1_data.shards.write_manifest") from None
+    fix = "regenerate it with robotr1_data.shards.write_manifest (or rerun the command that wrote it)"
     if not isinstance(m, dict) or not isinstance(m.get("shards"), list):
         raise UsageError(f"{path} has no 'shards' list; it is not a robotr1 manifest")
-    if int(m.get("schema_version", 0)) > S.SCHEMA_VERSION:
+    version = m.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise UsageError(f"{path}: schema_version is {version!r}, not an integer; {fix}")
+    if version > S.SCHEMA_VERSION:
         raise UsageError(f"{path} uses schema version {m['schema_version']}, newer than this "
                          f"robotr1 supports ({S.SCHEMA_VERSION}); upgrade: pip install -U robotr1")
+    kinds = {"path": str, "sha256": str, "episodes": int, "tasks": dict}
+    for i, e in enumerate(m["shards"]):
+        if not isinstance(e, dict):
+            raise UsageError(f"{path}: shards[{i}] is {type(e).__name__} {str(e)[:40]!r}, not an "
+                             f"object with path, sha256, episodes, tasks; {fix}")
+        bad = [k for k, t in kinds.items() if k in e and not isinstance(e[k], t)]
+        if bad or not isinstance(e.get("path"), str):
+            raise UsageError(f"{path}: shards[{i}] has a missing or wrongly typed "
+                             f"{', '.join(bad or ['path'])}; {fix}")
+    if "config" in m and not isinstance(m["config"], dict):
+        raise UsageError(f"{path}: config is {type(m['config']).__name__}, not an object; {fix}")
     return m

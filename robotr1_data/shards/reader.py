@@ -15,6 +15,8 @@ from ..errors import UsageError, did_you_mean
 from . import _spec as S
 
 EpisodeRef = Union[int, str]
+# Datasets every episode has; an episode without one is refused when first opened, in one line.
+REQUIRED_DATASETS = tuple(LOW_DIM_FIELDS) + tuple(S.INDEX_FIELDS)
 # The low-dim state a policy-learning loader usually wants with each image (sim_state and
 # task_low_dim_state are for re-rendering and task logic).
 LOADER_FIELDS = ("joint_positions", "joint_velocities", "gripper_pose", "gripper_open",
@@ -39,14 +41,20 @@ def open_shard(path: Union[str, os.PathLike]) -> h5py.File:
     except OSError as e:
         raise UsageError(f"{path} cannot be opened as HDF5 ({e}); the file is probably truncated "
                          "or corrupted: re-copy or regenerate it") from None
-    version = f.attrs.get("schema_version")
+    try:
+        version = f.attrs.get("schema_version")
+        version = None if version is None else int(version)
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+        f.close()
+        raise UsageError(f"{path}: root attribute 'schema_version' unreadable ({type(e).__name__}); "
+                         "the file is damaged: re-copy or regenerate it") from None
     if version is None:
         f.close()
         raise UsageError(f"{path} is an HDF5 file but not a robotr1 shard (no 'schema_version' "
                          "root attribute); shards are written by robotr1_data.shards.ShardWriter")
-    if int(version) > S.SCHEMA_VERSION:
+    if version > S.SCHEMA_VERSION:
         f.close()
-        raise UsageError(f"{path} uses shard schema version {int(version)}, newer than this "
+        raise UsageError(f"{path} uses shard schema version {version}, newer than this "
                          f"robotr1 supports ({S.SCHEMA_VERSION}); upgrade: pip install -U robotr1")
     return f
 
@@ -56,7 +64,7 @@ class ShardReader:
 
     Safe to hand to data-loader workers: an HDF5 handle must not cross processes, so a reader
     reopens the file on first use after a fork, and pickles as its path (spawned workers).
-    One handle per worker, as robomimic users ask for (DESIGN §7).
+    One handle per worker, as robomimic users ask for (one h5py handle shared across forked workers is unsafe).
     """
 
     def __init__(self, path: Union[str, os.PathLike]):
@@ -134,8 +142,24 @@ class ShardReader:
                                  "(ShardReader.episodes lists them)")
         g = self._groups.get(key)
         if g is None:
-            g = self._groups[key] = f[key]
+            try:
+                g = f[key]
+                missing = [n for n in REQUIRED_DATASETS if n not in g]
+            except (OSError, KeyError, RuntimeError, ValueError) as e:
+                raise self._damaged(key, "group unreadable", e) from None
+            if missing:
+                raise UsageError(f"{self.path}: {key}: dataset {', '.join(missing)} missing; the "
+                                 "shard is damaged or was not written by robotr1: regenerate it "
+                                 f"(robotr1-data validate {self.path} lists every problem)")
+            self._groups[key] = g
         return key, g
+
+    def _damaged(self, name: str, what: str, exc: BaseException) -> UsageError:
+        """The one-line error for data that exists but cannot be read."""
+        msg = " ".join(str(exc).split())[:200]
+        return UsageError(f"{self.path}: {name}: {what} ({type(exc).__name__}: {msg}); the shard "
+                          f"is damaged: run robotr1-data validate {self.path} --full, then re-copy "
+                          "or regenerate it")
 
     # -- shard-level -----------------------------------------------------------------------
     @property
@@ -157,7 +181,19 @@ class ShardReader:
     @property
     def config(self) -> dict:
         """The generator configuration the shard was written with (enough to regenerate it)."""
-        return json.loads(S.decode_attr("str", self.h5.attrs.get("config", "{}")))
+        value = self._root_json("config", "{}")
+        if not isinstance(value, dict):
+            raise UsageError(f"{self.path}: root attribute 'config' is not a JSON object; the "
+                             "shard is damaged: re-copy or regenerate it")
+        return value
+
+    @property
+    def attempt_stats(self) -> Optional[dict]:
+        """``{"attempts": n, "failures": {reason: count}}`` as generate recorded it, or None."""
+        if "attempt_stats" not in self.h5.attrs:
+            return None
+        value = self._root_json("attempt_stats", "null")
+        return value if isinstance(value, dict) else None
 
     @property
     def created_by(self) -> str:
@@ -166,22 +202,43 @@ class ShardReader:
     @property
     def mask_names(self) -> List[str]:
         """Body id -> name for the masks (the first episode's scene)."""
-        return json.loads(S.decode_attr("str", self.h5.attrs.get("mask_names", "[]")))
+        return self._root_json("mask_names", "[]")
+
+    def _root_json(self, name: str, default: str):
+        try:
+            return json.loads(S.decode_attr("str", self.h5.attrs.get(name, default)))
+        except ValueError:  # UnicodeDecodeError included
+            raise UsageError(f"{self.path}: root attribute '{name}' is not valid JSON; the shard "
+                             "is damaged or was edited: re-copy or regenerate it") from None
+        except (OSError, RuntimeError, KeyError) as e:
+            raise self._damaged("root", f"attribute '{name}' unreadable", e) from None
 
     # -- episode-level ---------------------------------------------------------------------
     def attrs(self, ep: EpisodeRef) -> dict:
         """Episode attributes as Python values (JSON ones decoded)."""
-        g = self._group(ep)
-        out = {k: S.decode_attr(kind, g.attrs[k]) for k, kind in S.EPISODE_ATTRS.items()
-               if k in g.attrs}
-        out["mask_names"] = (S.decode_attr("json", g.attrs["mask_names"])
-                             if "mask_names" in g.attrs else self.mask_names)
+        name, g = self._episode(ep)
+        try:
+            out = {k: S.decode_attr(kind, g.attrs[k]) for k, kind in S.EPISODE_ATTRS.items()
+                   if k in g.attrs}
+            if "mask_names" in g.attrs:
+                out["mask_names"] = S.decode_attr("json", g.attrs["mask_names"])
+        except (ValueError, TypeError, OSError, RuntimeError, KeyError) as e:
+            raise self._damaged(name, "attributes unreadable", e) from None
+        if "mask_names" not in out:
+            out["mask_names"] = self.mask_names
         return out
 
     def low_dim(self, ep: EpisodeRef, field: str) -> np.ndarray:
         """One per-frame or index field of an episode, e.g. ``low_dim(0, "gripper_pose")``."""
         _check_field(field, list(LOW_DIM_FIELDS) + list(S.INDEX_FIELDS))
-        return self._group(ep)[field][()]
+        name, g = self._episode(ep)
+        return self._read(name, g, field)
+
+    def _read(self, name: str, g: h5py.Group, field: str, index=()):
+        try:
+            return g[field][index]
+        except (OSError, RuntimeError, ValueError, KeyError) as e:
+            raise self._damaged(name, f"{field} unreadable", e) from None
 
     def image_frames(self, ep: EpisodeRef) -> np.ndarray:
         return self._frames(*self._episode(ep))
@@ -189,7 +246,7 @@ class ShardReader:
     def _frames(self, name: str, g: h5py.Group) -> np.ndarray:
         frames = self._frames_cache.get(name)
         if frames is None:
-            frames = self._frames_cache[name] = g["image_frames"][()]
+            frames = self._frames_cache[name] = self._read(name, g, "image_frames")
         return frames
 
     def _per_frame(self, name: str, g: h5py.Group) -> dict:
@@ -202,12 +259,16 @@ class ShardReader:
         """
         cached = self._keys_cache.get(name)
         if cached is None:
-            per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
-                         or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
-            cached = self._keys_cache[name] = {}
-            for k in per_image:
-                ds = _open_uncached(g, k) if not k.endswith(S.EXTRINSICS) else g[k]
-                cached[k] = (ds, S.depth_scale(ds))
+            try:
+                per_image = [k for k in g if k.endswith(("_rgb", "_depth", "_mask"))
+                             or (k.endswith(S.EXTRINSICS) and g[k].ndim == 3)]
+                cached = {}
+                for k in per_image:
+                    ds = _open_uncached(g, k) if not k.endswith(S.EXTRINSICS) else g[k]
+                    cached[k] = (ds, S.depth_scale(ds))
+            except (OSError, RuntimeError, KeyError, ValueError) as e:
+                raise self._damaged(name, "image datasets unreadable", e) from None
+            self._keys_cache[name] = cached
         return cached
 
     def _row(self, name: str, g: h5py.Group, i: int) -> int:
@@ -235,7 +296,11 @@ class ShardReader:
                              f"{did_you_mean(key, per_image)}; available: "
                              f"{', '.join(sorted(per_image)) or 'none (recorded without cameras)'}")
         ds, scale = cached[key]
-        return S.decode_image(ds[self._row(name, g, i)], scale)
+        row = self._row(name, g, i)
+        try:
+            return S.decode_image(ds[row], scale)
+        except (OSError, RuntimeError, ValueError) as e:
+            raise self._damaged(name, f"{key} frame {i} cannot be decoded", e) from None
 
     def sample(self, ep: EpisodeRef, i: int, images: Sequence[str] = ("front_rgb",),
                fields: Sequence[str] = LOADER_FIELDS) -> Dict[str, np.ndarray]:
@@ -255,7 +320,10 @@ class ShardReader:
             if d is None:
                 _check_field(f, list(LOW_DIM_FIELDS))  # per-frame fields only
                 d = lows[f] = g[f]
-            out[f] = d[i]
+            try:
+                out[f] = d[i]
+            except (OSError, RuntimeError) as e:
+                raise self._damaged(name, f"{f} frame {i} unreadable", e) from None
         return out
 
     def load(self, ep: EpisodeRef, images: bool = True,
@@ -266,8 +334,15 @@ class ShardReader:
         still loaded, because extrinsics are indexed by ``image_frames`` rows.
         ``cameras`` restricts images and camera metadata to those cameras.
         """
-        g = self._group(ep)
-        a = self.attrs(ep)
+        name, g = self._episode(ep)
+        try:
+            return self._load(name, g, images, cameras)
+        except (OSError, RuntimeError, KeyError, ValueError) as e:  # damaged group metadata
+            raise self._damaged(name, "unreadable", e) from None
+
+    def _load(self, name: str, g: h5py.Group, images: bool,
+              cameras: Optional[Sequence[str]]) -> Episode:
+        a = self.attrs(name)
         meta_cams = sorted({k[: -len(S.INTRINSICS) - 1] for k in g if k.endswith(S.INTRINSICS)}
                            | {k[: -len(S.EXTRINSICS) - 1] for k in g if k.endswith(S.EXTRINSICS)}
                            | {k[: -len(S.NEAR) - 1] for k in g if k.endswith(S.NEAR)})
@@ -289,16 +364,16 @@ class ShardReader:
             if images:
                 for kind in S.IMAGE_KINDS:
                     if f"{cam}_{kind}" in g:
-                        ds = g[f"{cam}_{kind}"]
-                        imgs[f"{cam}_{kind}"] = S.decode_image(ds[()], S.depth_scale(ds))
+                        imgs[f"{cam}_{kind}"] = self._images(name, g, f"{cam}_{kind}")
             if f"{cam}_{S.INTRINSICS}" in g:
-                intr[cam] = g[f"{cam}_{S.INTRINSICS}"][()]
+                intr[cam] = self._read(name, g, f"{cam}_{S.INTRINSICS}")
             if f"{cam}_{S.EXTRINSICS}" in g:
-                extr[cam] = g[f"{cam}_{S.EXTRINSICS}"][()]
+                extr[cam] = self._read(name, g, f"{cam}_{S.EXTRINSICS}")
             if f"{cam}_{S.NEAR}" in g:
-                near_far[cam] = (float(g[f"{cam}_{S.NEAR}"][()]), float(g[f"{cam}_{S.FAR}"][()]))
+                near_far[cam] = (float(self._read(name, g, f"{cam}_{S.NEAR}")),
+                                 float(self._read(name, g, f"{cam}_{S.FAR}")))
 
-        fields = {f: g[f][()] for f in list(LOW_DIM_FIELDS) + list(S.INDEX_FIELDS)}
+        fields = {f: self._read(name, g, f) for f in list(LOW_DIM_FIELDS) + list(S.INDEX_FIELDS)}
         return Episode(
             task=a["task"], variation=a["variation"], seed=a["seed"],
             descriptions=a["descriptions"], success=a["success"],
@@ -306,6 +381,24 @@ class ShardReader:
             camera_near_far=near_far, mask_names=a["mask_names"],
             attempts=a.get("attempts", 1), extra=a.get("extra"), **fields,
         )
+
+    def _images(self, name: str, g: h5py.Group, key: str) -> np.ndarray:
+        """A whole image dataset, decoded; a chunk that fails its checksum is named by frame."""
+        try:
+            ds = g[key]
+        except (OSError, RuntimeError, KeyError, ValueError) as e:
+            raise self._damaged(name, f"{key} unreadable", e) from None
+        try:
+            return S.decode_image(ds[()], S.depth_scale(ds))
+        except (OSError, RuntimeError, ValueError) as e:
+            frames = self._frames(name, g)
+            for row in range(ds.shape[0]):  # find the frame: one chunk per frame
+                try:
+                    ds[row]
+                except (OSError, RuntimeError, ValueError):
+                    frame = int(frames[row]) if row < len(frames) else row
+                    raise self._damaged(name, f"{key} frame {frame} cannot be decoded", e) from None
+            raise self._damaged(name, f"{key} unreadable", e) from None
 
 
 def _check_field(field: str, known: List[str]) -> None:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import List, Union
 
+from ..errors import UsageError
 from . import _spec as S
 from .manifest import read_manifest
 from .reader import ShardReader
@@ -35,7 +36,25 @@ def describe(path: Union[str, os.PathLike]) -> str:
     """A readable summary of a shard file or dataset directory; UsageError if unreadable."""
     path = Path(path)
     if path.is_dir():
-        return _describe_dir(path)
+        return printable(_describe_dir(path))
+    try:
+        return printable(_describe_file(path))
+    except UsageError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:  # damaged metadata
+        msg = " ".join(str(e).split())[:200]
+        raise UsageError(printable(f"{path} is damaged ({type(e).__name__}: {msg}); run "
+                                   f"robotr1-data validate {path} --full, then re-copy or "
+                                   "regenerate it")) from None
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print: damaged attribute bytes decode to lone surrogates, which a UTF-8
+    stdout cannot encode (a crash while reporting the damage)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _describe_file(path: Path) -> str:
     lines: List[str] = []
     with ShardReader(path) as r:
         lines.append(f"{path}  ({_size(path.stat().st_size)} on disk)")
@@ -48,13 +67,13 @@ def describe(path: Union[str, os.PathLike]) -> str:
         for ep in r.episodes:
             a = r.attrs(ep)
             g = r.h5[ep]
-            kp = g["keypoints"][()].tolist()
+            kp = r.low_dim(ep, "keypoints").tolist()
             kp_s = str(kp) if len(kp) <= 12 else f"{kp[:12]}... ({len(kp)})"
             lines.append(
                 f"  {ep}: task={a.get('task')} variation={a.get('variation')} "
                 f"seed={a.get('seed')} length={a.get('length')} "
                 f"success={a.get('success')} attempts={a.get('attempts')} "
-                f"images={g['image_frames'].shape[0]} keypoints={kp_s}")
+                f"images={len(r.image_frames(ep))} keypoints={kp_s}")
             for cam in a.get("cameras", []):
                 for kind in S.IMAGE_KINDS:
                     key = f"{cam}_{kind}"

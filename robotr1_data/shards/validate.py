@@ -18,6 +18,7 @@ import numpy as np
 from ..episode import LOW_DIM_FIELDS
 from ..errors import UsageError
 from . import _spec as S
+from .digest import DIGEST_ATTR, episode_digest, root_digest
 from .manifest import file_sha256, read_manifest
 from .reader import open_shard
 
@@ -32,7 +33,11 @@ def validate_dir(path: Union[str, os.PathLike], full: bool = False) -> List[str]
     Image checks read the first and last stored frame of each image dataset (``full=True``
     reads every frame: slower, catches corruption anywhere).
     """
-    path = Path(path)
+    from .summary import printable
+    return [printable(p) for p in _validate(Path(path), full)]
+
+
+def _validate(path: Path, full: bool) -> List[str]:
     if not path.exists():
         return [f"{path}: does not exist"]
     if path.is_file():
@@ -43,6 +48,11 @@ def validate_dir(path: Union[str, os.PathLike], full: bool = False) -> List[str]
     if not (path / S.MANIFEST_NAME).exists():
         if not found:
             return [f"{path}: no {S.MANIFEST_NAME} and no *{S.SHARD_SUFFIX} shards"]
+        # generate/render/import write the manifest last: without one the run did not finish,
+        # however valid each shard is on its own.
+        problems.append(f"{path}: incomplete: no {S.MANIFEST_NAME} (the command that wrote it "
+                        "was interrupted or failed before the end); rerun the same command to "
+                        f"finish it{_rerun_hint(found[0], path)}")
         for p in found:
             problems += validate_shard(p, full=full)
         return problems
@@ -52,7 +62,7 @@ def validate_dir(path: Union[str, os.PathLike], full: bool = False) -> List[str]
     except UsageError as e:
         return [f"{path / S.MANIFEST_NAME}: {e}"]
     listed = set()
-    problems += _check_completeness(manifest)
+    problems += _check_completeness(manifest, path)
     for entry in manifest["shards"]:
         rel = entry.get("path", "?")
         shard = path / rel
@@ -87,7 +97,7 @@ def validate_dir(path: Union[str, os.PathLike], full: bool = False) -> List[str]
     return problems
 
 
-def _check_completeness(manifest: dict) -> List[str]:
+def _check_completeness(manifest: dict, path: Path) -> List[str]:
     """A generated dataset holds exactly what its command asked for: never silently short."""
     cfg = manifest.get("config") or {}
     tasks, wanted = cfg.get("tasks"), cfg.get("episodes")
@@ -95,28 +105,117 @@ def _check_completeness(manifest: dict) -> List[str]:
         return []  # not made by `generate` (e.g. imported): nothing to compare against
     have = collections.Counter()
     for entry in manifest.get("shards", []):
-        have.update(entry.get("tasks") or {})
-    return [f"task {t}: {have.get(t, 0)} episodes listed, the generate command asked for {wanted} "
-            "(a run failed or was interrupted; rerun the same command to complete it)"
-            for t in tasks if have.get(t, 0) != wanted]
+        if isinstance(entry, dict) and isinstance(entry.get("tasks"), dict):
+            have.update(entry["tasks"])
+    hint = _command_line(cfg, path)
+    return [f"task {t}: {have.get(t, 0)} episodes listed, the generate command asked for {wanted}: "
+            "incomplete (a run failed or was interrupted); rerun the same command to complete "
+            f"it{hint}" for t in tasks if have.get(t, 0) != wanted]
+
+
+def _rerun_hint(shard: Path, out: Path) -> str:
+    try:
+        with h5py.File(shard, "r") as f:
+            cfg = json.loads(S.decode_attr("str", f.attrs.get("config", "{}")))
+    except Exception:
+        return ""  # the shard's own problems are reported by validate_shard
+    return _command_line(cfg, out) if isinstance(cfg, dict) else ""
+
+
+def _command_line(cfg: dict, out: Path) -> str:
+    """`` (robotr1-data generate ... --out OUT)`` rebuilt from a stored generator config: the
+    settings that decide content, so the rerun resumes instead of being refused."""
+    tasks, episodes = cfg.get("tasks"), cfg.get("episodes")
+    if not isinstance(tasks, list) or not isinstance(episodes, int) or "rendered_from" in cfg:
+        return ""
+    parts = ["robotr1-data generate --tasks", *map(str, tasks), f"--episodes {episodes}"]
+    flags = [("seed", "--seed"), ("episodes_per_shard", "--episodes-per-shard"),
+             ("variation", "--variation"), ("image_every", "--image-every"),
+             ("max_attempts", "--max-attempts"), ("backend", "--backend")]
+    for key, flag in flags:
+        if cfg.get(key) is not None:
+            parts.append(f"{flag} {cfg[key]}")
+    cams = cfg.get("cameras")
+    if isinstance(cams, list):
+        parts.append("--cameras " + (" ".join(map(str, cams)) if cams else "none"))
+        if cams and isinstance(cfg.get("image_size"), list):
+            parts.append("--image-size " + " ".join(map(str, cfg["image_size"])))
+    for key in ("depth", "mask"):
+        if cfg.get(key) is False:
+            parts.append(f"--no-{key}")
+    if cfg.get("render_quality"):
+        parts.append("--render-quality")
+    if cfg.get("compression", "zstd") != "zstd":
+        parts.append(f"--compression {cfg.get('compression') or 'none'}")
+    return f" (if generate wrote it: {' '.join(parts)} --out {out})"
 
 
 def validate_shard(path: Union[str, os.PathLike], full: bool = False) -> List[str]:
-    """Problems in one shard file (see validate_dir)."""
+    """Problems in one shard file (see validate_dir). Never raises for a damaged file: every
+    error HDF5 or the decoders raise becomes a problem line naming the file and episode."""
     try:
         f = open_shard(path)
     except UsageError as e:
         return [str(e)]
-    with f:
-        problems = [f"{path}: {msg}" for msg in _check_root(f)]
-        grp = f.get(S.EPISODES_GROUP)
-        for name in sorted(grp) if grp is not None else []:
-            where = f"{path}: {S.EPISODES_GROUP}/{name}"
+    except Exception as e:  # damaged superblock or root attributes
+        return [f"{path}: unreadable ({_brief(e)}); the file is damaged: re-copy or regenerate it"]
+    problems: List[str] = []
+    try:
+        with f:
             try:
-                problems += [f"{where}: {msg}" for msg in _check_episode(grp[name], full)]
-            except Exception as e:  # HDF5 errors on corrupt metadata or chunks
-                problems.append(f"{where}: unreadable ({type(e).__name__}: {e})")
+                problems += [f"{path}: {msg}" for msg in _check_root(f)]
+            except Exception as e:
+                problems.append(f"{path}: root attributes unreadable ({_brief(e)})")
+            try:
+                grp = f.get(S.EPISODES_GROUP)
+                names = sorted(grp) if grp is not None else []
+            except Exception as e:
+                grp, names = None, []
+                problems.append(f"{path}: group '{S.EPISODES_GROUP}' unreadable ({_brief(e)})")
+            for name in names:
+                where = f"{path}: {S.EPISODES_GROUP}/{name}"
+                try:
+                    problems += [f"{where}: {msg}" for msg in _check_episode(grp[name], full)]
+                    if full:
+                        problems += [f"{where}: {msg}" for msg in _check_digest(grp[name])]
+                except Exception as e:  # HDF5 errors on corrupt metadata or chunks
+                    problems.append(f"{where}: unreadable ({_brief(e)})")
+            try:
+                problems += [f"{path}: {msg}" for msg in _check_root_digest(f)]
+            except Exception as e:
+                problems.append(f"{path}: root digest cannot be checked ({_brief(e)})")
+    except Exception as e:  # closing a damaged file can fail too
+        problems.append(f"{path}: unreadable ({_brief(e)})")
     return problems
+
+
+def _brief(e: BaseException) -> str:
+    msg = " ".join(str(e).split())
+    return f"{type(e).__name__}: {msg[:300]}"
+
+
+def _check_digest(g: h5py.Group) -> List[str]:
+    """--full: the episode's content against the digest written with it (shards written before
+    digests existed have none: nothing to compare)."""
+    stored = g.attrs.get(DIGEST_ATTR)
+    if stored is None:
+        return []
+    stored = S.decode_attr("str", stored)
+    if episode_digest(g) != stored:
+        return [f"content differs from its {DIGEST_ATTR} (a damaged byte in data, an index or "
+                "an attribute, invisible to the chunk checksums); re-copy or regenerate the "
+                "shard"]
+    return []
+
+
+def _check_root_digest(f: h5py.File) -> List[str]:
+    stored = f.attrs.get(DIGEST_ATTR)
+    if stored is None:
+        return []
+    if root_digest(f, S.EPISODES_GROUP) != S.decode_attr("str", stored):
+        return [f"root attributes or episode digests differ from the root {DIGEST_ATTR} (the "
+                "file is damaged or was edited); re-copy or regenerate it"]
+    return []
 
 
 def _check_root(f: h5py.File) -> List[str]:
@@ -128,7 +227,7 @@ def _check_root(f: h5py.File) -> List[str]:
         if a in f.attrs:
             try:
                 json.loads(S.decode_attr("str", f.attrs[a]))
-            except ValueError:
+            except ValueError:  # UnicodeDecodeError included
                 out.append(f"root attribute '{a}' is not valid JSON")
     grp = f.get(S.EPISODES_GROUP)
     if grp is None:

@@ -1,9 +1,13 @@
 """Render the named RLBench cameras from a MuJoCo model: RGB, depth in metres, body-id masks.
 
-One ``mujoco.Renderer`` (one GL context) serves every camera; each camera's scene is built once
-per frame and rendered in up to three modes. Conventions match RLBench so its loaders work on
-our data: extrinsics are camera->world with the camera looking along +z, x left, y up, and the
-intrinsics carry negative focal lengths (RLBench's ``VisionSensor.intrinsic_matrix``).
+One GL context serves every camera. Per camera and frame: one segmentation pass gives the
+body-id mask (and depth where the ordinary pass cannot), then one ordinary pass gives RGB (and,
+in the default CPU settings, depth from the same z-buffer), drawing only the geoms that can show. Every array is bit-identical to what
+``mujoco.Renderer`` returns in its rgb / depth / segmentation modes (tests/test_cameras.py);
+``render_three_pass`` keeps the old one-pass-per-mode path for bench/render.py, which measures
+the difference. Conventions match RLBench so its loaders work on our data: extrinsics are
+camera->world with the camera looking along +z, x left, y up, and the intrinsics carry negative
+focal lengths (RLBench's ``VisionSensor.intrinsic_matrix``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,20 @@ from robotr1_data.sim.gl import check_rendering, no_gl_message
 # MuJoCo cameras look along -z with x right, y up; RLBench's vision sensors look along +z with
 # x left, y up: a half turn about y maps one onto the other.
 _MJ_TO_RLBENCH = np.diag([-1.0, 1.0, -1.0])
+_SEG_FLAGS = (mujoco.mjtRndFlag.mjRND_SEGMENT, mujoco.mjtRndFlag.mjRND_IDCOLOR)
+_GEOM = int(mujoco.mjtObj.mjOBJ_GEOM)
+_NONE = mujoco.mjtGeom.mjGEOM_NONE
+
+
+def depth_coefficients(model: mujoco.MjModel) -> Tuple[np.float32, np.float32]:
+    """(c, d) with metres = d / (zbuffer + c), computed exactly as ``mujoco.Renderer`` does
+    (float32 glFrustum terms, reversed-Z map), so our depth is bit-identical to its depth."""
+    extent = model.stat.extent
+    znear = np.float32(model.vis.map.znear * extent)
+    zfar = np.float32(model.vis.map.zfar * extent)
+    c = -(zfar + znear) / (zfar - znear)
+    d = -(np.float32(2) * zfar * znear) / (zfar - znear)
+    return np.float32(-0.5) * c - np.float32(0.5), np.float32(-0.5) * d
 
 
 class CameraRig:
@@ -29,6 +47,10 @@ class CameraRig:
         missing = [c for c in cameras if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) < 0]
         if missing:
             raise ValueError(f"cameras {missing} are not in the scene")
+        if not (0 < width <= model.vis.global_.offwidth and 0 < height <= model.vis.global_.offheight):
+            hmax, wmax = model.vis.global_.offheight, model.vis.global_.offwidth
+            raise UsageError(f"image size {height}x{width} (H x W) is outside the scene's offscreen "
+                             f"buffer; choose --image-size H W with 1 <= H <= {hmax}, 1 <= W <= {wmax}")
         self.model = model
         self.cameras = list(cameras)
         self.height, self.width = height, width
@@ -36,22 +58,66 @@ class CameraRig:
         check_rendering()
         if quality:
             model.vis.quality.offsamples = 4  # multisampling: read when the GL buffers are made
+        self._gl = None
+        self._con = None
+        # Our own context rather than mujoco.Renderer's: its render() runs one pass per mode and
+        # reads one buffer per pass. The set-up below is the one mujoco.Renderer makes.
         try:
-            self.renderer = mujoco.Renderer(model, height=height, width=width)
+            self._gl = mujoco.GLContext(width, height)
+            self._gl.make_current()
+            self._con = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150.value)
         except Exception as exc:  # mujoco.FatalError when no GL platform could be loaded
+            try:
+                self.close()
+            except Exception:  # a half-made context may not free cleanly; the error below matters
+                pass
             raise UsageError(f"{no_gl_message()} [{exc}]") from None
-        flags = self.renderer.scene.flags
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN.value, self._con)
+        self._con.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR
+        self._rect = mujoco.MjrRect(0, 0, width, height)
+        self.scene = mujoco.MjvScene(model, maxgeom=10000)
+        self._option = mujoco.MjvOption()
+        flags = self.scene.flags
         # Shadows, reflections and multisampling cost ~12x per frame on llvmpipe
         # (bench/render_quality.py); off unless asked.
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = quality
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = quality
         self._cam_ids = {c: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) for c in cameras}
+        self._mjv_cams = {}
+        for c, cid in self._cam_ids.items():
+            cam = mujoco.MjvCamera()
+            cam.type = mujoco.mjtCamera.mjCAMERA_FIXED
+            cam.fixedcamid = cid
+            self._mjv_cams[c] = cam
         self._geom_body = np.append(model.geom_bodyid, -1).astype(np.int32)
+        # Geoms wholly outside a camera's view, and (when masks are rendered first) geoms that
+        # own no pixel, are not drawn: _skip_outside, _skip_hidden. Shadows and reflections can
+        # bring an unseen geom into the picture, so not with --render-quality; no frustum test
+        # for cameras whose projection comes from sensor intrinsics rather than fovy.
+        self._skip_unseen = not quality
+        self._half_angles = {}
+        for c, cid in self._cam_ids.items():
+            if self._skip_unseen and not np.any(model.cam_sensorsize[cid]):
+                ty = math.tan(0.5 * math.radians(model.cam_fovy[cid]))
+                ax, ay = math.atan(ty * width / height), math.atan(ty)
+                self._half_angles[c] = (math.cos(ax), math.sin(ax), math.cos(ay), math.sin(ay))
+        self._depth_c, self._depth_d = depth_coefficients(model)
+        # mujoco.Renderer renders depth in the segmentation pass. With the default settings the
+        # ordinary pass writes the very same z-buffer (tested bit for bit), so RGB + depth is one
+        # pass; multisampling and reflections (--render-quality) change it, so depth then comes
+        # from the segmentation pass, as it does whenever that pass runs anyway (masks).
+        self._depth_in_seg = depth and (mask or quality or not rgb)
+        self._color_pass = rgb or (depth and not self._depth_in_seg)
+        self._seg_pass = mask or self._depth_in_seg
 
     def intrinsics(self, camera: str) -> np.ndarray:
+        """RLBench's pinhole convention: the ray of pixel column u passes through integer u.
+        MuJoCo renders pixel centres (column u samples u + 0.5 of the image plane), so the
+        principal point sits half a pixel before the image centre: (W/2 - 0.5, H/2 - 0.5)."""
         fovy = math.radians(self.model.cam_fovy[self._cam_ids[camera]])
         f = 0.5 * self.height / math.tan(0.5 * fovy)
-        return np.array([[-f, 0.0, self.width / 2.0], [0.0, -f, self.height / 2.0], [0.0, 0.0, 1.0]])
+        cx, cy = self.width / 2.0 - 0.5, self.height / 2.0 - 0.5
+        return np.array([[-f, 0.0, cx], [0.0, -f, cy], [0.0, 0.0, 1.0]])
 
     def extrinsics(self, data: mujoco.MjData, camera: str) -> np.ndarray:
         cid = self._cam_ids[camera]
@@ -64,26 +130,150 @@ class CameraRig:
         extent = self.model.stat.extent
         return float(self.model.vis.map.znear * extent), float(self.model.vis.map.zfar * extent)
 
+    # --- the render path ------------------------------------------------------------------------
     def render(self, data: mujoco.MjData) -> Dict[str, np.ndarray]:
+        if self._con is None:
+            raise RuntimeError("render after close")
+        self._gl.make_current()
         out: Dict[str, np.ndarray] = {}
-        r = self.renderer
+        m, scn, con, rect = self.model, self.scene, self._con, self._rect
+        h, w = self.height, self.width
+        want_rgb, want_depth, want_mask = self.modes["rgb"], self.modes["depth"], self.modes["mask"]
         for cam in self.cameras:
-            r.update_scene(data, camera=cam)
-            if self.modes["rgb"]:
-                out[f"{cam}_rgb"] = r.render()  # a fresh array each call: no copy needed
-            if self.modes["depth"]:
-                r.enable_depth_rendering()
-                out[f"{cam}_depth"] = r.render().astype(np.float32, copy=False)
-                r.disable_depth_rendering()
-            if self.modes["mask"]:
-                r.enable_segmentation_rendering()
-                seg = r.render()
-                r.disable_segmentation_rendering()
-                geom_ids = np.where(seg[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM), seg[..., 0], -1)
-                out[f"{cam}_mask"] = self._geom_body[geom_ids]
+            mujoco.mjv_updateScene(m, data, self._option, None, self._mjv_cams[cam],
+                                   mujoco.mjtCatBit.mjCAT_ALL.value, scn)
+            geoms = [scn.geoms[i] for i in range(scn.ngeom)]
+            if cam in self._half_angles:
+                self._skip_outside(geoms, data, cam)
+            zbuf = np.empty((h, w), np.float32) if want_depth else None
+            if self._seg_pass:
+                seg = np.empty((h, w, 3), np.uint8) if want_mask else None
+                saved = [scn.flags[f] for f in _SEG_FLAGS]
+                for f in _SEG_FLAGS:
+                    scn.flags[f] = 1
+                try:
+                    mujoco.mjr_render(rect, scn, con)
+                    mujoco.mjr_readPixels(seg, zbuf if self._depth_in_seg else None, rect, con)
+                finally:
+                    for f, v in zip(_SEG_FLAGS, saved):
+                        scn.flags[f] = v
+                if want_mask:
+                    ids = self._segment_ids(seg, len(geoms))
+                    out[f"{cam}_mask"] = self._body_lut(geoms)[ids]
+                    if self._color_pass and self._skip_unseen:
+                        self._skip_hidden(geoms, ids)
+            if self._color_pass:
+                rgb = np.empty((h, w, 3), np.uint8) if want_rgb else None
+                mujoco.mjr_render(rect, scn, con)
+                mujoco.mjr_readPixels(rgb, None if self._depth_in_seg else zbuf, rect, con)
+                if want_rgb:
+                    out[f"{cam}_rgb"] = rgb[::-1].copy()  # GL rows run bottom-up
+            if want_depth:
+                out[f"{cam}_depth"] = self._metres(zbuf)
         return out
 
+    def _skip_outside(self, geoms, data: mujoco.MjData, cam: str) -> None:
+        """Mark the scene geoms whose bounding sphere lies wholly outside the camera's view
+        frustum as not drawn. They could not have covered a pixel, and without shadows or
+        reflections nothing else depends on them, so the images are unchanged (tested bit for
+        bit) while llvmpipe skips their vertices, which dominate a small frame's cost."""
+        if not geoms:
+            return
+        cid = self._cam_ids[cam]
+        radius = np.array([g.modelrbound for g in geoms])
+        centre = np.array([g.pos for g in geoms], dtype=np.float64)
+        # Camera frame (MuJoCo's: x right, y up, looking along -z).
+        local = (centre - data.cam_xpos[cid]) @ data.cam_xmat[cid].reshape(3, 3)
+        depth = -local[:, 2]
+        cx, sx, cy, sy = self._half_angles[cam]
+        margin = radius * 1.01 + 1e-3
+        outside = (radius > 0) & ((np.abs(local[:, 0]) * cx - depth * sx > margin)
+                                  | (np.abs(local[:, 1]) * cy - depth * sy > margin)
+                                  | (depth < -margin))
+        for i in np.flatnonzero(outside):
+            geoms[i].type = _NONE
+
+    @staticmethod
+    def _skip_hidden(geoms, ids: np.ndarray) -> None:
+        """After the segmentation pass, mark the geoms that own no pixel as not drawn in the
+        ordinary pass: both passes rasterise the same triangles with the same depth test (their
+        z-buffers are bit-identical), so a geom whose every fragment lost there loses here too,
+        and removing a fragment that was later overwritten changes no final pixel. Not with a
+        transparent geom in view (it blends with what is behind it)."""
+        if any(g.transparent for g in geoms):
+            return
+        owns = np.bincount(ids.ravel(), minlength=len(geoms) + 1) > 0
+        for g in geoms:
+            if g.segid != -1 and not owns[g.segid + 1]:
+                g.type = _NONE
+
+    def _body_lut(self, geoms) -> np.ndarray:
+        """segment colour -> body id (-1: background or not a geom), as ``mujoco.Renderer``'s
+        (object id, object type) pairs mapped through geom -> body."""
+        lut = np.full(len(geoms) + 1, -1, np.int32)  # colour 0 is the background
+        for g in geoms:
+            if g.segid != -1 and g.objtype == _GEOM:
+                lut[g.segid + 1] = self._geom_body[g.objid]
+        return lut
+
+    @staticmethod
+    def _segment_ids(seg: np.ndarray, ngeom: int) -> np.ndarray:
+        """Segment colours (GL rows, bottom-up) -> segment ids + 1, image rows top-down."""
+        flipped = seg[::-1]
+        ids = flipped[..., 0].astype(np.intp)
+        if ngeom >= 255:  # colours above 255 spill into the green and blue bytes
+            ids |= flipped[..., 1].astype(np.intp) << 8
+            ids |= flipped[..., 2].astype(np.intp) << 16
+        return ids
+
+    def _metres(self, zbuf: np.ndarray) -> np.ndarray:
+        # float64 arithmetic with float32 coefficients, then float32: mujoco.Renderer's steps.
+        return (self._depth_d / (zbuf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
+
     def close(self):
-        if self.renderer is not None:
-            self.renderer.close()
-            self.renderer = None
+        if self._con is not None:
+            if self._gl is not None:
+                self._gl.make_current()
+            self._con.free()
+            self._con = None
+        if self._gl is not None:
+            self._gl.free()
+            self._gl = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: the GL library may already be gone
+            pass
+
+
+def reference_renderer(model: mujoco.MjModel, image_size: Tuple[int, int],
+                       quality: bool = False) -> mujoco.Renderer:
+    """A ``mujoco.Renderer`` with the rig's scene flags, for ``render_three_pass``."""
+    renderer = mujoco.Renderer(model, height=image_size[0], width=image_size[1])
+    renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = quality
+    renderer.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = quality
+    return renderer
+
+
+def render_three_pass(renderer: mujoco.Renderer, data: mujoco.MjData, cameras: Sequence[str],
+                      geom_body: np.ndarray, rgb: bool = True, depth: bool = True,
+                      mask: bool = True) -> Dict[str, np.ndarray]:
+    """The previous render path (one ``mujoco.Renderer`` pass per mode and camera), kept as the
+    reference the tests compare against and the baseline bench/render.py measures."""
+    out: Dict[str, np.ndarray] = {}
+    for cam in cameras:
+        renderer.update_scene(data, camera=cam)
+        if rgb:
+            out[f"{cam}_rgb"] = renderer.render()
+        if depth:
+            renderer.enable_depth_rendering()
+            out[f"{cam}_depth"] = renderer.render().astype(np.float32, copy=False)
+            renderer.disable_depth_rendering()
+        if mask:
+            renderer.enable_segmentation_rendering()
+            seg = renderer.render()
+            renderer.disable_segmentation_rendering()
+            geom_ids = np.where(seg[..., 1] == _GEOM, seg[..., 0], -1)
+            out[f"{cam}_mask"] = geom_body[geom_ids]
+    return out

@@ -1,13 +1,18 @@
 """Pick an OpenGL platform for MuJoCo's offscreen renderer before ``mujoco`` is imported.
 
-MuJoCo reads ``MUJOCO_GL`` once, at import, and defaults to GLFW, which fails on a server
-without a display ("an OpenGL platform library has not been loaded into this process"). So we
-probe the candidates in a subprocess (a failed GL init can abort the process that tries it) and
-export the first that works; child processes (workers) inherit the choice and skip the probe.
+MuJoCo reads ``MUJOCO_GL`` once, when ``mujoco`` is first imported, and defaults to GLFW, which
+fails on a server without a display. So importing ``robotr1_data.sim`` (before its modules import
+mujoco) exports a choice made from which GL libraries are installed -- file checks only, no
+subprocess, no GL call: importing the simulator to build a model costs nothing here. The real
+test runs when a renderer is made (``check_rendering``): a subprocess creates a tiny context with
+that platform (a failed GL init can abort the process that tries it), once per process; child
+processes inherit the verified choice through the environment and skip the probe.
 """
 
 from __future__ import annotations
 
+import ctypes
+import glob
 import os
 import subprocess
 import sys
@@ -20,6 +25,12 @@ DEBIAN_PACKAGES = {
     "osmesa": "libosmesa6",
     "glfw": "libglfw3 (and a display, e.g. `xvfb-run -a`)",
 }
+# The shared libraries MuJoCo's EGL / OSMesa contexts load (through PyOpenGL).
+LIBRARIES = {"egl": ("libEGL.so.1", "libOpenGL.so.0"), "osmesa": ("libOSMesa.so*",)}
+_LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib",
+             "/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/lib64", "/lib",
+             "/usr/local/lib")
+VERIFIED_ENV = "ROBOTR1_GL_VERIFIED"  # set once a probe passed; inherited by worker processes
 
 _PROBE = (
     "import os,sys; os.environ['MUJOCO_GL']=sys.argv[1]; "
@@ -27,12 +38,60 @@ _PROBE = (
     "import mujoco; c=mujoco.GLContext(8,8); c.make_current(); c.free()"
 )
 
+# chosen: the platform exported (or found); source: "user" (MUJOCO_GL given), "auto" (picked
+# here), "preloaded" (mujoco imported before robotr1 with MUJOCO_GL unset: it uses GLFW) or None;
+# failed: a probe failed (or a test says so); verified: a probe passed in this process.
+_state = {"chosen": None, "source": None, "failed": False, "verified": False}
+
 
 def candidates() -> List[str]:
     order = ["egl", "osmesa"]
     if os.environ.get("DISPLAY"):
         order.append("glfw")
     return order
+
+
+def _installed(pattern: str) -> bool:
+    dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(":") if d] + list(_LIB_DIRS)
+    if any(glob.glob(os.path.join(d, pattern)) for d in dirs):
+        return True
+    try:  # an unusual layout (conda, nix): ask the dynamic loader, still no subprocess
+        ctypes.CDLL(pattern.replace("*", ".8") if "*" in pattern else pattern)
+        return True
+    except OSError:
+        return False
+
+
+def libraries_present(backend: str) -> bool:
+    if backend == "glfw":
+        return bool(os.environ.get("DISPLAY"))
+    return all(_installed(p) for p in LIBRARIES[backend])
+
+
+def _export(backend: str) -> None:
+    os.environ["MUJOCO_GL"] = backend
+    if backend == "osmesa":
+        os.environ["PYOPENGL_PLATFORM"] = "osmesa"
+
+
+def select_gl() -> Optional[str]:
+    """Run when ``robotr1_data.sim`` is imported, before mujoco: choose, never raise, never
+    start a process. Rendering later raises the clear error; physics-only use always runs."""
+    chosen = os.environ.get("MUJOCO_GL")
+    if chosen:
+        _state.update(chosen=chosen.lower(), source="user")
+        _export(chosen.lower())
+    elif "mujoco" in sys.modules:
+        _state.update(chosen="glfw", source="preloaded")
+    else:
+        for backend in candidates():
+            if libraries_present(backend):
+                _export(backend)
+                _state.update(chosen=backend, source="auto")
+                break
+        else:
+            _state.update(chosen=None, source="auto", failed=True)
+    return _state["chosen"]
 
 
 def probe(backend: str, timeout: float = 60.0) -> bool:
@@ -46,47 +105,57 @@ def probe(backend: str, timeout: float = 60.0) -> bool:
     return res.returncode == 0
 
 
-_state = {"chosen": None, "failed": False}
-
-
-def select_gl() -> Optional[str]:
-    """Called when ``robotr1_data.sim`` is imported (before mujoco): choose, never raise.
-
-    When nothing works, rendering later raises the clear error; physics-only use still runs.
-    """
-    try:
-        _state["chosen"] = ensure_gl()
-    except UsageError:
-        _state["failed"] = True
-    return _state["chosen"]
-
-
 def check_rendering() -> None:
+    """Called when a renderer is about to be made: the chosen platform works, or a UsageError
+    that says what to do. Probes at most once per process (and not at all in workers whose
+    parent verified the same platform)."""
     if _state["failed"]:
         raise UsageError(no_gl_message())
+    if _state["verified"] or _state["source"] in (None, "user"):
+        return  # an explicit MUJOCO_GL is honoured as is; None: select_gl never ran
+    chosen = _state["chosen"]
+    if os.environ.get(VERIFIED_ENV) == chosen or probe(chosen):
+        _state["verified"] = True
+        os.environ[VERIFIED_ENV] = chosen
+        return
+    _state["failed"] = True
+    raise UsageError(no_gl_message())
 
 
 def ensure_gl() -> str:
-    """Export a working MUJOCO_GL and return it; an explicit MUJOCO_GL is honoured as is."""
+    """Probe the candidates now, export the first that works and return it (an explicit
+    MUJOCO_GL is honoured as is); a UsageError when none works. For callers that want the full
+    check before mujoco is imported."""
     chosen = os.environ.get("MUJOCO_GL")
     if chosen:
-        os.environ["MUJOCO_GL"] = chosen.lower()
-        if chosen.lower() == "osmesa":
-            os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+        _export(chosen.lower())
         return chosen.lower()
     if "mujoco" in sys.modules:
-        # Too late to choose: mujoco already fixed its platform at import.
-        return "default"
+        return "default"  # too late to choose: mujoco fixed its platform at import
     for backend in candidates():
         if probe(backend):
-            os.environ["MUJOCO_GL"] = backend
-            if backend == "osmesa":
-                os.environ["PYOPENGL_PLATFORM"] = "osmesa"
+            _export(backend)
             return backend
     raise UsageError(no_gl_message())
 
 
+def _working_platform() -> Optional[str]:
+    return next((b for b in ("egl", "osmesa") if probe(b)), None)
+
+
 def no_gl_message() -> str:
+    if _state["source"] == "preloaded":
+        works = _working_platform() or "egl"
+        return ("mujoco was imported before robotr1 with MUJOCO_GL unset, so it chose GLFW, which "
+                "needs a display; MUJOCO_GL must be set before mujoco is first imported: run "
+                f"`MUJOCO_GL={works} python your_script.py`, or put `import os; "
+                f"os.environ['MUJOCO_GL'] = '{works}'` above the first `import mujoco` (or import "
+                "robotr1_data.sim before mujoco)")
+    if _state["source"] == "auto" and _state["chosen"]:
+        other = next((b for b in candidates() if b != _state["chosen"] and probe(b)), None)
+        if other:
+            return (f"OpenGL platform '{_state['chosen']}' is installed but does not work here; "
+                    f"'{other}' does: rerun with MUJOCO_GL={other} set")
     tried = ", ".join(candidates())
     pkgs = " ".join(DEBIAN_PACKAGES[b] for b in ("egl", "osmesa"))
     return (f"no OpenGL platform works for headless rendering (tried {tried}); install the Debian "

@@ -1,6 +1,6 @@
 """Inverse kinematics for the Panda's TCP with mink (differential IK as a small QP).
 
-IK runs on a robot-only model compiled from the same ``assets/panda.xml`` as the scene, so the
+IK runs on a robot-only model compiled from the same ``robotr1_data/assets/panda.xml`` as the scene, so the
 solution never "moves" task objects and a solve costs ~0.2 ms per iteration.
 """
 
@@ -12,14 +12,11 @@ import mink
 import mujoco
 import numpy as np
 
+from robotr1_data.errors import IKError  # noqa: F401 - also importable from here
 from robotr1_data.sim.assets import asset_path
 
 ARM_DOF = 7
 HOME_Q = np.array([0.0, -np.pi / 4, 0.0, -3 * np.pi / 4, 0.0, np.pi / 2, np.pi / 4])
-
-
-class IKError(RuntimeError):
-    pass
 
 
 class PandaIK:

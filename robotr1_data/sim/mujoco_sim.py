@@ -13,7 +13,7 @@ import numpy as np
 import mujoco
 
 from robotr1_data.errors import UsageError
-from robotr1_data.sim.base import SimBackend
+from robotr1_data.backends.protocols import Closing
 
 
 ARM_JOINTS = [f"panda_joint{i}" for i in range(1, 8)]
@@ -23,7 +23,7 @@ FINGER_MAX = 0.04
 STATE_SPEC = "mjSTATE_INTEGRATION"
 
 
-class MujocoSim(SimBackend):
+class MujocoSim(Closing):
     name = "mujoco"
     control_dt = 0.05
 

@@ -12,9 +12,8 @@ from typing import List, Optional, Sequence
 import mujoco
 
 from robotr1_data.sim.assets import asset_path
+from robotr1_data.world import TABLE_TOP_Z
 
-TABLE_TOP_Z = 0.752
-TABLE_CENTER = (0.25, 0.0, TABLE_TOP_Z)
 HAND_BODY = "panda_hand"
 
 GEOM_TYPES = {
@@ -23,6 +22,24 @@ GEOM_TYPES = {
     "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
     "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE,
 }
+
+
+_CAMERAS_CACHE: dict = {}
+
+
+def scene_cameras() -> List[str]:
+    """Camera names of the compiled world (``world.xml`` with the robot): RLBench's five in
+    their usual order, then any other ``<camera>`` in model order. A new camera is one line of
+    XML; nothing in Python lists it."""
+    from robotr1_data.episode import CAMERAS
+
+    key = str(asset_path("world.xml"))
+    if key not in _CAMERAS_CACHE:
+        model = mujoco.MjModel.from_xml_path(key)
+        names = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_CAMERA, i) for i in range(model.ncam)]
+        _CAMERAS_CACHE[key] = ([c for c in CAMERAS if c in names]
+                               + [c for c in names if c and c not in CAMERAS])
+    return list(_CAMERAS_CACHE[key])
 
 
 class SceneBuilder:

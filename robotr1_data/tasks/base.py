@@ -9,29 +9,14 @@ elsewhere.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import List, Optional, Sequence
 
 import numpy as np
 
 from robotr1_data.tasks.conditions import Condition
-
-# Gripper pointing straight down (TCP z = -world z), fingers opening along world y at yaw 0.
-DOWN_QUAT = np.array([0.0, 1.0, 0.0, 0.0])  # w, x, y, z
-
-
-def down_quat(yaw: float = 0.0) -> np.ndarray:
-    """Top-down gripper orientation turned by ``yaw`` radians about world z (w, x, y, z)."""
-    half = 0.5 * yaw
-    rz = np.array([math.cos(half), 0.0, 0.0, math.sin(half)])
-    return quat_mul(rz, DOWN_QUAT)
-
-
-def quat_mul(a, b):
-    w1, x1, y1, z1 = a
-    w2, x2, y2, z2 = b
-    return np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-                     w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
+# Re-exported: policies and plugins import the gripper orientation from here.
+from robotr1_data.tasks.geometry import DOWN_QUAT, down_quat, quat_mul  # noqa: F401
+from robotr1_data.tasks.regions import sample_positions  # noqa: F401
 
 
 @dataclasses.dataclass
@@ -51,9 +36,18 @@ class Waypoint:
 
 
 class Task:
-    """Subclass this, name the file after the task, and register it (see docs/tasks.md)."""
+    """Subclass this in a file named after the task (see docs/tasks.md).
+
+    ``name`` (the name ``--tasks`` takes and shards record) defaults to the module's name, as
+    RLBench names a task by its file: ``catalogue/open_drawer.py`` holds task ``open_drawer``.
+    """
 
     name: str = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("name"):
+            cls.name = cls.__module__.rsplit(".", 1)[-1]
 
     def __init__(self, sim):
         self.sim = sim
@@ -90,6 +84,24 @@ class Task:
 
     def cleanup(self) -> None:
         pass
+
+    # --- optional names for Robot-R1 Bench (robotr1_data.bench; docs/bench.md) -------------
+    # Class methods, so a reader of a shard can name things without a simulator: the shard
+    # stores the variation and descriptions, not the waypoints or body names.
+    @classmethod
+    def step_names(cls, variation: int, descriptions: Sequence[str]) -> Optional[List[str]]:
+        """Short human names of the expert's waypoints in order, like RLBench's waypoint
+        comments ("move above the red cup", "close the gripper on the cup", "lift"); one per
+        waypoint. None (the default): the bench names each step from its motion and gripper
+        action."""
+        return None
+
+    @classmethod
+    def object_names(cls, variation: int, descriptions: Sequence[str]) -> Optional[List[Optional[str]]]:
+        """What a person would call each body of ``task_low_dim_state``, in order ("the red
+        cup"); None for a body no name tells apart from another. None (the default): the bench
+        derives names from the registered body names."""
+        return None
 
     # --- registration helpers --------------------------------------------------------------
     def register_success_conditions(self, conditions: Sequence[Condition]):
@@ -128,17 +140,3 @@ class Task:
     def failed(self) -> bool:
         return any(c.condition_met(self.sim)[0] for c in self._fail)
 
-
-def sample_positions(rng: np.random.Generator, count: int, low: Sequence[float],
-                     high: Sequence[float], min_distance: float, max_tries: int = 1000) -> np.ndarray:
-    """``count`` points uniform in the box [low, high], pairwise at least ``min_distance`` apart
-    in xy (RLBench's SpawnBoundary with collision checking, reduced to what our objects need)."""
-    low, high = np.asarray(low, float), np.asarray(high, float)
-    points: List[np.ndarray] = []
-    for _ in range(max_tries):
-        p = rng.uniform(low, high)
-        if all(np.linalg.norm(p[:2] - q[:2]) >= min_distance for q in points):
-            points.append(p)
-            if len(points) == count:
-                return np.array(points)
-    raise RuntimeError(f"could not place {count} objects {min_distance} m apart in {low}..{high}")

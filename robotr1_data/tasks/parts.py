@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from robotr1_data.sim.scene import TABLE_TOP_Z, SceneBuilder
+from robotr1_data.sim.scene import SceneBuilder
+from robotr1_data.world import TABLE_TOP_Z
 
 # RLBench's colour list (rlbench/const.py), so variation indices mean the same colours.
 COLORS: List[Tuple[str, Tuple[float, float, float]]] = [

@@ -6,19 +6,19 @@ the pieces a gripper must hold are registered with ``scene.graspable_body`` so t
 drag a drawer along its slide or turn a handle about its hinge.
 
 Every fixed part is built facing -x (toward the robot) in its own frame; tasks turn it with a yaw
-about z and use ``at`` to turn part-frame points (handles, shelves) into world waypoints. The
-expert grasps top-down, so openings and handles are sized for the Panda hand: the hand box spans
+about z and use ``geometry.at`` to turn part-frame points (handles, shelves) into world waypoints.
+The expert grasps top-down, so openings and handles are sized for the Panda hand: the hand box spans
 0.2 m along the finger axis and 0.06 m across it, from 0.045 m to 0.103 m above the TCP.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Dict, Sequence
+from typing import Dict
 
 import numpy as np
 
-from robotr1_data.sim.scene import TABLE_TOP_Z, SceneBuilder
+from robotr1_data.sim.scene import SceneBuilder
+from robotr1_data.world import TABLE_TOP_Z
 
 DRAWER_OPTIONS = ["bottom", "middle", "top"]  # RLBench's order (open_drawer, put_item_in_drawer)
 SHELF_OPTIONS = ["bottom", "middle", "top"]   # put_money_in_safe
@@ -27,23 +27,6 @@ WOOD = (0.55, 0.38, 0.24, 1)
 DARK_WOOD = (0.4, 0.27, 0.17, 1)
 METAL = (0.55, 0.56, 0.6, 1)
 DARK_METAL = (0.2, 0.2, 0.22, 1)
-
-
-def yaw_quat(yaw: float) -> np.ndarray:
-    """Rotation by ``yaw`` about world z (w, x, y, z)."""
-    return np.array([math.cos(0.5 * yaw), 0.0, 0.0, math.sin(0.5 * yaw)])
-
-
-def at(origin: Sequence[float], yaw: float, local: Sequence[float]) -> np.ndarray:
-    """World position of the point ``local`` of a part placed at ``origin`` turned by ``yaw``."""
-    c, s = math.cos(yaw), math.sin(yaw)
-    x, y, z = local
-    return np.asarray(origin, float) + np.array([c * x - s * y, s * x + c * y, z])
-
-
-def grip_yaw(yaw: float) -> float:
-    """The parallel gripper is symmetric: the equivalent yaw within [-pi/2, pi/2)."""
-    return (yaw + math.pi / 2) % math.pi - math.pi / 2
 
 
 def _box(scene, body, center, half, rgba, name=None, **kw):

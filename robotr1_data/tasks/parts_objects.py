@@ -4,9 +4,6 @@ Like ``parts``, each function adds named bodies to a SceneBuilder and returns th
 needs. Fixed receptacles (bins, bases, pegs, target patches, dustpans) are plain bodies that a
 task moves with ``sim.set_body_pose``; free objects carry a free joint. Regions are box sites
 (RLBench's proximity sensors) that ``DetectedCondition`` checks.
-
-The few waypoint recipes at the end (grasp from above, carry, put down) are shared by the tasks
-so that each task file only says *where* to grasp and *where* to put things.
 """
 
 from __future__ import annotations
@@ -16,8 +13,9 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from robotr1_data.sim.scene import TABLE_TOP_Z, SceneBuilder
-from robotr1_data.tasks.base import Waypoint, down_quat, quat_mul, sample_positions
+from robotr1_data.sim.scene import SceneBuilder
+from robotr1_data.world import TABLE_TOP_Z
+from robotr1_data.tasks.geometry import quat_mul, rotate_z, yaw_quat
 
 GREY = (0.35, 0.35, 0.38, 1)
 DARK = (0.12, 0.12, 0.14, 1)
@@ -295,54 +293,3 @@ def floating_target(scene: SceneBuilder, name: str, radius: float = 0.02,
     region = f"{name}_region"
     scene.site(body, region, size=[tolerance] * 3)
     return {"body": name, "region": region}
-
-
-# --- waypoint recipes --------------------------------------------------------------------------
-def grasp_yaw(object_yaw: float, symmetry: float = math.pi / 2) -> float:
-    """The gripper yaw closest to zero that lines the fingers up with an object's faces."""
-    return (object_yaw + symmetry / 2) % symmetry - symmetry / 2
-
-
-def pick_waypoints(pos: Sequence[float], yaw: float, approach: float = 0.1, lift: float = 0.15,
-                   prefix: str = "") -> List[Waypoint]:
-    """Above ``pos``, straight down, close on the object, straight back up."""
-    x, y, z = pos
-    q = down_quat(yaw)
-    return [Waypoint((x, y, z + approach), q, name=f"{prefix}approach"),
-            Waypoint((x, y, z), q, gripper="close", linear=True, name=f"{prefix}grasp"),
-            Waypoint((x, y, z + lift), q, linear=True, name=f"{prefix}lift")]
-
-
-def place_waypoints(pos: Sequence[float], yaw: float, approach: float = 0.1,
-                    retreat: float = 0.1, prefix: str = "") -> List[Waypoint]:
-    """Above ``pos``, straight down, open, straight back up (the TCP pose at release is ``pos``)."""
-    x, y, z = pos
-    q = down_quat(yaw)
-    return [Waypoint((x, y, z + approach), q, name=f"{prefix}above"),
-            Waypoint((x, y, z), q, gripper="open", linear=True, name=f"{prefix}release"),
-            Waypoint((x, y, z + retreat), q, linear=True, name=f"{prefix}retreat")]
-
-
-def sample_offsets(rng: np.random.Generator, count: int, half: Sequence[float],
-                   min_distance: float) -> np.ndarray:
-    """``count`` 2-D offsets in [-half, half] at least ``min_distance`` apart (a small pile)."""
-    half = np.asarray(half, float)
-    return sample_positions(rng, count, -half, half, min_distance)
-
-
-def segment_distance(point, a, b) -> float:
-    """Distance from ``point`` to the segment a-b (to keep a lying tool clear of objects)."""
-    point, a, b = (np.asarray(v, float) for v in (point, a, b))
-    t = np.clip(np.dot(point - a, b - a) / np.dot(b - a, b - a), 0.0, 1.0)
-    return float(np.linalg.norm(point - (a + t * (b - a))))
-
-
-def rotate_z(vec: Sequence[float], yaw: float) -> np.ndarray:
-    c, s = math.cos(yaw), math.sin(yaw)
-    x, y = vec[0], vec[1]
-    return np.array([c * x - s * y, s * x + c * y] + list(vec[2:]))
-
-
-def yaw_quat(yaw: float) -> np.ndarray:
-    """Quaternion (w, x, y, z) for a turn of ``yaw`` about world z."""
-    return np.array([math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)])

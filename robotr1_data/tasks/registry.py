@@ -1,4 +1,4 @@
-"""Find tasks: the built-in task files in this package, plus plugins.
+"""Find tasks: the built-in task files (``robotr1_data/tasks/catalogue/``), plus plugins.
 
 Plugins are third-party packages that declare an entry point in the ``robotr1.tasks`` group
 pointing at a Task subclass (``my_task = my_pkg.my_task:MyTask``); see docs/tasks.md.
@@ -16,20 +16,19 @@ from robotr1_data.errors import UsageError, did_you_mean
 from robotr1_data.tasks.base import Task
 
 ENTRY_POINT_GROUP = "robotr1.tasks"
-_NOT_TASKS = {"base", "conditions", "parts", "parts_articulated", "parts_objects", "recipes", "registry"}
 _cache: Dict[str, Tuple[Type[Task], str]] = {}
 
 
 def _builtin() -> Dict[str, Tuple[Type[Task], str]]:
-    import robotr1_data.tasks as pkg
+    import robotr1_data.tasks.catalogue as pkg
     found = {}
     for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name in _NOT_TASKS or info.name.startswith("_"):
+        if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{pkg.__name__}.{info.name}")
         for _, obj in inspect.getmembers(module, inspect.isclass):
             if issubclass(obj, Task) and obj is not Task and obj.__module__ == module.__name__:
-                found[obj.name or info.name] = (obj, "built-in")
+                found[obj.name] = (obj, "built-in")
     return found
 
 
@@ -45,7 +44,7 @@ def _plugins() -> Dict[str, Tuple[Type[Task], str]]:
             print(f"warning: task plugin {ep.name!r} ({ep.value}) is not a robotr1 Task subclass")
             continue
         dist = getattr(ep, "dist", None)
-        found[cls.name or ep.name] = (cls, f"plugin ({dist.name if dist else ep.value})")
+        found[cls.name] = (cls, f"plugin ({dist.name if dist else ep.value})")
     return found
 
 

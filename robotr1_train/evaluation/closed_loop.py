@@ -1,16 +1,18 @@
 """Closed-loop evaluation in the simulator (``robotr1-train eval-sim``).
 
-Per episode: reset the task with an evaluation seed (``seeds.eval_episode_seed``, disjoint from the
-training stream), then loop observe -> ``policy.predict`` -> ``controller.execute`` until the
-task's success conditions hold, a failure condition fires, the policy's output is unusable, or the
-keypoint budget (``max_keypoints``, PerAct's 25 by default) runs out. Success and failure
-conditions are checked after every 0.05 s control step.
+One episode loop for every backend: ``--backend`` names a registered backend
+(``robotr1_data.backends``), which gives a ``KeypointEnv`` per task. Per episode: reset the task
+with an evaluation seed (``seeds.eval_episode_seed``, disjoint from the training stream), then
+loop observe -> ``policy.predict`` -> ``env.execute`` until the task's success conditions hold, a
+failure condition fires, the policy's output is unusable, or the keypoint budget
+(``max_keypoints``, PerAct's 25 by default) runs out. MuJoCo checks success and failure
+conditions after every 0.05 s control step; RLBench after every keypoint it executes.
 
 Failure reasons (counted, never raised):
 
 - ``unparseable``: the policy gave no usable answer (a VLM without ``<answer> [x, y, z] </answer>``);
-- ``unreachable``: the target is non-finite, outside the workspace box (+ ``range_margin``), or IK
-  cannot reach it;
+- ``unreachable``: the target is non-finite, outside the workspace box (+ ``range_margin``; MuJoCo),
+  or the backend cannot reach it (IK; RLBench's planner);
 - ``timeout``: the keypoint budget ran out without success;
 - ``fail_condition``: the task's failure condition fired;
 - ``error``: anything else went wrong inside the episode (message kept in ``detail``).
@@ -22,7 +24,6 @@ as in ``robotr1-data generate``.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import math
@@ -34,40 +35,78 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from robotr1_data.backends import backend_choices
+from robotr1_data.config import check_bounds, comma_list, opt
 from robotr1_data.errors import UsageError, output_dir
 
 FAILURE_REASONS = ("unparseable", "unreachable", "timeout", "fail_condition", "error")
 RESULTS_FILE = "results.json"
 RESULTS_VERSION = 1
+NEEDS_EXPERT_WAYPOINTS = ("oracle",)  # policies that replay the backend's expert waypoints
+
+
+def _engines() -> Sequence[str]:
+    from robotr1_train.engines import ENGINES
+
+    return ENGINES
+
+
+def _task_list(values) -> List[str]:
+    out = comma_list(values) or []
+    return [] if out == ["all"] else out
 
 
 @dataclasses.dataclass
 class EvalSimConfig:
-    """Settings of one ``eval-sim`` run (printed into ``OUT/results.json``)."""
+    """Settings of one ``eval-sim`` run (each field is a flag; stored in ``OUT/results.json``)."""
 
-    policies: List[str] = dataclasses.field(default_factory=lambda: ["oracle"])
-    tasks: List[str] = dataclasses.field(default_factory=list)  # empty: every registered task
-    episodes: int = 10
-    seed: int = 0
-    out: str = "eval"
-    variation: Optional[int] = None  # None: cycle through variations (episode % count)
-    max_keypoints: int = 25
-    max_steps_per_keypoint: int = 120
-    workers: int = 1
-    camera: str = "front"
-    image_size: Tuple[int, int] = (224, 224)  # height, width of the rendered view (VLM input, video)
-    video: bool = True
-    video_every: int = 1  # keep every n-th control step in the video
-    video_fps: int = 20
-    range_margin: float = 0.05  # m beyond the workspace box still accepted as a target
-    train_data: List[str] = dataclasses.field(default_factory=list)
-    max_new_tokens: int = 256  # vlm
-    vlm_gripper: str = "auto"  # vlm: auto | keep
-    do_sample: bool = False  # vlm: greedy by default
-    temperature: float = 1.0
-    device: Optional[str] = None  # vlm: cuda when available, else cpu
-    show_progress: bool = True
-    backend: str = "mujoco"  # or "rlbench" (RLBench's tasks through PyRep; robotr1_data.sim.rlbench)
+    policies: List[str] = opt(
+        help="vlm:RUN_DIR, oracle, random or noop; repeat (or list several) to compare them in one "
+             "report", default_factory=lambda: ["oracle"], flag="--policy", metavar="SPEC",
+        repeat=True, required=True)
+    tasks: List[str] = opt(help="task names (space or comma separated) or 'all' (default: all)",
+                           default_factory=list, metavar="TASK", parse=_task_list)
+    episodes: int = opt(10, "episodes per task (variations cycle)", min=1)
+    seed: int = opt(0, "evaluation seed (its own stream, disjoint from training)", min=0)
+    out: str = opt("eval", "output directory (results.json, report.md, success.png, videos/)",
+                   required=True)
+    variation: Optional[int] = opt(None, "evaluate one variation only (default: episode e gets "
+                                   "variation e % count)", min=0)
+    max_keypoints: int = opt(25, "keypoint budget per episode", min=1)
+    max_steps_per_keypoint: int = opt(120, "control steps (0.05 s) per keypoint", min=1)
+    workers: int = opt(1, "parallel simulator processes", min=1)
+    camera: str = opt("front", "the view the VLM sees and the videos show")
+    image_size: Tuple[int, int] = opt((224, 224), "height and width of the rendered view (VLM "
+                                      "input, videos)", metavar=("H", "W"))
+    video: bool = opt(True, "skip the per-episode videos (faster, no GL needed)")
+    video_every: int = opt(1, "keep every n-th control step in the videos", min=1)
+    video_fps: int = opt(20, "frames per second of the videos", min=1)
+    range_margin: float = opt(0.05, "metres beyond the workspace box still accepted as a target",
+                              min=0)
+    train_data: List[str] = opt(help="training shards (files or directories) to check the eval "
+                                "seeds against; repeatable", default_factory=list,
+                                metavar="DIR", repeat=True)
+    max_new_tokens: int = opt(256, "vlm: answer length limit in tokens", min=1)
+    vlm_gripper: str = opt("auto", "vlm: auto (an answer at the current position toggles the "
+                           "gripper) or keep (never changes it)", choices=("auto", "keep"))
+    do_sample: bool = opt(False, "vlm: sample instead of greedy decoding")
+    temperature: float = opt(1.0, "vlm: sampling temperature (with --do-sample)", min=0)
+    device: Optional[str] = opt(None, "vlm, hf engine: cuda, cpu, ... (default: cuda when "
+                                "available)")
+    engine: str = opt("hf", "vlm generation engine: hf (transformers generate), vllm (needs CUDA "
+                      "and vllm), auto (vllm when it can run here, else hf); the prompts are the "
+                      "same", choices=_engines)
+    show_progress: bool = opt(True, "no per-episode lines", flag="--quiet")
+    backend: str = opt("mujoco", "a registered simulator backend (robotr1_data.backends); rlbench: "
+                       "RLBench's own tasks in CoppeliaSim (needs PyRep; see docs/rlbench_backend.md)",
+                       choices=backend_choices())
+
+    def validate(self) -> None:
+        """Field checks that need no simulator, model or file system (``check`` adds those)."""
+        check_bounds(self)
+        if not self.policies:
+            raise UsageError("no --policy given; use vlm:RUN_DIR, oracle, random or noop")
+        self.image_size = tuple(self.image_size)  # type: ignore[assignment]
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -75,134 +114,100 @@ class EvalSimConfig:
         return d
 
     def resolved_tasks(self) -> List[str]:
-        from robotr1_data.tasks.registry import get_task, task_names
+        from robotr1_data.backends import get_backend
 
-        if self.backend == "rlbench":
-            from robotr1_data.sim.rlbench import require_rlbench, resolve_task_class
-
-            if not self.tasks or self.tasks == ["all"]:
-                raise UsageError("name the tasks to evaluate with --backend rlbench (--tasks ...)")
-            require_rlbench()
-            for t in self.tasks:
-                resolve_task_class(t)
-            return list(self.tasks)
-        names = list(self.tasks) if self.tasks and self.tasks != ["all"] else task_names()
-        for t in names:
-            get_task(t)
-        return names
+        backend = get_backend(self.backend)
+        backend.require()
+        return backend.check_tasks([] if self.tasks in ([], ["all"]) else list(self.tasks))
 
     def check(self) -> None:
+        from robotr1_data.backends import get_backend
         from robotr1_train.policies import parse_policy_spec
 
-        if not self.policies:
-            raise UsageError("no --policy given; use vlm:RUN_DIR, oracle, random or noop")
-        if self.backend not in ("mujoco", "rlbench"):
-            raise UsageError(f"unknown backend '{self.backend}'; choose mujoco or rlbench")
+        self.validate()
+        backend = get_backend(self.backend)
         for p in self.policies:
-            parse_policy_spec(p)
-            if self.backend == "rlbench":
-                from robotr1_train.evaluation.rlbench_loop import check_policy
-
-                check_policy(p)
-        if self.episodes < 1:
-            raise UsageError(f"--episodes must be at least 1 (got {self.episodes})")
-        if self.max_keypoints < 1:
-            raise UsageError(f"--max-keypoints must be at least 1 (got {self.max_keypoints})")
-        if self.workers < 1:
-            raise UsageError(f"--workers must be at least 1 (got {self.workers})")
+            if parse_policy_spec(p)[0] in NEEDS_EXPERT_WAYPOINTS and not backend.has_expert_waypoints:
+                raise UsageError(f"policy '{p}' replays the expert's waypoints, which the {self.backend} "
+                                 f"backend does not expose; use vlm:RUN_DIR, random or noop with "
+                                 f"--backend {self.backend}")
         from robotr1_data.episode import check_views
 
         check_views([self.camera], self.image_size)
         if self.vlm_gripper not in ("auto", "keep"):
             raise UsageError(f"--vlm-gripper must be auto or keep (got '{self.vlm_gripper}')")
+        if any(parse_policy_spec(p)[0] == "vlm" for p in self.policies):
+            from robotr1_train.engines import check_decoding
+
+            check_decoding(self.max_new_tokens, self.temperature, self.do_sample, self.engine)
         output_dir(self.out)
 
     def vlm_options(self) -> dict:
         return dict(camera=self.camera, image_size=tuple(self.image_size), max_new_tokens=self.max_new_tokens,
                     gripper=self.vlm_gripper, do_sample=self.do_sample, temperature=self.temperature,
-                    device=self.device)
+                    device=self.device, engine=self.engine)
 
 
 # --------------------------------------------------------------------------------------------
 # one episode
 
-def _finite_in_box(xyz: np.ndarray, margin: float) -> Optional[str]:
-    from robotr1_data.qa.distractors import Workspace
-
-    if not np.all(np.isfinite(xyz)):
-        return "target is not finite"
-    box = Workspace()
-    lo, hi = np.asarray(box.low) - margin, np.asarray(box.high) + margin
-    if np.any(xyz < lo) or np.any(xyz > hi):
-        return (f"target {np.round(xyz, 3).tolist()} outside the workspace "
-                f"{np.round(lo, 3).tolist()}..{np.round(hi, 3).tolist()}")
-    return None
-
-
 def _xyz(v) -> Optional[List[float]]:
     return None if v is None else [round(float(x), 4) for x in v]
 
 
-def run_episode(sim, controller, policy, cfg: EvalSimConfig, task: str, episode: int,
+def run_episode(env, policy, cfg: EvalSimConfig, task: str, episode: int,
                 label: str, video_dir: Optional[str] = None) -> dict:
-    """Run one evaluation episode; returns its JSON record. Never raises for policy output."""
+    """Run one evaluation episode on any ``KeypointEnv`` (``robotr1_data.backends``); returns
+    its JSON record. Never raises for policy output."""
     from robotr1_train.evaluation.seeds import eval_episode_seed
     from robotr1_train.evaluation.video import EpisodeVideo
     from robotr1_train.policies.base import EpisodeContext, Observation, PolicyOutputError
 
     seed = eval_episode_seed(cfg.seed, task, episode)
-    count = sim.task.variation_count()
+    count = env.variation_count()
+    if cfg.variation is not None and not 0 <= cfg.variation < count:
+        raise UsageError(f"--variation {cfg.variation} is out of range for {task} (0..{count - 1}); "
+                         "pick one in range or leave --variation out to cycle through all")
     variation = cfg.variation if cfg.variation is not None else episode % count
     t0 = time.perf_counter()
-    rec = new_record(label, task, episode, variation, seed)
-    video = EpisodeVideo(cfg.camera, cfg.video_every) if video_dir else None
+    rec = new_record(label, task, episode, variation, seed, backend=cfg.backend)
+    # A backend that steps finely gives a frame per control step; one that returns one
+    # observation per keypoint gives a frame per keypoint, played slower.
+    per_step = bool(getattr(env, "frames_per_step", True))
+    video = EpisodeVideo(cfg.camera, cfg.video_every if per_step else 1) if video_dir else None
+    fps = cfg.video_fps if per_step else max(1, cfg.video_fps // 10)
     outcome = {"success": False, "failed": False}
-    state = {"progress": 0, "pred": None}
+    state = {"pred": None}
+
+    def caption():
+        return f"{label} {task} v{variation} kp {len(rec['keypoints'])}"
+
     try:
-        descriptions = sim.reset(variation, np.random.default_rng(seed))
+        descriptions, obs = env.reset(variation, seed)
         rec["description"] = descriptions[0] if descriptions else task.replace("_", " ")
-        waypoints = copy.deepcopy(list(sim.task.waypoints))
+        waypoints = list(env.expert_waypoints())
         rec["expert_keypoints"] = len(waypoints)
         policy.reset(EpisodeContext(task, int(variation), list(descriptions), int(seed),
-                                    np.random.default_rng([int(seed), 1]), controller.default_quat(),
+                                    np.random.default_rng([int(seed), 1]), env.default_quat(),
                                     waypoints))
-
-        def true_xyz():
-            p = state["progress"]
-            return np.asarray(waypoints[p].pos, float) if p < len(waypoints) else None
-
-        def caption():
-            return f"{label} {task} v{variation} kp {len(rec['keypoints'])}"
-
-        def on_step() -> bool:
-            rec["steps"] += 1
-            if video is not None:
-                video.maybe_add(sim, state["pred"], true_xyz(), caption())
-            if sim.task.success()[0]:
-                outcome["success"] = True
-                return True
-            if sim.task.failed():
-                outcome["failed"] = True
-                return True
-            return False
+        if video is not None:
+            env.set_frame_hook(lambda: video.maybe_add(env, state["pred"], env.expert_target(), caption()))
 
         for k in range(cfg.max_keypoints):
-            rendered = {}
-            if policy.cameras or (video is not None and k == 0):
-                if video is not None and k == 0:
-                    rendered = video.maybe_add(sim, None, true_xyz(), caption(), force=True) or {}
-                if policy.cameras and not all(f"{c}_rgb" in rendered for c in policy.cameras):
-                    rendered = sim.render()
-            obs = Observation(task=task, variation=int(variation), description=rec["description"],
-                              state=sim.tcp_position(), gripper_open=controller.gripper_open,
-                              images={c: rendered[f"{c}_rgb"] for c in policy.cameras if f"{c}_rgb" in rendered},
-                              tcp_pose=sim.tcp_pose(), keypoint_index=k,
-                              joint_positions=np.asarray(sim.arm_target, float).copy())
-            truth = true_xyz()
+            truth = env.expert_target()
+            if video is not None and k == 0:
+                video.maybe_add(env, None, truth, caption(), force=True)
+            pose = np.asarray(obs["gripper_pose"], float)
+            observation = Observation(
+                task=task, variation=int(variation), description=rec["description"], state=pose[:3],
+                gripper_open=bool(float(obs["gripper_open"]) > 0.5),
+                images={c: obs[f"{c}_rgb"] for c in policy.cameras if f"{c}_rgb" in obs},
+                tcp_pose=pose, keypoint_index=k,
+                joint_positions=np.asarray(obs["joint_positions"], float))
             kp = {"index": k, "pred": None, "gripper_open": None, "true": _xyz(truth), "l1": None,
                   "text": None, "status": None, "steps": 0, "tracking_error": None}
             try:
-                target = policy.predict(obs)
+                target = policy.predict(observation)
             except PolicyOutputError as err:
                 kp.update(status=err.reason, text=err.text)
                 rec["keypoints"].append(kp)
@@ -214,34 +219,36 @@ def run_episode(sim, controller, policy, cfg: EvalSimConfig, task: str, episode:
                 kp["quat"] = _xyz(target.quat)
             if truth is not None and np.all(np.isfinite(target.xyz)):
                 kp["l1"] = round(float(np.abs(target.xyz - truth).sum()), 5)
-            bad = None if target.hold else _finite_in_box(target.xyz, cfg.range_margin)
+            bad = None if target.hold else env.check_target(target.xyz)
             if bad:
                 kp["status"] = "unreachable"
                 rec["keypoints"].append(kp)
                 rec["reason"], rec["detail"] = "unreachable", bad
                 break
             state["pred"] = None if target.hold else target.xyz
-            res = controller.execute(target, on_step)
-            kp.update(status=res.status, steps=res.steps, tracking_error=round(res.tracking_error, 5))
+            obs, success, terminate, reason = env.execute(target)
+            report = env.last
+            rec["steps"] += report.steps
+            kp.update(status=report.status, steps=report.steps, tracking_error=report.tracking_error)
             rec["keypoints"].append(kp)
-            if res.status == "unreachable":
-                rec["reason"], rec["detail"] = "unreachable", res.detail
+            if reason:  # the backend could not execute the target; the scene is unchanged
+                rec["reason"], rec["detail"] = "unreachable", reason
                 break
-            p = state["progress"]
-            if p < len(waypoints) and np.linalg.norm(sim.tcp_position() - np.asarray(waypoints[p].pos)) \
-                    <= controller.expert.tolerance:
-                state["progress"] = p + 1
-            if outcome["success"] or outcome["failed"]:
+            if success or terminate:
+                outcome["success"], outcome["failed"] = bool(success), not success
                 break
+    except UsageError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one broken episode must not end the evaluation
         rec["reason"], rec["detail"] = "error", f"{type(exc).__name__}: {exc}"
+    finally:
+        env.set_frame_hook(None)
     frames = video.frames if video is not None else None
-    return finish_record(rec, cfg, t0, outcome["success"], outcome["failed"], frames, video_dir,
-                         cfg.video_fps)
+    return finish_record(rec, cfg, t0, outcome["success"], outcome["failed"], frames, video_dir, fps)
 
 
 def new_record(label: str, task: str, episode: int, variation: int, seed: int, **extra) -> dict:
-    """An episode's JSON record before it runs (shared by the MuJoCo and RLBench loops)."""
+    """An episode's JSON record before it runs."""
     return dict({"policy": label, "task": task, "episode": int(episode), "variation": int(variation),
                  "seed": int(seed), "description": "", "success": False, "reason": None,
                  "detail": "", "keypoints_used": 0, "steps": 0, "expert_keypoints": 0,
@@ -290,31 +297,27 @@ def _policy(spec: str, cfg: EvalSimConfig):
 
 def run_unit(cfg: EvalSimConfig, spec: str, label: str, task: str, episodes: Sequence[int],
              progress=None) -> List[dict]:
-    from robotr1_data.sim.mujoco_sim import MujocoSim
-    from robotr1_data.tasks.registry import get_task
-    from robotr1_train.evaluation.controller import ControllerConfig, KeypointController
+    from robotr1_data.backends import get_backend
 
+    backend = get_backend(cfg.backend)
     policy = _policy(spec, cfg)
-    if cfg.backend == "rlbench":
-        from robotr1_train.evaluation import rlbench_loop
-
-        return rlbench_loop.run_unit(cfg, policy, label, task, episodes, progress=progress)
     cameras = list(policy.cameras)
     if cfg.video and cfg.camera not in cameras:
         cameras.append(cfg.camera)
-    sim = MujocoSim(get_task(task), cameras=cameras, image_size=tuple(cfg.image_size),
-                    rgb=True, depth=False, mask=False)
+    env = backend.keypoint_env(task, cameras=cameras, image_size=tuple(cfg.image_size),
+                               observe_images=bool(policy.cameras),
+                               max_steps_per_keypoint=cfg.max_steps_per_keypoint,
+                               range_margin=cfg.range_margin)
     try:
-        controller = KeypointController(sim, ControllerConfig(max_steps=cfg.max_steps_per_keypoint))
         video_dir = os.path.join(cfg.out, "videos") if cfg.video else None
         out = []
         for e in episodes:
-            out.append(run_episode(sim, controller, policy, cfg, task, e, label, video_dir))
+            out.append(run_episode(env, policy, cfg, task, e, label, video_dir))
             if progress is not None:
                 progress(out[-1])
         return out
     finally:
-        sim.close()
+        backend.release_keypoint_env(env)
 
 
 def _worker(args) -> dict:
@@ -334,7 +337,7 @@ def _error_record(cfg, label, task, episode, msg) -> dict:
     return {"policy": label, "task": task, "episode": int(episode), "variation": cfg.variation,
             "seed": eval_episode_seed(cfg.seed, task, episode), "description": "", "success": False,
             "reason": "error", "detail": msg, "keypoints_used": 0, "steps": 0, "expert_keypoints": 0,
-            "keypoints": [], "video": None, "seconds": 0.0}
+            "keypoints": [], "video": None, "backend": cfg.backend, "seconds": 0.0}
 
 
 def plan_units(cfg: EvalSimConfig, tasks: Sequence[str]) -> List[tuple]:
@@ -374,7 +377,9 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     eval_seeds = {t: [eval_episode_seed(cfg.seed, t, e) for e in range(cfg.episodes)] for t in tasks}
     runs = [arg for kind, arg in map(parse_policy_spec, cfg.policies) if kind == "vlm"]
     seed_check = check_overlap(eval_seeds, cfg.train_data, runs)
-    needs_gl = (cfg.video or bool(runs)) and cfg.backend == "mujoco"
+    from robotr1_data.backends import get_backend
+
+    needs_gl = (cfg.video or bool(runs)) and get_backend(cfg.backend).needs_gl
     if needs_gl:
         from robotr1_data.sim.gl import check_rendering
 

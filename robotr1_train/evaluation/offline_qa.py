@@ -1,6 +1,7 @@
 """Offline evaluation on a QA store (``robotr1-train eval-qa --qa QA_DIR --model RUN_DIR``).
 
-Every question is answered once (greedy by default) and scored with ``robotr1_train.rewards``:
+Every question is answered once (greedy by default, by the ``hf`` or ``vllm`` engine of
+``robotr1_train.engines``, with the same prompts) and scored with ``robotr1_train.rewards``:
 
 - multiple choice (``waypoint``, ``current``, ``movement``): accuracy = the single ``<answer>`` is
   the correct choice; a parse failure is an answer without exactly one ``<answer>…</answer>`` or
@@ -24,29 +25,59 @@ from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 
+from robotr1_data.config import check_bounds, comma_list, opt
 from robotr1_data.errors import UsageError, output_dir
 
 RESULTS_FILE = "results.json"
 
 
+def _engines():
+    from robotr1_train.engines import ENGINES
+
+    return ENGINES
+
+
+def _types(values) -> List[str]:
+    out = comma_list(values) or []
+    return [] if out == ["all"] else out
+
+
 @dataclasses.dataclass
 class EvalQAConfig:
-    qa: str
-    model: str
-    out: str = ""  # default: MODEL_RUN_DIR/eval-qa
-    types: List[str] = dataclasses.field(default_factory=list)  # empty: every type in the store
-    max_samples: int = -1
-    batch_size: int = 8
-    max_new_tokens: int = 512
-    do_sample: bool = False
-    temperature: float = 1.0
-    seed: int = 0
-    device: Optional[str] = None
-    keep_samples: int = 50  # completions kept in results.json for reading
-    show_progress: bool = True
+    """Settings of one ``eval-qa`` run (each field is a flag; stored in ``OUT/results.json``)."""
+
+    qa: str = opt(help="QA store directory (holds questions.jsonl)")
+    model: str = opt(help="run directory (uses its final/), model or adapter directory")
+    out: str = opt("", "output directory (default: MODEL/eval-qa)")
+    types: List[str] = opt(help="question types, space or comma separated (default: all in the "
+                           "store)", default_factory=list, metavar="TYPE", parse=_types)
+    max_samples: int = opt(-1, "evaluate the first N questions only (-1: all)", min=-1)
+    batch_size: int = opt(8, "questions per generation batch", min=1)
+    max_new_tokens: int = opt(512, "answer length limit in tokens", min=1)
+    do_sample: bool = opt(False, "sample instead of greedy decoding")
+    temperature: float = opt(1.0, "sampling temperature (with --do-sample; 0 is greedy)", min=0)
+    seed: int = opt(0, "generation seed", min=0)
+    device: Optional[str] = opt(None, "hf engine: cuda, cpu, ... (default: cuda when available)")
+    engine: str = opt("hf", "generation engine: hf (transformers generate), vllm (needs CUDA and "
+                      "vllm), auto (vllm when it can run here, else hf); the prompts are the same",
+                      choices=_engines)
+    keep_samples: int = opt(50, "completions kept in results.json for reading", min=0)
+    show_progress: bool = opt(True, "no per-batch progress lines", flag="--quiet")
 
     def resolved_out(self) -> str:
         return self.out or os.path.join(self.model, "eval-qa")
+
+    def validate(self) -> None:
+        """Refuse bad settings before any model or data is loaded (one line each)."""
+        from robotr1_train.engines import check_decoding
+
+        check_bounds(self)
+        check_decoding(self.max_new_tokens, self.temperature, self.do_sample, self.engine)
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise UsageError(f"--batch-size must be a whole number >= 1 (got {self.batch_size})")
+
+    def check(self) -> None:
+        self.validate()
 
 
 def score(text, record: dict) -> dict:
@@ -93,15 +124,19 @@ def evaluate_qa(cfg: EvalQAConfig, generate_fn: Optional[Callable] = None,
     from robotr1_train.data import load_records, record_images
     from robotr1_train.evaluation.report import write_qa_report
 
+    cfg.check()
     records = load_records(cfg.qa, cfg.types or None, cfg.max_samples)
     out_dir = cfg.resolved_out()
     output_dir(out_dir)
+    engine_used = None  # what "auto" resolved to; None when the caller generates
     if generate_fn is None:
         from robotr1_train.policies.vlm import VLMGenerator
 
-        gen = VLMGenerator.from_run_dir(cfg.model, device=cfg.device, max_new_tokens=cfg.max_new_tokens,
-                                        do_sample=cfg.do_sample, temperature=cfg.temperature, seed=cfg.seed)
+        gen = VLMGenerator.from_run_dir(cfg.model, device=cfg.device, engine=cfg.engine,
+                                        max_new_tokens=cfg.max_new_tokens, do_sample=cfg.do_sample,
+                                        temperature=cfg.temperature, seed=cfg.seed)
         generate_fn = gen.generate
+        engine_used = gen.engine.name
     t0 = time.perf_counter()
     scored: List[dict] = []
     bs = max(1, int(cfg.batch_size))
@@ -133,6 +168,7 @@ def evaluate_qa(cfg: EvalQAConfig, generate_fn: Optional[Callable] = None,
     results = {
         "kind": "eval-qa", "version": 1,
         "config": dataclasses.asdict(cfg) | {"out": out_dir},
+        "engine": engine_used,
         "seconds": round(time.perf_counter() - t0, 2),
         "overall": aggregate(scored),
         "by_type": {t: aggregate(by_type[t]) for t in order},

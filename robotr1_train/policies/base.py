@@ -1,6 +1,6 @@
 """The policy interface of the closed-loop evaluator: observation -> next keypoint target.
 
-A policy sees what a Robot-R1 model sees (DESIGN.md §4): camera images, the current state (the
+A policy sees what a Robot-R1 model sees (the Robot-R1 prompt, docs/qa.md): camera images, the current state (the
 gripper tip's world xyz in metres) and the task description; it answers with the next keypoint
 target (PerAct's keyframe action): the TCP xyz, whether the gripper is open there, and optionally
 an orientation (w, x, y, z) and a straight-line flag. A target without an orientation is executed
@@ -83,7 +83,7 @@ class EpisodeContext:
     """Given to ``Policy.reset`` at the start of an episode.
 
     ``expert_waypoints`` is privileged information (the task's own plan); only the oracle reads it.
-    ``rng`` is the policy's own generator, derived from the episode seed (STYLE §5).
+    ``rng`` is the policy's own generator, derived from the episode seed (one seeded RNG passed down, never numpy's global one).
     """
 
     task: str

@@ -1,6 +1,6 @@
 """The RLBench backend: one CoppeliaSim per process, RLBench's Environment / TaskEnvironment.
 
-* ``RLBenchSim`` implements ``SimBackend`` over one ``TaskEnvironment``;
+* ``RLBenchSim`` wraps one ``TaskEnvironment``;
 * ``RLBenchDemoSource`` records demos with ``TaskEnvironment.get_demos(1, live_demos=True)``
   and maps them to our Episode (observations.py);
 * the process-wide simulator (``_SIMULATOR``) enforces PyRep's rule of one simulator per
@@ -24,8 +24,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from robotr1_data.errors import UsageError
-from robotr1_data.expert import DemoError
-from robotr1_data.sim.base import Closing, SimBackend
+from robotr1_data.errors import DemoError
+from robotr1_data.backends.protocols import Closing
+from robotr1_data.episode import RLBENCH_CAMERAS
 from robotr1_data.sim.rlbench import observations as O
 from robotr1_data.sim.rlbench.names import resolve_task_class
 
@@ -109,7 +110,7 @@ def build_environment(cameras: Sequence[str], image_size: Tuple[int, int], rgb: 
 
     h, w = image_size
     cams = {}
-    for cam in ("left_shoulder", "right_shoulder", "overhead", "wrist", "front"):
+    for cam in RLBENCH_CAMERAS:
         on = cam in cameras
         # RLBench's defaults otherwise (OpenGL3 renderer, one-channel masks, normalised depth,
         # as in its published datasets); depth is converted to metres in observations.py.
@@ -150,8 +151,9 @@ def _reason(detail: str) -> str:
     return "rlbench_demo"
 
 
-class RLBenchSim(SimBackend):
-    """``SimBackend`` over one RLBench ``TaskEnvironment`` (process-wide simulator)."""
+class RLBenchSim(Closing):
+    """One RLBench ``TaskEnvironment`` (process-wide simulator) with the simulator methods the
+    recorder uses (reset, observe, render, state)."""
 
     name = "rlbench"
 
@@ -159,7 +161,7 @@ class RLBenchSim(SimBackend):
                  rgb: bool = True, depth: bool = True, mask: bool = True,
                  render_quality: bool = False, headless: bool = True,
                  collision_checking: bool = False):
-        from robotr1_data.sim.rlbench import require_rlbench
+        from robotr1_data.sim.rlbench.install import require_rlbench
         require_rlbench()
         self.task_name = task
         self.task_class = resolve_task_class(task)
@@ -254,7 +256,7 @@ class RLBenchSim(SimBackend):
         self._obs = demo[len(demo) - 1]
         return descriptions, demo
 
-    # --- SimBackend -----------------------------------------------------------------------
+    # --- simulator methods-------------------------------------------------------------------
     def _need_obs(self):
         if self._obs is None:
             raise UsageError("call reset() before observe()/render() on the RLBench backend")

@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from robotr1_data.backends.protocols import Closing, KeypointReport
 from robotr1_data.errors import UsageError
-from robotr1_data.sim.base import Closing
 from robotr1_data.sim.rlbench import observations as O
 from robotr1_data.sim.rlbench.backend import RLBenchSim
 
@@ -26,10 +26,14 @@ UNREACHABLE = "unreachable_target"
 
 
 class RLBenchEvalEnv(Closing):
+    frames_per_step = False  # RLBench returns one observation per executed keypoint
+
     """One RLBench task for closed-loop evaluation (one simulator per process).
 
     ``reset(variation, seed) -> (descriptions, obs)`` and
     ``execute(target_xyz, gripper_open, quat_wxyz=None) -> (obs, success, terminate, reason)``
+    (or ``execute(target)`` with a ``KeypointTarget``-shaped object: the ``KeypointEnv`` of
+    ``robotr1_data.backends``; a ``hold`` target is not sent to RLBench)
     where ``obs`` is a dict: our low-dim fields (``gripper_pose`` is x,y,z,qx,qy,qz,qw),
     ``<cam>_rgb`` uint8, ``<cam>_depth`` float32 metres, ``<cam>_mask`` (raw CoppeliaSim
     handles) and ``<cam>_camera_{intrinsics,extrinsics,near,far}``.
@@ -45,6 +49,9 @@ class RLBenchEvalEnv(Closing):
         self._invalid_action = InvalidActionError
         self.task = task
         self._obs = None
+        self._obs_dict: Dict[str, object] = {}
+        self._hook = None
+        self.last = KeypointReport("none")
         self.steps = 0
 
     @property
@@ -55,17 +62,28 @@ class RLBenchEvalEnv(Closing):
         return self.sim.variation_count()
 
     def _dict(self, obs) -> Dict[str, object]:
-        return O.obs_to_dict(obs, self.sim.cameras, self.sim.kinds, self.sim.depth_in_meters)
+        self._obs_dict = O.obs_to_dict(obs, self.sim.cameras, self.sim.kinds, self.sim.depth_in_meters)
+        return self._obs_dict
 
     def reset(self, variation: int, seed: int) -> Tuple[List[str], Dict[str, object]]:
         descriptions, self._obs = self.sim.reset_seeded(variation, seed)
         self.steps = 0
         return descriptions, self._dict(self._obs)
 
-    def execute(self, target_xyz, gripper_open, quat_wxyz=None
+    def execute(self, target_xyz, gripper_open=None, quat_wxyz=None
                 ) -> Tuple[Dict[str, object], bool, bool, Optional[str]]:
         if self._obs is None:
             raise UsageError("call reset(variation, seed) before execute()")
+        if hasattr(target_xyz, "xyz"):  # a KeypointTarget
+            target = target_xyz
+            if target.hold:  # stay put: nothing for RLBench's planner to do
+                self.last = KeypointReport("hold", 0)
+                if self._hook is not None:  # still one video frame per keypoint
+                    self._hook()
+                return self._obs_dict, False, False, None
+            target_xyz, gripper_open, quat_wxyz = target.xyz, target.gripper_open, target.quat
+        if gripper_open is None:
+            raise UsageError("execute() needs gripper_open (or a KeypointTarget)")
         xyz = np.asarray(target_xyz, dtype=np.float64).reshape(-1)
         if xyz.shape != (3,) or not np.all(np.isfinite(xyz)):
             raise UsageError(f"target_xyz must be 3 finite numbers (world metres), "
@@ -87,10 +105,42 @@ class RLBenchEvalEnv(Closing):
         except self._invalid_action:
             # Planning failed before the arm moved: same scene, the policy's target is at fault.
             self._obs = self.sim.task_env.get_observation()
+            self.last = KeypointReport("unreachable", 1)
             return self._dict(self._obs), False, False, UNREACHABLE
         self._obs = obs
         self.sim._obs = obs
         # RLBench's reward is float(success) unless shaped rewards are on (we never turn them on).
         success = float(reward) >= 1.0
-        return self._dict(obs), bool(success), bool(terminate), None
+        self.last = KeypointReport("reached", 1)
+        out = self._dict(obs)
+        if self._hook is not None:
+            self._hook()
+        return out, bool(success), bool(terminate), None
+
+    # --- the rest of robotr1_data.backends.KeypointEnv --------------------------------------
+    def default_quat(self) -> np.ndarray:
+        from robotr1_data.tasks.base import DOWN_QUAT
+
+        return DOWN_QUAT.copy()
+
+    def expert_waypoints(self) -> list:
+        return []  # RLBench's demo planner does not expose its waypoints before it runs
+
+    def expert_target(self) -> Optional[np.ndarray]:
+        return None
+
+    def check_target(self, xyz) -> Optional[str]:
+        # RLBench's planner decides what is reachable (InvalidActionError -> unreachable_target).
+        return None if np.all(np.isfinite(np.asarray(xyz, float))) else "target is not finite"
+
+    def set_frame_hook(self, hook) -> None:
+        self._hook = hook
+
+    def render(self) -> Dict[str, object]:
+        return {k: v for k, v in self._obs_dict.items() if k.endswith("_rgb")}
+
+    def camera_parameters(self) -> Dict[str, Dict[str, object]]:
+        d = self._obs_dict
+        return {c: {"intrinsics": d[f"{c}_camera_intrinsics"], "extrinsics": d[f"{c}_camera_extrinsics"]}
+                for c in self.sim.cameras if f"{c}_camera_intrinsics" in d}
 

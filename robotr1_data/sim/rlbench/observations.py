@@ -1,6 +1,6 @@
 """RLBench ``Observation`` -> our fields (same names), camera parameters, depth in metres.
 
-RLBench already uses the conventions our shards use (DESIGN §2, docs/format.md): extrinsics are
+RLBench already uses the conventions our shards use (docs/format.md, docs/rlbench_io.md): extrinsics are
 camera->world with the camera looking along +z, intrinsics carry negative focal lengths, and
 ``gripper_pose`` is (x, y, z, qx, qy, qz, qw). What changes here:
 
@@ -22,8 +22,9 @@ import numpy as np
 from robotr1_data.episode import CAMERAS, Episode
 from robotr1_data.errors import UsageError
 from robotr1_data.keypoints import discover_keypoints
+# The dataset codecs, once: RLBench encodes depth and masks the same way live and on disk.
+from robotr1_data.rlbench_io.codec import IMAGE_KINDS, handles_from_rgb, normalised_to_metres
 
-IMAGE_KINDS = ("rgb", "depth", "mask")
 SIM_STATE_LAYOUT = ("joint_positions[7]", "gripper_joint_positions[2]", "gripper_pose[7]",
                     "task_low_dim_state[D]")
 
@@ -84,7 +85,7 @@ def depth_to_metres(depth: np.ndarray, near: float, far: float, in_meters: bool)
     if d.ndim == 3 and d.shape[-1] == 1:
         d = d[..., 0]
     if not in_meters:
-        d = near + d * (far - near)
+        d = normalised_to_metres(d, near, far)
     return d.astype(np.float32)
 
 
@@ -112,20 +113,11 @@ def images(obs, cameras: Sequence[str], kinds: Iterable[str], depth_in_meters: b
             else:
                 a = np.asarray(value)
                 if a.ndim == 3:  # masks_as_one_channel=False: RGB-coded handles
-                    a = rgb_handles_to_handles(a)
+                    a = handles_from_rgb(a)
                 elif a.dtype.kind == "f":  # RLBench decodes handles in floating point
                     a = np.rint(a)
                 out[f"{cam}_mask"] = a.astype(np.int64)
     return out
-
-
-def rgb_handles_to_handles(rgb: np.ndarray) -> np.ndarray:
-    """RGB-coded handles (R + 256 G + 65536 B), as RLBench's mask PNGs, to integer handles."""
-    a = np.asarray(rgb)
-    if a.dtype != np.uint8:
-        a = np.clip(np.round(np.asarray(a, np.float64) * 255.0), 0, 255)
-    a = a.astype(np.int64)
-    return a[..., 0] + 256 * a[..., 1] + 65536 * a[..., 2]
 
 
 def _pyrep_object_name(handle: int) -> str:

@@ -1,0 +1,177 @@
+"""Per-frame render cost, every path side by side in one run: bare physics, each render mode
+alone, the old three-pass path (one ``mujoco.Renderer`` pass per mode and camera), the new path
+(``CameraRig``: masks from one segmentation pass, RGB + depth from one ordinary pass, geoms
+outside a camera's view or owning no pixel not drawn), the new path drawing more geoms, and its
+parts (scene updates, GL
+passes, copies and dtype conversions).
+
+States come from one recorded expert demo. Every method renders the same state back to back
+(so machine load drifts over all of them alike); each round sums over all states; the table
+gives the median round, in ms per frame (all cameras together), and the ratio to the old path:
+wall time, and this process's CPU time (all its threads; steadier than wall time on a loaded
+machine, where waiting for a core inflates the wall time).
+
+    python bench/render.py [--task pick_up_cup] [--size 128] [--cameras ...] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
+
+from robotr1_data.episode import CAMERAS as ALL_CAMERAS  # noqa: E402
+from robotr1_data.expert import Expert  # noqa: E402
+from robotr1_data.record import record_demo  # noqa: E402
+from robotr1_data.sim.cameras import CameraRig, reference_renderer, render_three_pass  # noqa: E402
+from robotr1_data.sim.mujoco_sim import MujocoSim  # noqa: E402
+from robotr1_data.tasks.registry import get_task  # noqa: E402
+
+import mujoco  # noqa: E402  (after robotr1_data.sim, which picks the GL platform)
+
+CAMERAS = list(ALL_CAMERAS)
+SEG = (mujoco.mjtRndFlag.mjRND_SEGMENT, mujoco.mjtRndFlag.mjRND_IDCOLOR)
+
+
+def methods(sim, cams, size):
+    m, d = sim.model, sim.data
+    ref = reference_renderer(m, size)
+    gb = np.append(m.geom_bodyid, -1).astype(np.int32)
+    rigs = {key: CameraRig(m, cams, size, **modes) for key, modes in {
+        "rgb": dict(rgb=True, depth=False, mask=False),
+        "depth": dict(rgb=False, depth=True, mask=False),
+        "mask": dict(rgb=False, depth=False, mask=True),
+        "rgbd": dict(rgb=True, depth=True, mask=False),
+        "all": dict(rgb=True, depth=True, mask=True),
+        "all_frustum": dict(rgb=True, depth=True, mask=True),
+        "all_noskip": dict(rgb=True, depth=True, mask=True)}.items()}
+    rigs["all_frustum"]._skip_unseen = False  # skips geoms outside the view, draws hidden ones
+    rigs["all_noskip"]._skip_unseen = False  # draws every geom
+    rigs["all_noskip"]._half_angles = {}
+    parts = rigs["all"]
+    scn, con, rect = parts.scene, parts._con, parts._rect
+    h, w = size
+    rgb, z = np.empty((h, w, 3), np.uint8), np.empty((h, w), np.float32)
+
+    def physics():
+        for _ in range(sim.n_substeps):
+            mujoco.mj_step(m, d)
+        mujoco.mj_forward(m, d)
+
+    def update_all():
+        for c in cams:
+            mujoco.mjv_updateScene(m, d, parts._option, None, parts._mjv_cams[c],
+                                   mujoco.mjtCatBit.mjCAT_ALL.value, scn)
+
+    def gl_pass(read_rgb, read_z, seg):
+        def run():
+            parts._gl.make_current()
+            for c in cams:
+                mujoco.mjv_updateScene(m, d, parts._option, None, parts._mjv_cams[c],
+                                       mujoco.mjtCatBit.mjCAT_ALL.value, scn)
+                for f in SEG:
+                    scn.flags[f] = seg
+                mujoco.mjr_render(rect, scn, con)
+                mujoco.mjr_readPixels(rgb if read_rgb else None, z if read_z else None, rect, con)
+                for f in SEG:
+                    scn.flags[f] = 0
+        return run
+
+    def flips():
+        for _ in cams:
+            rgb[::-1].copy()
+
+    def metres():
+        for _ in cams:
+            parts._metres(z)
+
+    seg = np.zeros((h, w, 3), np.uint8)  # background everywhere: a valid segment image
+
+    def body_ids():
+        for _ in cams:
+            geoms = [scn.geoms[i] for i in range(scn.ngeom)]
+            parts._body_lut(geoms)[parts._segment_ids(seg, len(geoms))]
+
+    return {
+        "physics: one control step (bare)": physics,
+        "old: rgb alone (mujoco.Renderer)": lambda: render_three_pass(ref, d, cams, gb, True, False, False),
+        "old: depth alone": lambda: render_three_pass(ref, d, cams, gb, False, True, False),
+        "old: mask alone": lambda: render_three_pass(ref, d, cams, gb, False, False, True),
+        "**old: rgb + depth + mask (three passes)**": lambda: render_three_pass(ref, d, cams, gb),
+        "new: rgb alone (CameraRig)": lambda: rigs["rgb"].render(d),
+        "new: depth alone": lambda: rigs["depth"].render(d),
+        "new: mask alone": lambda: rigs["mask"].render(d),
+        "new: rgb + depth": lambda: rigs["rgbd"].render(d),
+        "**new: rgb + depth + mask**": lambda: rigs["all"].render(d),
+        "new: rgb + depth + mask, drawing hidden geoms": lambda: rigs["all_frustum"].render(d),
+        "new: rgb + depth + mask, drawing every geom": lambda: rigs["all_noskip"].render(d),
+        "part: scene updates (mjv_updateScene, every camera)": update_all,
+        "part: ordinary pass, rgb read": gl_pass(True, False, 0),
+        "part: ordinary pass, rgb + depth read": gl_pass(True, True, 0),
+        "part: segmentation pass, ids read": gl_pass(True, False, 1),
+        "part: segmentation pass, ids + depth read": gl_pass(True, True, 1),
+        "part: rgb row flip + copy": flips,
+        "part: z-buffer to float32 metres (flipped)": metres,
+        "part: segment colours to body ids (flipped)": body_ids,
+    }, [ref, *rigs.values()]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--task", default="pick_up_cup")
+    p.add_argument("--cameras", nargs="+", default=CAMERAS)
+    p.add_argument("--size", type=int, default=128)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--llvmpipe-threads", default=None,
+                   help="set LP_NUM_THREADS (threads of Mesa's CPU rasteriser; unset: one per core)")
+    p.add_argument("--markdown", default=None, help="append the table to this file")
+    args = p.parse_args()
+    if args.llvmpipe_threads is not None:  # before the first GL context reads it
+        os.environ["LP_NUM_THREADS"] = args.llvmpipe_threads
+    size = (args.size, args.size)
+    with MujocoSim(get_task(args.task)) as sim:
+        ep = record_demo(sim, Expert(sim), 0, 0)
+        states = ep.sim_state[::2]
+        table, owned = methods(sim, args.cameras, size)
+        wall = {name: [] for name in table}
+        cpu = {name: [] for name in table}
+        for _ in range(args.rounds + 1):  # the first round warms caches and is dropped
+            acc_w = dict.fromkeys(table, 0.0)
+            acc_c = dict.fromkeys(table, 0.0)
+            for s in states:
+                for name, fn in table.items():
+                    sim.set_state(s)
+                    c0, t0 = time.process_time(), time.perf_counter()
+                    fn()
+                    acc_w[name] += time.perf_counter() - t0
+                    acc_c[name] += time.process_time() - c0
+            for name in table:
+                wall[name].append(1e3 * acc_w[name] / len(states))
+                cpu[name].append(1e3 * acc_c[name] / len(states))
+        for r in owned:
+            r.close()
+    ms = {name: statistics.median(v[1:]) for name, v in wall.items()}
+    cpu_ms = {name: statistics.median(v[1:]) for name, v in cpu.items()}
+    key = "**old: rgb + depth + mask (three passes)**"
+    old, old_cpu = ms[key], cpu_ms[key]
+    lines = [f"{args.task}, {len(args.cameras)} camera(s) ({', '.join(args.cameras)}), "
+             f"{args.size}², {len(states)} states × {args.rounds} rounds, median round; "
+             f"MUJOCO_GL={os.environ.get('MUJOCO_GL', '?')}, "
+             f"LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS', 'unset')}, {os.cpu_count()} cores, "
+             f"1-min load average {os.getloadavg()[0]:.1f} at the end.", "",
+             "| what (per frame, all cameras) | wall ms | vs old | CPU ms | vs old |",
+             "|---|---:|---:|---:|---:|"]
+    for name, v in ms.items():
+        c = cpu_ms[name]
+        lines.append(f"| {name} | {v:.2f} | {v / old:.2f}× | {c:.2f} | {c / old_cpu:.2f}× |")
+    emit("\n".join(lines), args.markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""CameraRig's render path (RGB + depth from one pass, masks from one segmentation pass) returns
+exactly what mujoco.Renderer's one-pass-per-mode path returned, for every camera and mode set."""
+
+import numpy as np
+import pytest
+
+from robotr1_data.sim.cameras import CameraRig, reference_renderer, render_three_pass
+from robotr1_data.sim.ik import HOME_Q
+from robotr1_data.sim.mujoco_sim import MujocoSim
+from robotr1_data.tasks.registry import get_task
+
+import mujoco  # noqa: E402  (after robotr1_data.sim, which picks the GL platform first)
+
+CAMERAS = ["front", "left_shoulder", "right_shoulder", "overhead", "wrist"]
+
+
+@pytest.fixture(scope="module")
+def states():
+    """A few states of a moving arm (so the wrist camera and the hand in view change)."""
+    with MujocoSim(get_task("pick_up_cup")) as sim:
+        sim.reset(0, np.random.default_rng(3))
+        out = [sim.get_state()]
+        target = HOME_Q + np.array([0.4, 0.3, -0.2, -0.3, 0.2, 0.4, 0.5])
+        for k in range(3):
+            for _ in range(4):
+                sim.step(target if k % 2 == 0 else HOME_Q, 0.0 if k else None)
+            out.append(sim.get_state())
+        yield out
+
+
+def _compare(states, size, quality=False, task="pick_up_cup", **modes):
+    with MujocoSim(get_task(task)) as sim:
+        rig = CameraRig(sim.model, CAMERAS, size, quality=quality, **modes)
+        ref = reference_renderer(sim.model, size, quality=quality)
+        try:
+            for state in states:
+                sim.set_state(state)
+                new = rig.render(sim.data)
+                old = render_three_pass(ref, sim.data, CAMERAS, rig._geom_body, **modes)
+                assert sorted(new) == sorted(old)
+                for key, want in old.items():
+                    got = new[key]
+                    assert got.dtype == want.dtype and got.shape == want.shape, key
+                    assert got.flags.c_contiguous, key
+                    # Bit for bit, NaN-free: array_equal on the raw bytes.
+                    assert got.tobytes() == want.tobytes(), f"{key} differs from mujoco.Renderer"
+                seen = {k.rsplit("_", 1)[1] for k in new}
+                assert seen == {m for m, on in modes.items() if on}
+        finally:
+            rig.close()
+            ref.close()
+
+
+@pytest.mark.parametrize("modes", [
+    dict(rgb=True, depth=True, mask=False),   # one ordinary pass gives RGB and depth
+    dict(rgb=True, depth=True, mask=True),    # + one segmentation pass (depth read there)
+    dict(rgb=False, depth=True, mask=False),
+    dict(rgb=True, depth=False, mask=True),
+], ids=["rgb+depth", "rgb+depth+mask", "depth", "rgb+mask"])
+def test_render_is_bit_identical_to_mujoco_renderer(states, modes):
+    _compare(states, (128, 128), **modes)
+
+
+@pytest.mark.parametrize("task", ["put_groceries_in_cupboard", "open_drawer", "stack_blocks"])
+def test_skipping_geoms_outside_the_view_changes_no_pixel(task):
+    """Geoms outside a camera's frustum are not drawn: other scenes, a non-square image, a
+    moving arm (the wrist camera's view sweeps over the scene)."""
+    with MujocoSim(get_task(task)) as sim:
+        sim.reset(0, np.random.default_rng(1))
+        states = []
+        for k in range(3):
+            sim.step(HOME_Q + 0.25 * k * np.array([1, 1, -1, -1, 1, 1, 1]), None)
+            states.append(sim.get_state())
+    with MujocoSim(get_task(task)) as sim:
+        rig = CameraRig(sim.model, CAMERAS, (72, 96))
+        sim.set_state(states[-1])
+        rig.render(sim.data)
+        skipped = sum(g.type == mujoco.mjtGeom.mjGEOM_NONE for g in rig.scene.geoms[:rig.scene.ngeom])
+        rig.close()
+    assert skipped > 0, "the test scene has geoms outside the last camera's view"
+    _compare(states, (72, 96), task=task, rgb=True, depth=True, mask=True)
+
+
+def test_render_quality_is_bit_identical_to_mujoco_renderer(states):
+    # Multisampling and reflections change the ordinary pass's z-buffer, so depth must come
+    # from the segmentation pass there; a small size keeps the slow quality renders short.
+    _compare(states[-1:], (48, 64), quality=True, rgb=True, depth=True, mask=False)
+
+
+def test_depth_and_mask_see_the_scene(states):
+    """Guards the comparison above against comparing two empty images."""
+    with MujocoSim(get_task("pick_up_cup"), cameras=CAMERAS, image_size=(64, 64)) as sim:
+        sim.set_state(states[0])
+        out = sim.render()
+        names = sim.mask_names()
+        for cam in CAMERAS:
+            assert out[f"{cam}_rgb"].std() > 5
+            depth = out[f"{cam}_depth"]  # metres; the sky reads as the far plane
+            assert 0.02 < depth.min() < np.median(depth) < 3 and depth.max() <= sim.rig.near_far()[1] * 1.01
+        assert names.index("table") in out["front_mask"]
+        assert {names.index(b) for b in ("panda_leftfinger", "panda_rightfinger")} & set(
+            np.unique(out["wrist_mask"]).tolist())
+
+
+# --- calibration: RLBench's pixel convention -------------------------------------------------
+
+def _pointcloud_rlbench(depth, extrinsics, intrinsics):
+    """PyRep's ``pointcloud_from_depth_and_camera_params``, from the pinhole model it implements:
+    pixel (row v, column u) with z-depth d is ``d * inv(K) @ [u, v, 1]`` in the camera frame
+    (integer u, v: no half-pixel offset), then camera -> world through the extrinsics."""
+    h, w = depth.shape
+    u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    pix = np.stack([u, v, np.ones_like(u)], -1) * depth[..., None].astype(np.float64)
+    cam = pix @ np.linalg.inv(intrinsics).T
+    return cam @ extrinsics[:3, :3].T + extrinsics[:3, 3]
+
+
+def _table_top_pixels(sim, cam, mask, size):
+    """Pixels whose centre ray (from MuJoCo's own camera pose and fovy, independent of the
+    intrinsics under test) meets the table-top plane at least 1 cm inside its edges, and whose
+    mask says table (nothing stands in front)."""
+    from robotr1_data.sim.scene import TABLE_TOP_Z
+
+    m, d = sim.model, sim.data
+    h, w = size
+    cid = m.camera(cam).id
+    f = 0.5 * h / np.tan(0.5 * np.radians(m.cam_fovy[cid]))
+    rows, cols = np.mgrid[0:h, 0:w]
+    # MuJoCo camera frame: x right, y up, looking along -z; image row 0 is the top.
+    rays = np.stack([(cols + 0.5 - w / 2) / f, (h / 2 - rows - 0.5) / f, -np.ones((h, w))], -1)
+    rays = rays @ d.cam_xmat[cid].reshape(3, 3).T
+    t = (TABLE_TOP_Z - d.cam_xpos[cid][2]) / rays[..., 2]
+    hit = d.cam_xpos[cid] + t[..., None] * rays
+    top = m.geom("table_top")
+    centre, half = d.geom_xpos[top.id], top.size
+    inside = (np.abs(hit[..., 0] - centre[0]) < half[0] - 0.01) & \
+             (np.abs(hit[..., 1] - centre[1]) < half[1] - 0.01) & (t > 0)
+    return inside & (mask == m.body("table").id)
+
+
+@pytest.mark.parametrize("size", [(128, 128), (96, 160)], ids=["128x128", "96x160"])
+def test_rlbench_pointcloud_of_the_table_is_flat(states, size):
+    """Back-projected through RLBench's convention with our intrinsics and extrinsics, the
+    table top lies on its plane to 0.1 mm (half a pixel off, it tilted by 5-9 mm)."""
+    from robotr1_data.sim.scene import TABLE_TOP_Z
+
+    cams = ["front", "left_shoulder", "right_shoulder"]
+    with MujocoSim(get_task("pick_up_cup"), cameras=cams, image_size=size) as sim:
+        sim.set_state(states[0])
+        out, params = sim.render(), sim.camera_parameters()
+        for cam in cams:
+            table = _table_top_pixels(sim, cam, out[f"{cam}_mask"], size)
+            assert table.sum() > 0.2 * table.size, f"{cam} sees the table top"
+            pts = _pointcloud_rlbench(out[f"{cam}_depth"], params[cam]["extrinsics"],
+                                      params[cam]["intrinsics"])[table]
+            err = np.abs(pts[:, 2] - TABLE_TOP_Z)
+            assert err.max() < 1e-4, f"{cam}: table off its plane by up to {err.max() * 1e3:.3f} mm"
+            # Not flat by accident: the points spread over the table top.
+            assert np.ptp(pts[:, 0]) > 0.3 and np.ptp(pts[:, 1]) > 0.3
+
+
+def test_intrinsics_principal_point_is_half_a_pixel_before_the_centre():
+    with MujocoSim(get_task("reach_target"), cameras=["front"], image_size=(96, 160)) as sim:
+        K = sim.camera_parameters()["front"]["intrinsics"]
+    assert K[0, 2] == 160 / 2 - 0.5 and K[1, 2] == 96 / 2 - 0.5
+    assert K[0, 0] == K[1, 1] < 0  # RLBench: negative focal lengths, square pixels
+
+
+def test_old_shards_keep_their_stored_intrinsics(tmp_path):
+    """A schema-2 shard (principal point at W/2, H/2) reads back with its own intrinsics."""
+    import h5py
+
+    from robotr1_data.shards import SCHEMA_VERSION, ShardReader, ShardWriter
+    from test_shards import CONFIG, H, W, make_episode
+
+    assert SCHEMA_VERSION == 3
+    path = tmp_path / "old.h5"
+    with ShardWriter(path, CONFIG) as w:
+        w.add(make_episode(0))  # its intrinsics are the old (W/2, H/2) kind
+    with h5py.File(path, "r+") as f:
+        f.attrs["schema_version"] = 2
+    with ShardReader(path) as r:
+        assert r.schema_version == 2
+        ep = r.load(r.episodes[0], images=False)
+    for k in ep.camera_intrinsics.values():
+        np.testing.assert_array_equal(k, [[-20.0, 0, W / 2], [0, -20.0, H / 2], [0, 0, 1]])
+
+
+@pytest.mark.parametrize("size", [(0, 0), (2000, 16)])
+def test_image_size_outside_the_offscreen_buffer_is_a_usage_error(size):
+    from robotr1_data.errors import UsageError
+
+    with pytest.raises(UsageError, match="--image-size H W"):
+        MujocoSim(get_task("reach_target"), cameras=["front"], image_size=size)
