@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -28,6 +27,7 @@ from robotr1_data.backends import backend_choices, get_backend
 from robotr1_data.episode import CAMERAS, cameras_arg, check_views
 from robotr1_data.config import check_bounds, opt
 from robotr1_data.errors import GenerationError, UsageError, output_dir
+from robotr1_data.jobs import run_jobs
 from robotr1_data.ray_address import check_ray_address
 
 
@@ -260,24 +260,20 @@ def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict
     results: List[dict] = []
     total = sum(len(u.episodes) for u in todo)
     bar = tqdm(total=total, unit="demo", disable=not show_progress, file=sys.stderr)
-    if cfg.ray is not None and todo:
-        results = _run_ray(cfg, todo, bar)
-    elif cfg.workers == 1:
-        for unit in todo:
-            results.append(_worker((cfg, unit), progress=lambda: bar.update(1)))
-            if "usage_error" in results[-1]:
-                break
-    elif todo:
-        ctx = mp.get_context("spawn")  # a fresh interpreter per worker: no inherited GL state
+    jobs = [(cfg, u) for u in todo]
+    if cfg.ray is None and cfg.workers == 1:  # in this process: progress per episode
+        results = run_jobs(lambda job: _worker(job, progress=lambda: bar.update(1)), jobs,
+                           stop=_usage_error)
+    else:
         # Recycle a worker after ~RECYCLE_EPISODES episodes (a safety net: bench/soak.py shows
         # flat memory), not after a fixed number of units: small units would pay the ~2 s
         # interpreter + MuJoCo start-up every few episodes.
-        per_child = max(1, RECYCLE_EPISODES // cfg.episodes_per_shard)
-        with ctx.Pool(min(cfg.workers, len(todo)), maxtasksperchild=per_child,
-                      initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-            for res in pool.imap_unordered(_worker, [(cfg, u) for u in todo]):
-                results.append(res)
-                bar.update(res.get("episodes", 0))
+        results = run_jobs(_worker, jobs, cfg.workers, ray=cfg.ray,
+                           on_result=lambda res: bar.update(res.get("episodes", 0)),
+                           # Ray: the same bad setting fails every unit, so stop at the first
+                           stop=_usage_error if cfg.ray is not None else None,
+                           max_tasks_per_child=max(1, RECYCLE_EPISODES // cfg.episodes_per_shard),
+                           on_lost=_lost_unit)
     bar.close()
     usage = [r["usage_error"] for r in results if "usage_error" in r]
     if usage:
@@ -294,66 +290,16 @@ def _generate_locked(cfg: GenerateConfig, show_progress: bool) -> Dict[str, dict
     return per_task
 
 
-# --- engines ----------------------------------------------------------------------------------
-def _die_with_parent(parent_pid: int) -> None:
-    """Pool initializer: a worker must not outlive a killed parent (it would keep writing a
-    shard while the rerun writes the same one). Linux: ask the kernel for SIGKILL on parent
-    death; elsewhere the pool's own pipes end idle workers."""
-    try:
-        import ctypes
-        import signal
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
+# --- job results --------------------------------------------------------------------------
+def _usage_error(res: dict) -> bool:
+    return "usage_error" in res
 
 
-def _run_ray(cfg: GenerateConfig, todo: List[Unit], bar) -> List[dict]:
-    """The same units as Ray tasks (one CPU each). Uses the Ray instance already initialised in
-    this process if any; else ``ray.init`` with ``cfg.ray`` ("auto": the cluster this machine
-    belongs to, or a new local instance)."""
-    try:
-        import ray
-    except ImportError:
-        raise UsageError("--ray needs Ray installed on this machine and every node: "
-                         "pip install 'ray>=2.9' (or drop --ray and use --workers N)") from None
-    started = False
-    if not ray.is_initialized():
-        address = None if cfg.ray == "auto" else cfg.ray
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=True)
-        except (ConnectionError, ValueError, RuntimeError) as exc:
-            raise UsageError(f"cannot connect to Ray at '{cfg.ray}' ({exc}); start a cluster with "
-                             "`ray start --head` or pass --ray auto for a local one") from None
-        started = True
-    # Units are idempotent (atomic shard writes), so Ray may retry one whose node died.
-    remote = ray.remote(num_cpus=1, max_retries=2)(_worker)
-    pending = {remote.remote((cfg, u)): u for u in todo}
-    results: List[dict] = []
-    try:
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                unit = pending.pop(ref)
-                try:
-                    res = ray.get(ref)
-                except Exception as exc:  # a worker crash or lost node after the retries
-                    res = {"task": unit.task, "shard": unit.path,
-                           "error": f"Ray task failed: {type(exc).__name__}: {exc}"}
-                results.append(res)
-                bar.update(res.get("episodes", 0))
-                if "usage_error" in res:  # same bad setting for every unit: stop early
-                    for ref2 in pending:
-                        ray.cancel(ref2)
-                    pending.clear()
-                    break
-    finally:
-        if started:
-            ray.shutdown()
-    return results
+def _lost_unit(job, exc: BaseException) -> dict:
+    """A Ray task that failed after its retries (a worker crash or lost node)."""
+    unit = job[1]
+    return {"task": unit.task, "shard": unit.path,
+            "error": f"Ray task failed: {type(exc).__name__}: {exc}"}
 
 
 # --- output directory hygiene -----------------------------------------------------------------

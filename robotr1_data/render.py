@@ -14,8 +14,6 @@ the recorder's own rule; ``image_every`` defaults to the source dataset's settin
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing as mp
-import os
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -183,7 +181,8 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
     write ``cfg.out/manifest.json``. Existing complete outputs are kept (a rerun resumes)."""
     from tqdm import tqdm
 
-    from robotr1_data.generate import OutputLock, _die_with_parent, remove_partial_files
+    from robotr1_data.generate import OutputLock, remove_partial_files
+    from robotr1_data.jobs import run_jobs
     from robotr1_data.shards import write_manifest
     from robotr1_data.sim.gl import check_rendering
 
@@ -203,19 +202,16 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
         jobs = [(cfg, src, out / rel, listed.get(rel.as_posix())) for src, rel in inputs]
         if cfg.workers == 1:
             bar = tqdm(unit="episode", disable=not show_progress, file=sys.stderr)
-            renderer = Renderer(cfg)
+            renderer = Renderer(cfg)  # one simulator per task for every shard
             try:
-                for c, src, dst, sha in jobs:
-                    results.append(render_shard(c, src, dst, renderer, lambda: bar.update(1),
-                                                expected_sha256=sha))
+                results = run_jobs(lambda job: render_shard(job[0], job[1], job[2], renderer,
+                                                            lambda: bar.update(1),
+                                                            expected_sha256=job[3]), jobs)
             finally:
                 renderer.close()
                 bar.close()
         else:
-            ctx = mp.get_context("spawn")
-            with ctx.Pool(min(cfg.workers, len(jobs)), initializer=_die_with_parent,
-                          initargs=(os.getpid(),)) as pool:
-                results = list(pool.imap_unordered(_render_job, jobs))
+            results = run_jobs(_render_job, jobs, cfg.workers)
             usage = [r["usage_error"] for r in results if "usage_error" in r]
             if usage:
                 raise UsageError(usage[0])

@@ -103,3 +103,13 @@ def test_render_default_image_every_and_errors(datasets, tmp_path, capsys):
     assert cli.main(["render", str(direct), "--out", str(tmp_path / "y"), "--cameras",
                      "side"]) == 2
     assert "unknown camera" in capsys.readouterr().err
+
+
+def test_render_in_worker_processes_gives_the_same_bytes(datasets, tmp_path):
+    root, _, _ = datasets
+    out = tmp_path / "pooled"
+    assert cli.main(["render", str(root / "plain"), "--out", str(out), "--cameras", "front",
+                     "wrist", "--image-size", "48", "40", "--image-every", "3", "--quiet",
+                     "--workers", "2"]) == 0
+    direct_sha = read_manifest(root / "direct")["shards"][0]["sha256"]
+    assert read_manifest(out)["shards"][0]["sha256"] == direct_sha

@@ -18,8 +18,8 @@ Failure reasons (counted, never raised):
 - ``error``: anything else went wrong inside the episode (message kept in ``detail``).
 
 Work is split into units of (policy, task, episodes); each episode's seed and variation depend only
-on (seed, task, episode), so results do not depend on ``workers``. Workers are spawned processes,
-as in ``robotr1-data generate``.
+on (seed, task, episode), so results do not depend on ``workers``. Workers are spawned processes
+that die with the parent (``robotr1_data.jobs``, the runner ``robotr1-data generate`` uses).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -38,6 +37,7 @@ import numpy as np
 from robotr1_data.backends import backend_choices
 from robotr1_data.config import check_bounds, comma_list, opt
 from robotr1_data.errors import UsageError, output_dir
+from robotr1_data.jobs import run_jobs
 
 FAILURE_REASONS = ("unparseable", "unreachable", "timeout", "fail_condition", "error")
 RESULTS_FILE = "results.json"
@@ -387,24 +387,21 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     t0 = time.perf_counter()
     units = plan_units(cfg, tasks)
     show = _print_episode if cfg.show_progress else None
-    episodes: List[dict] = []
-    if cfg.workers == 1:
-        for u in units:
-            res = _worker(u) if show is None else _run_shown(u, show)
-            if "usage_error" in res:
-                raise UsageError(res["usage_error"])
-            episodes.extend(res["episodes"])
+    if cfg.workers == 1:  # in this process: each episode shown as it finishes
+        unit_results = run_jobs(_worker if show is None else (lambda u: _run_shown(u, show)),
+                                units, stop=_usage_error)
     else:
-        ctx = mp.get_context("spawn")
-        with ctx.Pool(min(cfg.workers, len(units))) as pool:
-            for res in pool.imap_unordered(_worker, units):
-                if "usage_error" in res:
-                    pool.terminate()
-                    raise UsageError(res["usage_error"])
+        def show_unit(res):
+            if show and not _usage_error(res):
                 for rec in res["episodes"]:
-                    if show:
-                        show(rec)
-                episodes.extend(res["episodes"])
+                    show(rec)
+
+        unit_results = run_jobs(_worker, units, cfg.workers, on_result=show_unit, stop=_usage_error)
+    episodes: List[dict] = []
+    for res in unit_results:
+        if _usage_error(res):
+            raise UsageError(res["usage_error"])
+        episodes.extend(res["episodes"])
     order = {lab: i for i, lab in enumerate(labels)}
     episodes.sort(key=lambda r: (order[r["policy"]], tasks.index(r["task"]), r["episode"]))
     results = {
@@ -423,6 +420,10 @@ def evaluate(cfg: EvalSimConfig) -> dict:
         json.dump(results, f, indent=1, allow_nan=False)
     write_sim_report(cfg.out, results)
     return results
+
+
+def _usage_error(res: dict) -> bool:
+    return "usage_error" in res
 
 
 def _run_shown(unit, show) -> dict:
