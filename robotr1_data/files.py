@@ -84,3 +84,66 @@ def atomic_write_text(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+# Output-directory hygiene shared by every command that writes a dataset (generate, render,
+# RLBench import and export): one lock per output directory, and removal of our own temporaries.
+LOCK_NAME = ".generate.lock"
+
+
+class OutputLock:
+    """An exclusive lock on ``<out>/.generate.lock`` for the whole run, so a second generate on
+    the same directory fails with the fix instead of racing the first (and so that temporary
+    files found while holding it are known to be left over from a dead run)."""
+
+    def __init__(self, out: str):
+        self.path = Path(out) / LOCK_NAME
+        self._fh = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # no flock (Windows): run unlocked
+            return self
+        self._fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            from .errors import UsageError
+            self._fh.seek(0)
+            holder = self._fh.read().strip() or "?"
+            self._fh.close()
+            self._fh = None
+            raise UsageError(f"another robotr1-data generate (pid {holder}) is writing to "
+                             f"{self.path.parent}; wait for it to finish or choose another "
+                             "--out") from None
+        try:
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._fh.write(str(os.getpid()))
+            self._fh.flush()
+        except OSError as exc:  # a full disk: the pid is a courtesy, the flock is the lock
+            self.__exit__()
+            raise write_error(exc, self.path) from None
+        return self
+
+    def __exit__(self, *exc):
+        if self._fh is not None:
+            self._fh.close()  # closing releases the flock
+            self._fh = None
+
+
+def remove_partial_files(out: str) -> int:
+    """Delete the hidden temporaries (``shards._spec.temp_path``: ``.<name>.<pid>.robotr1.tmp``)
+    that ShardWriter and the manifest/summary writers leave when their process is killed; any
+    other file, a user's ``.draft.2024.tmp`` included, is left alone. Call only while holding
+    OutputLock."""
+    n = 0
+    for p in Path(out).rglob(".*.tmp"):
+        if p.is_file() and is_own_temp(p.name):
+            try:
+                p.unlink()
+                n += 1
+            except OSError:
+                pass
+    return n

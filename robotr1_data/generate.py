@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,13 +26,13 @@ from robotr1_data.backends import backend_choices, get_backend
 from robotr1_data.episode import CAMERAS, cameras_arg, check_views
 from robotr1_data.config import check_bounds, opt
 from robotr1_data.errors import GenerationError, UsageError, output_dir
+from robotr1_data.files import OutputLock, remove_partial_files
 from robotr1_data.jobs import run_jobs
 from robotr1_data.ray_address import check_ray_address
 
 
 # GenerateConfig fields that say how a run executes, not what it produces.
 EXECUTION_FIELDS = ("out", "workers", "ray", "ray_timeout")
-LOCK_NAME = ".generate.lock"
 RECYCLE_EPISODES = 200
 MAX_EPISODES = 1_000_000  # per task: far beyond any real run, small enough to plan in memory
 
@@ -300,66 +299,6 @@ def _lost_unit(job, exc: BaseException) -> dict:
     unit = job[1]
     return {"task": unit.task, "shard": unit.path,
             "error": f"Ray task failed: {type(exc).__name__}: {exc}"}
-
-
-# --- output directory hygiene -----------------------------------------------------------------
-class OutputLock:
-    """An exclusive lock on ``<out>/.generate.lock`` for the whole run, so a second generate on
-    the same directory fails with the fix instead of racing the first (and so that temporary
-    files found while holding it are known to be left over from a dead run)."""
-
-    def __init__(self, out: str):
-        self.path = Path(out) / LOCK_NAME
-        self._fh = None
-
-    def __enter__(self):
-        try:
-            import fcntl
-        except ImportError:  # no flock (Windows): run unlocked
-            return self
-        self._fh = open(self.path, "a+")
-        try:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._fh.seek(0)
-            holder = self._fh.read().strip() or "?"
-            self._fh.close()
-            self._fh = None
-            raise UsageError(f"another robotr1-data generate (pid {holder}) is writing to "
-                             f"{self.path.parent}; wait for it to finish or choose another "
-                             "--out") from None
-        try:
-            self._fh.seek(0)
-            self._fh.truncate()
-            self._fh.write(str(os.getpid()))
-            self._fh.flush()
-        except OSError as exc:  # a full disk: the pid is a courtesy, the flock is the lock
-            from robotr1_data.files import write_error
-            self.__exit__()
-            raise write_error(exc, self.path) from None
-        return self
-
-    def __exit__(self, *exc):
-        if self._fh is not None:
-            self._fh.close()  # closing releases the flock
-            self._fh = None
-
-
-def remove_partial_files(out: str) -> int:
-    """Delete the hidden temporaries (``shards._spec.temp_path``: ``.<name>.<pid>.robotr1.tmp``)
-    that ShardWriter and the manifest/summary writers leave when their process is killed; any
-    other file, a user's ``.draft.2024.tmp`` included, is left alone. Call only while holding
-    OutputLock."""
-    from robotr1_data.files import is_own_temp
-    n = 0
-    for p in Path(out).rglob(".*.tmp"):
-        if p.is_file() and is_own_temp(p.name):
-            try:
-                p.unlink()
-                n += 1
-            except OSError:
-                pass
-    return n
 
 
 def summarize(results: Sequence[dict]) -> Dict[str, dict]:

@@ -181,7 +181,7 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
     write ``cfg.out/manifest.json``. Existing complete outputs are kept (a rerun resumes)."""
     from tqdm import tqdm
 
-    from robotr1_data.generate import OutputLock, remove_partial_files
+    from robotr1_data.files import OutputLock, remove_partial_files
     from robotr1_data.jobs import run_jobs
     from robotr1_data.shards import write_manifest
     from robotr1_data.sim.gl import check_rendering

@@ -199,7 +199,7 @@ def export_rlbench(shards: Sequence[str], out: str, layout: str = "variation",
     never written into."""
     if layout not in LAYOUTS:
         raise UsageError(f"unknown layout '{layout}'; choose one of {', '.join(LAYOUTS)}")
-    from ..generate import OutputLock, remove_partial_files
+    from ..files import OutputLock, remove_partial_files
     from ..shards import ShardReader
 
     root = output_dir(out)

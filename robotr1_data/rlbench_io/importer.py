@@ -259,7 +259,7 @@ def _load_episode(task: str, variation: Optional[int], ep_dir: Path,
 def import_rlbench(root: str, out: str, tasks: Optional[Sequence[str]] = None,
                    episodes_per_shard: int = 25, log=print) -> dict:
     """Convert ``root`` into ``<out>/<task>/shard-NNNNN.h5`` plus ``<out>/manifest.json``."""
-    from ..generate import OutputLock, remove_partial_files
+    from ..files import OutputLock, remove_partial_files
     from ..shards import ShardWriter, write_manifest
 
     from .. import __version__
