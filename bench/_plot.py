@@ -7,7 +7,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from robotr1_train.evaluation.report import PALETTE, _put, _text_size, _vertical_label
+from robotr1_train.evaluation.report import PALETTE, _legend, _put, _text_size, _vertical_label
 
 
 def line_chart(path: Optional[str], series: Dict[str, Sequence[Tuple[float, float]]], title: str = "",
@@ -66,10 +66,7 @@ def line_chart(path: Optional[str], series: Dict[str, Sequence[Tuple[float, floa
     if ylabel:
         _vertical_label(img, ylabel, 14, top + plot_h / 2 - _text_size(ylabel, 0.42)[0] / 2)
     lx = x0 + plot_w + 20
-    for si, name in enumerate(names):
-        y = top + 10 + si * 20
-        cv2.rectangle(img, (lx, y - 9), (lx + 14, y + 3), PALETTE[si % len(PALETTE)], -1)
-        _put(img, name, (lx + 20, y + 2), 0.45)
+    _legend(img, names, lx, top)
     for i, name in enumerate(hlines or {}):
         y = top + 10 + (len(names) + i) * 20
         cv2.line(img, (lx, y - 3), (lx + 14, y - 3), (120, 120, 120), 1)

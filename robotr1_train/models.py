@@ -260,17 +260,3 @@ def vision_token_ids(model, processor=None) -> list[int]:
         if isinstance(v, int):
             ids.add(v)
     return sorted(ids)
-
-
-def move_batch(batch: dict, device, float_dtype=None) -> dict:
-    """Tensors of ``batch`` to ``device``; ``pixel_values`` also to the model's float dtype."""
-    import torch
-
-    out = {}
-    for k, v in batch.items():
-        if isinstance(v, torch.Tensor):
-            v = v.to(device)
-            if k == "pixel_values" and float_dtype is not None:
-                v = v.to(float_dtype)
-        out[k] = v
-    return out

@@ -19,6 +19,15 @@ from robotr1_data.tasks.geometry import DOWN_QUAT, down_quat, quat_mul  # noqa: 
 from robotr1_data.tasks.regions import sample_positions  # noqa: F401
 
 
+
+def default_approach_quat(task) -> np.ndarray:
+    """The gripper orientation (w, x, y, z) for a target that gives none (a policy's keypoint, a
+    controller's goal): the task's ``approach_quat`` when it defines one, else the top-down grasp
+    ``DOWN_QUAT``."""
+    quat = getattr(task, "approach_quat", None)
+    return np.asarray(quat if quat is not None else DOWN_QUAT, dtype=np.float64)
+
+
 @dataclasses.dataclass
 class Waypoint:
     """RLBench's ``waypointN`` dummy: a TCP pose plus what to do on arrival.

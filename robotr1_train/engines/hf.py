@@ -12,17 +12,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from robotr1_train.engines.base import Request, render_prompt
-
-
-def _vision_token_ids(model) -> List[int]:
-    # Read here rather than from the trainer's helpers: generation must not depend on training code.
-    cfg = getattr(model, "config", None)
-    ids = set()
-    for name in ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id"):
-        v = getattr(cfg, name, None)
-        if isinstance(v, int):
-            ids.add(v)
-    return sorted(ids)
+from robotr1_train.models import vision_token_ids
 
 
 def _as_array(image) -> np.ndarray:
@@ -37,7 +27,7 @@ class HFEngine:
         self.model, self.processor = model, processor
         self.tokenizer = processor.tokenizer
         self.tokenizer.padding_side = "left"
-        self.suppress = _vision_token_ids(model) or None
+        self.suppress = vision_token_ids(model) or None
         eos = {self.tokenizer.eos_token_id}
         gen_eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
         if isinstance(gen_eos, int):

@@ -61,6 +61,16 @@ def _vertical_label(img, text, x_centre, y_top, scale=0.42, color=(30, 30, 30)):
     region[mask] = sub[mask]
 
 
+def _legend(img, names, lx: int, top: int) -> None:
+    """One coloured swatch and name per series, stacked from ``top`` (shared by every chart)."""
+    import cv2
+
+    for si, name in enumerate(names):
+        y = top + 10 + si * 20
+        cv2.rectangle(img, (lx, y - 9), (lx + 14, y + 3), PALETTE[si % len(PALETTE)], -1)
+        _put(img, name, (lx + 20, y + 2), 0.45)
+
+
 def bar_chart(path: str, groups: Sequence[str], series: Dict[str, Sequence[Optional[float]]],
               intervals: Optional[Dict[str, Sequence[Sequence[float]]]] = None, title: str = "",
               ylabel: str = "", ymax: float = 1.0) -> str:
@@ -115,10 +125,7 @@ def bar_chart(path: str, groups: Sequence[str], series: Dict[str, Sequence[Optio
     if ylabel:
         _vertical_label(img, ylabel, 14, top + plot_h / 2 - _text_size(ylabel, 0.42)[0] / 2)
     lx = x0 + plot_w + 20
-    for si, name in enumerate(names):
-        y = top + 10 + si * 20
-        cv2.rectangle(img, (lx, y - 9), (lx + 14, y + 3), PALETTE[si % len(PALETTE)], -1)
-        _put(img, name, (lx + 20, y + 2), 0.45)
+    _legend(img, names, lx, top)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     cv2.imwrite(path, cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     return path

@@ -18,14 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from robotr1_data.tasks.base import DOWN_QUAT
-
-
-def default_approach_quat(task) -> np.ndarray:
-    """The orientation (w, x, y, z) used when a policy gives none: the task's ``approach_quat``
-    when it defines one, else the top-down grasp (``robotr1_data.tasks.base.DOWN_QUAT``)."""
-    quat = getattr(task, "approach_quat", None)
-    return np.asarray(quat if quat is not None else DOWN_QUAT, dtype=np.float64)
+from robotr1_data.tasks.base import default_approach_quat  # noqa: F401 (part of the policy API)
 
 
 @dataclasses.dataclass
