@@ -31,8 +31,8 @@ from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a scr
 from robotr1_data.episode import CAMERAS  # noqa: E402
 from robotr1_data.expert import DemoError, Expert  # noqa: E402
 from robotr1_data.record import record_demo  # noqa: E402
-from robotr1_data.sim.cameras import reference_renderer, render_three_pass  # noqa: E402
-from robotr1_data.sim.mujoco_sim import MujocoSim  # noqa: E402
+from robotr1_data.backends.mujoco.cameras import reference_renderer, render_three_pass  # noqa: E402
+from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim  # noqa: E402
 from robotr1_data.tasks.registry import all_tasks, get_task  # noqa: E402
 
 SETTINGS = {

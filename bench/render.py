@@ -29,11 +29,12 @@ from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a scr
 from robotr1_data.episode import CAMERAS as ALL_CAMERAS  # noqa: E402
 from robotr1_data.expert import Expert  # noqa: E402
 from robotr1_data.record import record_demo  # noqa: E402
-from robotr1_data.sim.cameras import CameraRig, reference_renderer, render_three_pass  # noqa: E402
-from robotr1_data.sim.mujoco_sim import MujocoSim  # noqa: E402
+from robotr1_data.backends.mujoco.cameras import (CameraRig, reference_renderer,  # noqa: E402
+                                                  render_three_pass)
+from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim  # noqa: E402
 from robotr1_data.tasks.registry import get_task  # noqa: E402
 
-import mujoco  # noqa: E402  (after robotr1_data.sim, which picks the GL platform)
+import mujoco  # noqa: E402  (after robotr1_data.backends.mujoco, which picks the GL platform)
 
 CAMERAS = list(ALL_CAMERAS)
 SEG = (mujoco.mjtRndFlag.mjRND_SEGMENT, mujoco.mjtRndFlag.mjRND_IDCOLOR)

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from robotr1_data.sim.mujoco_sim import MujocoSim
+from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
 from robotr1_data.tasks.registry import get_task
 
 

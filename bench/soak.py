@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
-from robotr1_data.sim.mujoco_sim import MujocoSim  # noqa: E402
+from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim  # noqa: E402
 from robotr1_data.tasks.registry import get_task  # noqa: E402
 
 

@@ -79,7 +79,7 @@ def cmd_list_tasks(args) -> int:
     rows = []
     for name, (cls, source) in all_tasks().items():
         try:
-            from robotr1_data.sim.mujoco_sim import MujocoSim
+            from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
             with MujocoSim(cls) as sim:
                 count = sim.task.variation_count()
                 desc = sim.reset(0, __import__("numpy").random.default_rng(0))[0]

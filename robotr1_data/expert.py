@@ -16,8 +16,8 @@ import numpy as np
 
 from robotr1_data.backends.mujoco.planner import plan_to
 from robotr1_data.errors import DemoError  # noqa: F401 - also importable from here
-from robotr1_data.sim.ik import PandaIK
-from robotr1_data.sim.mujoco_sim import FINGER_MAX
+from robotr1_data.backends.mujoco.ik import PandaIK
+from robotr1_data.backends.mujoco.mujoco_sim import FINGER_MAX
 
 
 class Expert:

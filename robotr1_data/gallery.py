@@ -51,7 +51,7 @@ def write_png(path: Path, rgb: np.ndarray) -> Path:
 
 
 def render_gallery(out: Path, size=(256, 256), seed: int = 0, tasks=None) -> list:
-    from robotr1_data.sim.mujoco_sim import MujocoSim
+    from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
     from robotr1_data.tasks.registry import all_tasks
 
     from robotr1_data.errors import output_dir

@@ -232,9 +232,9 @@ def generate(cfg: GenerateConfig, show_progress: bool = True) -> Dict[str, dict]
     """Run the whole job; returns per-task statistics. Raises on any unit that failed."""
     cfg.check()
     if cfg.cameras and get_backend(cfg.backend).needs_gl:
-        # Importing robotr1_data.sim chose the GL platform (workers inherit MUJOCO_GL); fail
-        # here, before any work, when none works.
-        from robotr1_data.sim.gl import check_rendering
+        # Importing robotr1_data.backends.mujoco chose the GL platform (workers inherit
+        # MUJOCO_GL); fail here, before any work, when none works.
+        from robotr1_data.backends.mujoco.gl import check_rendering
         check_rendering()
     with OutputLock(cfg.out):
         removed = remove_partial_files(cfg.out)

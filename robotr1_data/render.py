@@ -49,7 +49,7 @@ class RenderConfig:
 
     def check(self) -> None:
         self.validate()
-        from robotr1_data.sim.scene import scene_cameras
+        from robotr1_data.backends.mujoco.scene import scene_cameras
         check_views(self.cameras, self.image_size, known=scene_cameras())
         if not self.cameras:
             raise UsageError("render needs at least one camera (--cameras front ...)")
@@ -66,7 +66,7 @@ class Renderer:
 
     def sim(self, task: str):
         if task not in self._sims:
-            from robotr1_data.sim.mujoco_sim import MujocoSim
+            from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
             from robotr1_data.tasks.registry import get_task
             c = self.cfg
             self._sims[task] = MujocoSim(get_task(task), cameras=c.cameras,
@@ -184,7 +184,7 @@ def render(cfg: RenderConfig, show_progress: bool = True) -> List[dict]:
     from robotr1_data.files import OutputLock, remove_partial_files
     from robotr1_data.jobs import run_jobs
     from robotr1_data.shards import write_manifest
-    from robotr1_data.sim.gl import check_rendering
+    from robotr1_data.backends.mujoco.gl import check_rendering
 
     cfg.check()
     inputs = find_inputs(cfg.shards)

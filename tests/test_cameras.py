@@ -4,12 +4,12 @@ exactly what mujoco.Renderer's one-pass-per-mode path returned, for every camera
 import numpy as np
 import pytest
 
-from robotr1_data.sim.cameras import CameraRig, reference_renderer, render_three_pass
-from robotr1_data.sim.ik import HOME_Q
-from robotr1_data.sim.mujoco_sim import MujocoSim
+from robotr1_data.backends.mujoco.cameras import CameraRig, reference_renderer, render_three_pass
+from robotr1_data.backends.mujoco.ik import HOME_Q
+from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
 from robotr1_data.tasks.registry import get_task
 
-import mujoco  # noqa: E402  (after robotr1_data.sim, which picks the GL platform first)
+import mujoco  # noqa: E402  (after robotr1_data.backends.mujoco, which picks the GL platform first)
 
 CAMERAS = ["front", "left_shoulder", "right_shoulder", "overhead", "wrist"]
 
@@ -119,7 +119,7 @@ def _table_top_pixels(sim, cam, mask, size):
     """Pixels whose centre ray (from MuJoCo's own camera pose and fovy, independent of the
     intrinsics under test) meets the table-top plane at least 1 cm inside its edges, and whose
     mask says table (nothing stands in front)."""
-    from robotr1_data.sim.scene import TABLE_TOP_Z
+    from robotr1_data.backends.mujoco.scene import TABLE_TOP_Z
 
     m, d = sim.model, sim.data
     h, w = size
@@ -142,7 +142,7 @@ def _table_top_pixels(sim, cam, mask, size):
 def test_rlbench_pointcloud_of_the_table_is_flat(states, size):
     """Back-projected through RLBench's convention with our intrinsics and extrinsics, the
     table top lies on its plane to 0.1 mm (half a pixel off, it tilted by 5-9 mm)."""
-    from robotr1_data.sim.scene import TABLE_TOP_Z
+    from robotr1_data.backends.mujoco.scene import TABLE_TOP_Z
 
     cams = ["front", "left_shoulder", "right_shoulder"]
     with MujocoSim(get_task("pick_up_cup"), cameras=cams, image_size=size) as sim:

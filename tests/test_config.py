@@ -228,8 +228,8 @@ def test_building_the_parser_loads_no_simulator():
     import sys
 
     code = ("import sys, robotr1_data.cli as c; c.build_parser(); "
-            "print(','.join(m for m in ('mujoco', 'mink', 'robotr1_data.sim', 'h5py') "
-            "if m in sys.modules))")
+            "print(','.join(m for m in ('mujoco', 'mink', "
+            "'robotr1_data.backends.mujoco.mujoco_sim', 'h5py') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"building the parser imported {out.stdout.strip()}"
 
@@ -474,8 +474,8 @@ def test_building_the_train_parser_loads_no_model_or_simulator():
     import sys
 
     code = ("import sys, robotr1_train.cli as c; c.build_parser(); "
-            "print(','.join(m for m in ('torch', 'transformers', 'trl', 'mujoco', 'robotr1_data.sim', "
-            "'h5py') if m in sys.modules))")
+            "print(','.join(m for m in ('torch', 'transformers', 'trl', 'mujoco', "
+            "'robotr1_data.backends.mujoco.mujoco_sim', 'h5py') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"building the parser imported {out.stdout.strip()}"
 

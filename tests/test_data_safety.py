@@ -98,8 +98,8 @@ def test_render_rerun_rewrites_an_output_whose_bytes_differ_from_its_manifest(tm
 def _flaky(monkeypatch, fail_every_episode_once=True, always=False):
     """The expert fails the first attempt at each episode ('collision'), or every attempt."""
     from robotr1_data.expert import DemoError
-    from robotr1_data.sim import factory
-    real = factory.MujocoDemoSource.record
+    from robotr1_data.backends.mujoco import demo_source
+    real = demo_source.MujocoDemoSource.record
     seen = set()
 
     def record(self, variation, seed):
@@ -108,7 +108,7 @@ def _flaky(monkeypatch, fail_every_episode_once=True, always=False):
             raise DemoError("collision", "test")
         seen.add(seed)
         return real(self, variation, seed)
-    monkeypatch.setattr(factory.MujocoDemoSource, "record", record)
+    monkeypatch.setattr(demo_source.MujocoDemoSource, "record", record)
 
 
 def _summary(out):

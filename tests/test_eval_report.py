@@ -110,7 +110,7 @@ def test_bar_chart_png(tmp_path):
 
 def test_projection_hits_the_object():
     """RLBench camera conventions: a world point projects onto the pixel showing it."""
-    from robotr1_data.sim.mujoco_sim import MujocoSim
+    from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
     from robotr1_data.tasks.registry import get_task
 
     sim = MujocoSim(get_task("pick_up_cup"), cameras=["front"], image_size=(128, 128), rgb=False, depth=False,

@@ -109,7 +109,7 @@ class _Scripted(Policy):
 
 @pytest.fixture(scope="module")
 def reach_sim():
-    from robotr1_data.sim.mujoco_sim import MujocoSim
+    from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
 
     sim = MujocoSim(get_task("reach_target"))
     yield sim

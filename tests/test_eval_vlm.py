@@ -76,7 +76,7 @@ class _Teacher:
 
 def test_vlm_policy_drives_the_robot_with_parsed_answers(tmp_path):
     """Prompt -> answer -> parsed target -> controller: a perfect answerer solves reach_target."""
-    from robotr1_data.sim.mujoco_sim import MujocoSim
+    from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
     from robotr1_data.tasks.registry import get_task
     from robotr1_train.evaluation.closed_loop import EvalSimConfig, run_episode
     from robotr1_data.backends.mujoco.keypoint_env import MujocoKeypointEnv

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from robotr1_data.errors import UsageError
-from robotr1_data.sim import gl
+from robotr1_data.backends.mujoco import gl
 
 
 def test_explicit_choice_is_honoured(monkeypatch):
@@ -71,8 +71,9 @@ def test_importing_the_simulator_starts_no_process():
         "    return real(self, *a, **k)\n"
         "subprocess.Popen.__init__ = spy\n"
         "import os\n"
-        "import robotr1_data.sim.mujoco_sim, robotr1_data.sim.scene, robotr1_data.sim.cameras\n"
-        "from robotr1_data.sim.mujoco_sim import MujocoSim\n"
+        "import robotr1_data.backends.mujoco.mujoco_sim, robotr1_data.backends.mujoco.scene\n"
+        "import robotr1_data.backends.mujoco.cameras\n"
+        "from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim\n"
         "from robotr1_data.tasks.registry import get_task\n"
         "with MujocoSim(get_task('reach_target'), cameras=[]) as sim: pass\n"
         "print(len(calls), os.environ.get('MUJOCO_GL'))\n"
@@ -80,15 +81,16 @@ def test_importing_the_simulator_starts_no_process():
     out = _fresh(code)
     assert out.returncode == 0, out.stderr[-2000:]
     n, chosen = out.stdout.split()
-    assert n == "0", "importing robotr1_data.sim (or a physics-only sim) started a subprocess"
+    assert n == "0", ("importing robotr1_data.backends.mujoco (or a physics-only sim) started a "
+                      "subprocess")
     assert chosen in ("egl", "osmesa"), "MUJOCO_GL is exported before mujoco is imported"
 
 
 def test_renderer_probes_once_and_renders():
     code = (
         "import numpy as np\n"
-        "from robotr1_data.sim import gl\n"
-        "from robotr1_data.sim.mujoco_sim import MujocoSim\n"
+        "from robotr1_data.backends.mujoco import gl\n"
+        "from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim\n"
         "from robotr1_data.tasks.registry import get_task\n"
         "with MujocoSim(get_task('reach_target'), cameras=['front'], image_size=(16, 16)) as sim:\n"
         "    sim.reset(0, np.random.default_rng(0)); img = sim.render()['front_rgb']\n"
@@ -106,7 +108,7 @@ def test_mujoco_imported_first_says_set_mujoco_gl_before_import():
         "import mujoco\n"
         "import sys\n"
         "from robotr1_data.errors import UsageError\n"
-        "from robotr1_data.sim.mujoco_sim import MujocoSim\n"
+        "from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim\n"
         "from robotr1_data.tasks.registry import get_task\n"
         "try:\n"
         "    MujocoSim(get_task('reach_target'), cameras=['front'], image_size=(16, 16))\n"

@@ -128,7 +128,7 @@ def test_no_import_cycles_through_deferred_imports():
 SIMULATOR_FREE = ("robotr1_data.shards", "robotr1_data.qa", "robotr1_data.keypoints",
                   "robotr1_data.episode", "robotr1_data.errors", "robotr1_data.config",
                   "robotr1_data.shard_paths")
-SIMULATOR_SIDE = ("robotr1_data.backends", "robotr1_data.sim", "robotr1_data.tasks", "robotr1_data.expert",
+SIMULATOR_SIDE = ("robotr1_data.backends", "robotr1_data.tasks", "robotr1_data.expert",
                   "robotr1_data.record", "robotr1_data.generate", "robotr1_data.render")
 # robotr1_data.demo runs a training smoke step when the train extra is installed (a guarded
 # import inside a function); nothing else on the data side may reach into robotr1_train.

@@ -6,7 +6,7 @@ import sys
 CODE = """
 import sys
 import robotr1_data.cli, robotr1_data.generate, robotr1_data.qa.builder, robotr1_data.shards
-import robotr1_data.sim.mujoco_sim, robotr1_data.expert, robotr1_train.rewards
+import robotr1_data.backends.mujoco.mujoco_sim, robotr1_data.expert, robotr1_train.rewards
 from robotr1_data.cli import build_parser
 build_parser()
 heavy = [m for m in ("torch", "transformers", "peft", "accelerate") if m in sys.modules]

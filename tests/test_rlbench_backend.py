@@ -16,11 +16,11 @@ from robotr1_data import cli
 from robotr1_data.errors import UsageError
 from robotr1_data.generate import GenerateConfig, GenerationError, generate
 from robotr1_data.shards import ShardReader, validate_dir
-from robotr1_data.sim.factory import make_demo_source
-from robotr1_data.sim.rlbench import backend as rlb_backend
-from robotr1_data.sim.rlbench import observations as O
-from robotr1_data.sim.rlbench.names import (BUILTIN_TO_RLBENCH, class_to_file, file_to_class,
-                                            resolve_task_class, rlbench_class_name)
+from robotr1_data.backends import get_backend
+from robotr1_data.backends.rlbench import backend as rlb_backend
+from robotr1_data.backends.rlbench import observations as O
+from robotr1_data.backends.rlbench.names import (BUILTIN_TO_RLBENCH, class_to_file, file_to_class,
+                                                 resolve_task_class, rlbench_class_name)
 
 FAKE = Path(__file__).parent / "fake_rlbench"
 INSTALL_WORDS = ("CoppeliaSim 4.1", "COPPELIASIM_ROOT", "LD_LIBRARY_PATH",
@@ -49,7 +49,7 @@ def fake(monkeypatch):
 def test_missing_pyrep_is_one_usage_error_that_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyrep", None)  # as if PyRep were not installed
     with pytest.raises(UsageError) as err:
-        make_demo_source("rlbench", "pick_up_cup", cameras=["front"])
+        get_backend("rlbench").demo_source("pick_up_cup", cameras=["front"])
     msg = str(err.value)
     for word in INSTALL_WORDS:
         assert word in msg, word
@@ -59,7 +59,7 @@ def test_missing_pyrep_is_one_usage_error_that_says_how_to_install(monkeypatch):
 def test_rlbench_without_pyrep_names_pyrep(monkeypatch, fake):
     monkeypatch.setitem(sys.modules, "pyrep", None)
     with pytest.raises(UsageError, match="'pyrep' could not be imported"):
-        make_demo_source("rlbench", "pick_up_cup")
+        get_backend("rlbench").demo_source("pick_up_cup")
 
 
 def test_cli_generate_without_pyrep_exits_2_with_the_message(monkeypatch, tmp_path, capsys):
@@ -97,7 +97,7 @@ def test_task_lookup_by_rlbench_name_and_unknown_name(fake):
                                          "'pick_up_cup'"):
         resolve_task_class("pick_cup")
     with pytest.raises(UsageError, match="unknown RLBench task"):
-        make_demo_source("rlbench", "no_such_task_at_all")
+        get_backend("rlbench").demo_source("no_such_task_at_all")
 
 
 # --- observation mapping ----------------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_failed_demos_are_counted_as_they_happen(fake, tmp_path, capsys, monkeyp
 # --- closed-loop evaluation ---------------------------------------------------------------------
 
 def test_eval_env_pick_up_cup_closed_loop_succeeds(fake):
-    from robotr1_data.sim.rlbench import RLBenchEvalEnv
+    from robotr1_data.backends.rlbench.eval_env import RLBenchEvalEnv
     with RLBenchEvalEnv("pick_up_cup", cameras=["front"], image_size=(32, 32)) as env:
         descriptions, obs = env.reset(variation=2, seed=11)
         assert descriptions[0] == "pick up the lime cup"
@@ -246,7 +246,7 @@ def test_eval_env_invalid_action_is_unreachable_not_a_crash(fake, monkeypatch):
     from rlbench.action_modes.arm_action_modes import EndEffectorPoseViaPlanning
     from rlbench.backend.exceptions import InvalidActionError
 
-    from robotr1_data.sim.rlbench import RLBenchEvalEnv
+    from robotr1_data.backends.rlbench.eval_env import RLBenchEvalEnv
     with RLBenchEvalEnv("reach_target", cameras=[]) as env:
         _, obs = env.reset(0, 3)
         before = obs["gripper_pose"].copy()
@@ -271,7 +271,8 @@ def test_eval_env_invalid_action_is_unreachable_not_a_crash(fake, monkeypatch):
 # --- one simulator per process -------------------------------------------------------------------
 
 def test_one_simulator_per_process(fake):
-    from robotr1_data.sim.rlbench import RLBenchEvalEnv, RLBenchDemoSource, shutdown_simulator
+    from robotr1_data.backends.rlbench.backend import RLBenchDemoSource, shutdown_simulator
+    from robotr1_data.backends.rlbench.eval_env import RLBenchEvalEnv
     source = RLBenchDemoSource("pick_up_cup", cameras=["front"], image_size=(32, 32))
     with pytest.raises(UsageError, match="one RLBench simulator per process.*--workers"):
         RLBenchEvalEnv("push_button", cameras=["front"], image_size=(32, 32))

@@ -5,8 +5,8 @@ import pytest
 
 from robotr1_data.expert import Expert
 from robotr1_data.record import record_demo
-from robotr1_data.sim.ik import HOME_Q, PandaIK
-from robotr1_data.sim.mujoco_sim import FINGER_MAX, MujocoSim
+from robotr1_data.backends.mujoco.ik import HOME_Q, PandaIK
+from robotr1_data.backends.mujoco.mujoco_sim import FINGER_MAX, MujocoSim
 from robotr1_data.world import TABLE_CENTER, TABLE_TOP_Z
 from robotr1_data.tasks.registry import get_task
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from robotr1_data.expert import DemoError, Expert
-from robotr1_data.sim.mujoco_sim import MujocoSim
+from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
 from robotr1_data.tasks.registry import all_tasks
 
 TASKS = sorted(all_tasks())

@@ -108,14 +108,18 @@ def _load() -> None:
 
 
 def backend_names() -> List[str]:
+    """Built-in backends first, in ``BUILTIN_MODULES`` order, then the others as registered: a
+    built-in package registers when any of its modules is imported, so registration order alone
+    would depend on what was imported first."""
     _load()
-    return list(_REGISTRY)
+    rank = {m: i for i, m in enumerate(BUILTIN_MODULES)}
+    return sorted(_REGISTRY, key=lambda n: rank.get(type(_REGISTRY[n]).__module__, len(rank)))
 
 
 def get_backend(name: str) -> Backend:
     _load()
     if name not in _REGISTRY:
-        raise UsageError(f"unknown backend '{name}'; choose one of {', '.join(_REGISTRY)}")
+        raise UsageError(f"unknown backend '{name}'; choose one of {', '.join(backend_names())}")
     return _REGISTRY[name]
 
 

@@ -6,7 +6,7 @@
   Metres = near + d * (far - near).
 - Mask: ``<cam>_mask/<i>.png``: RGB-coded object handles, handle = R + 256 G + 65536 B.
 
-The one place for these codecs: the live RLBench backend (``sim/rlbench/observations.py``)
+The one place for these codecs: the live RLBench backend (``backends/rlbench/observations.py``)
 decodes RLBench's normalised depth and RGB-coded masks with the same functions.
 """
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from robotr1_data.sim.scene import SceneBuilder
+from robotr1_data.backends.mujoco.scene import SceneBuilder
 from robotr1_data.world import TABLE_TOP_Z
 
 # RLBench's colour list (rlbench/const.py), so variation indices mean the same colours.

@@ -17,7 +17,7 @@ from typing import Dict
 
 import numpy as np
 
-from robotr1_data.sim.scene import SceneBuilder
+from robotr1_data.backends.mujoco.scene import SceneBuilder
 from robotr1_data.world import TABLE_TOP_Z
 
 DRAWER_OPTIONS = ["bottom", "middle", "top"]  # RLBench's order (open_drawer, put_item_in_drawer)

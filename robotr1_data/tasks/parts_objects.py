@@ -13,7 +13,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from robotr1_data.sim.scene import SceneBuilder
+from robotr1_data.backends.mujoco.scene import SceneBuilder
 from robotr1_data.world import TABLE_TOP_Z
 from robotr1_data.tasks.geometry import quat_mul, rotate_z, yaw_quat
 

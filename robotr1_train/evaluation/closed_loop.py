@@ -381,7 +381,7 @@ def evaluate(cfg: EvalSimConfig) -> dict:
 
     needs_gl = (cfg.video or bool(runs)) and get_backend(cfg.backend).needs_gl
     if needs_gl:
-        from robotr1_data.sim.gl import check_rendering
+        from robotr1_data.backends.mujoco.gl import check_rendering
 
         check_rendering()
     t0 = time.perf_counter()

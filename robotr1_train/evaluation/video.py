@@ -1,9 +1,9 @@
 """Episode videos: the front view with the predicted and the true next keypoint drawn on it.
 
 World points are projected with the camera's RLBench-convention parameters (see
-``robotr1_data.sim.cameras``): extrinsics camera->world with the camera looking along +z, x left,
-y up; intrinsics with negative focal lengths, so ``[u, v, 1] ~ K @ p_cam`` lands in pixel
-coordinates (u right, v down) directly.
+``robotr1_data.backends.mujoco.cameras``): extrinsics camera->world with the camera looking
+along +z, x left, y up; intrinsics with negative focal lengths, so ``[u, v, 1] ~ K @ p_cam``
+lands in pixel coordinates (u right, v down) directly.
 
 Writers, first available wins: imageio's ffmpeg plugin (``imageio-ffmpeg``), OpenCV's ``mp4v``
 encoder (both give ``.mp4``), else an animated GIF with imageio's pillow plugin (``.gif``).

@@ -23,7 +23,7 @@ class RandomPolicy(Policy):
         self._ik = None
 
     def _reachable(self, xyz, quat, q_seed) -> bool:
-        from robotr1_data.sim.ik import HOME_Q, IKError, PandaIK
+        from robotr1_data.backends.mujoco.ik import HOME_Q, IKError, PandaIK
 
         if self._ik is None:
             self._ik = PandaIK()

@@ -1,15 +1,25 @@
 """The embedded MuJoCo backend (the default): our tasks, the scripted expert, the recorder, and
 closed-loop execution with the expert's planner.
 
-The simulator, cameras, GL, IK and scene still live in ``robotr1_data/sim/``; the planner
-(``planner.py``), the keypoint controller, the demo source and the keypoint env live here.
+Modules: ``mujoco_sim.py`` (``MujocoSim``: physics, state, rendering through ``cameras.py``),
+``scene.py`` (the world file compiled with a task's objects; names read from the model),
+``assets.py`` (where the XML lives), ``ik.py``, ``gl.py`` (MuJoCo's GL platform),
+``planner.py`` (the expert's motion planner), ``controller.py``, ``demo_source.py`` and
+``keypoint_env.py`` (the two backend interfaces).
+
+Importing this package exports MuJoCo's GL platform first (see gl.py): MuJoCo reads
+``MUJOCO_GL`` only once, when it is imported. The choice is made from the installed libraries
+(no subprocess); the working check runs when a renderer is made.
 """
 
 from __future__ import annotations
 
 from typing import List, Sequence
 
+from robotr1_data.backends.mujoco.gl import select_gl as _select_gl
 from robotr1_data.backends.registry import Backend, register_backend
+
+_select_gl()
 
 
 @register_backend("mujoco")
@@ -27,7 +37,7 @@ class MujocoBackend(Backend):
         return names
 
     def known_cameras(self):
-        from robotr1_data.sim.scene import scene_cameras
+        from robotr1_data.backends.mujoco.scene import scene_cameras
 
         return scene_cameras()
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from robotr1_data.errors import DemoError
 from robotr1_data.expert import Expert
-from robotr1_data.sim.mujoco_sim import FINGER_MAX
+from robotr1_data.backends.mujoco.mujoco_sim import FINGER_MAX
 from robotr1_data.tasks.base import default_approach_quat
 
 

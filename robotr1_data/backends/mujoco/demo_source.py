@@ -13,7 +13,7 @@ class MujocoDemoSource(Closing):
                  rgb: bool = True, depth: bool = True, mask: bool = True,
                  render_quality: bool = False, image_every: int = 1):
         from robotr1_data.expert import Expert
-        from robotr1_data.sim.mujoco_sim import MujocoSim
+        from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
         from robotr1_data.tasks.registry import get_task
 
         self.sim = MujocoSim(get_task(task), cameras=cameras, image_size=image_size, rgb=rgb,

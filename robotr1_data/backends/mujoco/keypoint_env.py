@@ -34,7 +34,7 @@ class MujocoKeypointEnv(Closing):
     @classmethod
     def for_task(cls, task: str, cameras=(), image_size=(224, 224), observe_images=False,
                  max_steps_per_keypoint=120, range_margin=0.05) -> "MujocoKeypointEnv":
-        from robotr1_data.sim.mujoco_sim import MujocoSim
+        from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
         from robotr1_data.tasks.registry import get_task
 
         sim = MujocoSim(get_task(task), cameras=cameras, image_size=tuple(image_size), rgb=True,

@@ -14,7 +14,7 @@ from typing import List
 import numpy as np
 
 from robotr1_data.errors import DemoError
-from robotr1_data.sim.ik import IKError
+from robotr1_data.backends.mujoco.ik import IKError
 
 
 def trapezoid(n: int, ramp: int = 2) -> np.ndarray:

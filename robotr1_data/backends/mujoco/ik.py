@@ -13,8 +13,8 @@ import mujoco
 import numpy as np
 
 from robotr1_data.errors import IKError  # noqa: F401 - also importable from here
-from robotr1_data.sim.assets import asset_path
-from robotr1_data.sim.scene import home_arm_q
+from robotr1_data.backends.mujoco.assets import asset_path
+from robotr1_data.backends.mujoco.scene import home_arm_q
 
 ARM_DOF = 7
 _HOME_CACHE: dict = {}

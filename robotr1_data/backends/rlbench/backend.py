@@ -27,8 +27,8 @@ from robotr1_data.errors import UsageError
 from robotr1_data.errors import DemoError
 from robotr1_data.backends.protocols import Closing
 from robotr1_data.episode import RLBENCH_CAMERAS
-from robotr1_data.sim.rlbench import observations as O
-from robotr1_data.sim.rlbench.names import resolve_task_class
+from robotr1_data.backends.rlbench import observations as O
+from robotr1_data.backends.rlbench.names import resolve_task_class
 
 ONE_PER_PROCESS = (
     "one RLBench simulator per process: CoppeliaSim (through PyRep) is already running here "
@@ -161,7 +161,7 @@ class RLBenchSim(Closing):
                  rgb: bool = True, depth: bool = True, mask: bool = True,
                  render_quality: bool = False, headless: bool = True,
                  collision_checking: bool = False):
-        from robotr1_data.sim.rlbench.install import require_rlbench
+        from robotr1_data.backends.rlbench.install import require_rlbench
         require_rlbench()
         self.task_name = task
         self.task_class = resolve_task_class(task)

@@ -1,7 +1,7 @@
 """Whether PyRep and RLBench can be imported, and what to install when not.
 
-Its own module so the backend modules can call ``require_rlbench`` without importing the
-package ``__init__`` that imports them (an import cycle).
+Its own module, without PyRep or numpy, so the registry entry (the package ``__init__``) can
+check the install without importing the simulator modules.
 """
 
 from __future__ import annotations

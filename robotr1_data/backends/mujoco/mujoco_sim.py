@@ -16,8 +16,8 @@ from robotr1_data.errors import UsageError
 from robotr1_data.backends.protocols import Closing
 
 
-from robotr1_data.sim.scene import (ARM_ACTUATORS, ARM_JOINTS, FINGER_ACTUATORS,  # noqa: F401
-                                    FINGER_JOINTS)
+from robotr1_data.backends.mujoco.scene import (ARM_ACTUATORS, ARM_JOINTS,  # noqa: F401
+                                                FINGER_ACTUATORS, FINGER_JOINTS)
 
 FINGER_BODIES = ["panda_leftfinger", "panda_rightfinger"]
 FINGER_MAX = 0.04
@@ -31,7 +31,7 @@ class MujocoSim(Closing):
     def __init__(self, task_cls, cameras: Sequence[str] = (), image_size: Tuple[int, int] = (128, 128),
                  rgb: bool = True, depth: bool = True, mask: bool = True,
                  render_quality: bool = False):
-        from robotr1_data.sim.scene import SceneBuilder, home_arm_q
+        from robotr1_data.backends.mujoco.scene import SceneBuilder, home_arm_q
 
         self.mj = mujoco
         scene = SceneBuilder()
@@ -65,7 +65,7 @@ class MujocoSim(Closing):
         self.cameras = list(cameras)
         self.rig = None
         if cameras:
-            from robotr1_data.sim.cameras import CameraRig
+            from robotr1_data.backends.mujoco.cameras import CameraRig
             self.rig = CameraRig(m, cameras, image_size, rgb=rgb, depth=depth, mask=mask,
                                  quality=render_quality)
 

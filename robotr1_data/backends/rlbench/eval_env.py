@@ -19,8 +19,8 @@ import numpy as np
 
 from robotr1_data.backends.protocols import Closing, KeypointReport
 from robotr1_data.errors import UsageError
-from robotr1_data.sim.rlbench import observations as O
-from robotr1_data.sim.rlbench.backend import RLBenchSim
+from robotr1_data.backends.rlbench import observations as O
+from robotr1_data.backends.rlbench.backend import RLBenchSim
 
 UNREACHABLE = "unreachable_target"
 

@@ -19,7 +19,7 @@ import mujoco
 import numpy as np
 
 from robotr1_data.errors import UsageError
-from robotr1_data.sim.gl import check_rendering, no_gl_message
+from robotr1_data.backends.mujoco.gl import check_rendering, no_gl_message
 
 # MuJoCo cameras look along -z with x right, y up; RLBench's vision sensors look along +z with
 # x left, y up: a half turn about y maps one onto the other.

@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence
 import mujoco
 import numpy as np
 
-from robotr1_data.sim.assets import asset_path
+from robotr1_data.backends.mujoco.assets import asset_path
 from robotr1_data.world import TABLE_TOP_Z
 
 HAND_BODY = "panda_hand"

@@ -1,7 +1,7 @@
 """Pick an OpenGL platform for MuJoCo's offscreen renderer before ``mujoco`` is imported.
 
 MuJoCo reads ``MUJOCO_GL`` once, when ``mujoco`` is first imported, and defaults to GLFW, which
-fails on a server without a display. So importing ``robotr1_data.sim`` (before its modules import
+fails on a server without a display. So importing ``robotr1_data.backends.mujoco`` (before its modules import
 mujoco) exports a choice made from which GL libraries are installed -- file checks only, no
 subprocess, no GL call: importing the simulator to build a model costs nothing here. The real
 test runs when a renderer is made (``check_rendering``): a subprocess creates a tiny context with
@@ -75,7 +75,7 @@ def _export(backend: str) -> None:
 
 
 def select_gl() -> Optional[str]:
-    """Run when ``robotr1_data.sim`` is imported, before mujoco: choose, never raise, never
+    """Run when ``robotr1_data.backends.mujoco`` is imported, before mujoco: choose, never raise, never
     start a process. Rendering later raises the clear error; physics-only use always runs."""
     chosen = os.environ.get("MUJOCO_GL")
     if chosen:
@@ -150,7 +150,7 @@ def no_gl_message() -> str:
                 "needs a display; MUJOCO_GL must be set before mujoco is first imported: run "
                 f"`MUJOCO_GL={works} python your_script.py`, or put `import os; "
                 f"os.environ['MUJOCO_GL'] = '{works}'` above the first `import mujoco` (or import "
-                "robotr1_data.sim before mujoco)")
+                "robotr1_data.backends.mujoco before mujoco)")
     if _state["source"] == "auto" and _state["chosen"]:
         other = next((b for b in candidates() if b != _state["chosen"] and probe(b)), None)
         if other:
