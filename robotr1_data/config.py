@@ -26,6 +26,11 @@ Metadata keys a field may carry (only ``help`` is needed):
 - ``required``: a flag that must be given although the field has a default for Python callers;
 - ``cli``: False for a field that is set by code, never by a flag.
 
+Shared fields live in a base dataclass (``robotr1_data.views.ViewConfig``). Python 3.9 has no
+``kw_only``, so a config that inherits fields with defaults gives its own required fields a
+default too and marks them ``required``; dataclasses list the base's fields first, and the class
+attribute ``inherited_after = "name"`` shows them after that field instead (``config_fields``).
+
 Beside the fields, ``add_config_args`` can add ``--set KEY=VALUE`` (any field by its name, the
 value written as on a command line) and ``--config`` may read one section of a YAML file
 (``grpo:`` / ``sft:``) when the file has sections. Precedence: defaults < YAML < ``--set`` <
@@ -129,6 +134,20 @@ def flag_name(f: dataclasses.Field) -> str:
     if _is_bool(f) and f.default is True:
         return "--no-" + f.name.replace("_", "-")
     return "--" + f.name.replace("_", "-")
+
+
+def config_fields(cls) -> Tuple[dataclasses.Field, ...]:
+    """``dataclasses.fields(cls)`` in the order the command shows them: inherited fields right
+    after the field named by ``cls.inherited_after`` (when set), else first."""
+    fields = dataclasses.fields(cls)
+    after = getattr(cls, "inherited_after", None)
+    if not after:
+        return fields
+    own = set(cls.__dict__.get("__annotations__", {}))
+    inherited = [f for f in fields if f.name not in own]
+    rest = [f for f in fields if f.name in own]
+    at = [f.name for f in rest].index(after) + 1
+    return tuple(rest[:at] + inherited + rest[at:])
 
 
 def _is_bool(f: dataclasses.Field) -> bool:
@@ -249,7 +268,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls, *, config_file: bool =
     """
     hints = _hints(cls)
     target = parser.add_argument_group(group) if group else parser
-    for f in dataclasses.fields(cls):
+    for f in config_fields(cls):
         if f.name in skip or f.metadata.get("cli") is False:
             continue
         hint = hints[f.name]
@@ -294,7 +313,7 @@ def add_config_args(parser: argparse.ArgumentParser, cls, *, config_file: bool =
 
 
 def _set_example(cls) -> str:
-    f = next((f for f in dataclasses.fields(cls) if not f.metadata.get("positional")
+    f = next((f for f in config_fields(cls) if not f.metadata.get("positional")
               and _default(f) not in (MISSING, None)), None)
     if f is None:
         return "name=value"
@@ -355,7 +374,7 @@ def build(cls, values: Dict[str, Any], source: str = "",
     hints = _hints(cls)
     kwargs: Dict[str, Any] = {}
     from_set = set(from_set)
-    for f in dataclasses.fields(cls):
+    for f in config_fields(cls):
         name = flag_name(f)
         in_file = source and (from_file is None or f.name in from_file) and f.name not in from_set
         where = f"{name}" + (f" (in {source})" if in_file else
@@ -433,7 +452,7 @@ def from_text(text: str, hint: Any, where: str) -> Any:
 
 def check_bounds(cfg) -> None:
     """Every field's declared ``min``/``max`` holds (also for configs built in Python)."""
-    for f in dataclasses.fields(cfg):
+    for f in config_fields(type(cfg)):
         _check_bound(f, getattr(cfg, f.name), flag_name(f))
 
 
@@ -482,7 +501,7 @@ def to_argv(cfg) -> list:
     """Flags that rebuild ``cfg`` (positionals first): the inverse of ``from_args``, used by the
     round-trip test and handy for logging a reproducible command line."""
     pos, flags = [], []
-    for f in dataclasses.fields(cfg):
+    for f in config_fields(type(cfg)):
         if f.metadata.get("cli") is False:
             continue
         v = getattr(cfg, f.name)

@@ -19,16 +19,17 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 from robotr1_data import __version__
 from robotr1_data.backends import backend_choices, get_backend
-from robotr1_data.episode import CAMERAS, cameras_arg, check_views
+from robotr1_data.episode import check_views
 from robotr1_data.config import check_bounds, opt
 from robotr1_data.errors import GenerationError, UsageError, output_dir
 from robotr1_data.files import OutputLock, remove_partial_files
 from robotr1_data.jobs import run_jobs
 from robotr1_data.ray_address import check_ray_address
+from robotr1_data.views import ViewConfig
 
 
 # GenerateConfig fields that say how a run executes, not what it produces.
@@ -42,9 +43,12 @@ def compression_arg(value):
 
 
 @dataclasses.dataclass
-class GenerateConfig:
+class GenerateConfig(ViewConfig):
+    inherited_after = "seed"  # the view flags (cameras ... render_quality) follow --seed
+
     tasks: List[str] = opt(help="task names (`robotr1-data list-tasks`); a typo gets a "
-                                "did-you-mean", metavar="TASK")
+                                "did-you-mean", default_factory=list, required=True,
+                           metavar="TASK")
     # max: far beyond any real run, small enough to plan the units in memory
     episodes: int = opt(10, "demos per task; never fewer: a failed demo is retried with a new "
                             "seed", min=1, max=1_000_000)
@@ -52,15 +56,6 @@ class GenerateConfig:
                            "summary.json", required=True)
     seed: int = opt(0, "the one seed; an attempt's seed is a function of (seed, task, episode, "
                        "attempt)", min=0, max=2**63 - 1)
-    cameras: List[str] = opt(help=f"any of {' '.join(CAMERAS)}, 'all' or 'none'", default_factory=lambda: list(CAMERAS),
-                             nargs="*", metavar="CAM", parse=cameras_arg)
-    image_size: Tuple[int, int] = opt((128, 128), "image height and width, 16..1024 pixels",
-                                      metavar=("H", "W"))
-    rgb: bool = opt(True, "skip the colour images")
-    depth: bool = opt(True, "skip the depth images")
-    mask: bool = opt(True, "skip the segmentation masks")
-    render_quality: bool = opt(False, "shadows, reflections and multisampling on (~12x slower on "
-                                      "CPU, docs/benchmarks.md)")
     variation: Optional[int] = opt(None, "record only this variation (default: episode e gets "
                                          "variation e % count)", min=0)
     image_every: int = opt(1, "images every K-th step and at every keypoint (rendered "

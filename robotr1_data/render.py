@@ -20,30 +20,28 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from robotr1_data.episode import CAMERAS, Episode, cameras_arg, check_views
+from robotr1_data.episode import Episode, check_views
 from robotr1_data.config import check_bounds, opt
 from robotr1_data.errors import UsageError, output_dir
+from robotr1_data.views import ViewConfig
 
 
 @dataclasses.dataclass
-class RenderConfig:
+class RenderConfig(ViewConfig):
+    inherited_after = "out"  # the view flags (cameras ... render_quality) follow --out
+
     shards: List[str] = opt(help="shard files or dataset directories", positional=True,
-                            metavar="SHARDS")
-    out: str = opt(help="output directory (same layout as the source, plus manifest.json)")
-    cameras: List[str] = opt(help="camera names, 'all' or 'none'", default_factory=lambda: list(CAMERAS),
-                             nargs="*", metavar="CAM", parse=cameras_arg)
-    image_size: Tuple[int, int] = opt((128, 128), "image height and width, 16..1024 pixels",
-                                      metavar=("H", "W"))
-    rgb: bool = opt(True, "skip the colour images")
-    depth: bool = opt(True, "skip the depth images")
-    mask: bool = opt(True, "skip the segmentation masks")
-    render_quality: bool = opt(False, "shadows, reflections and multisampling on (slower on CPU)")
+                            default_factory=list, required=True, metavar="SHARDS")
+    out: str = opt("", "output directory (same layout as the source, plus manifest.json)",
+                   required=True)
     image_every: Optional[int] = opt(None, "images every K-th step and at keypoints (default: as "
                                            "recorded)", min=1, metavar="K")
     workers: int = opt(1, "render processes", min=1, max=1024)
 
     def validate(self) -> None:
         check_bounds(self)
+        if not self.shards:
+            raise UsageError("name the shards to render: shard files or dataset directories")
         if not str(self.out).strip():
             raise UsageError("--out is empty; name an output directory")
 

@@ -222,6 +222,31 @@ def test_every_config_built_command_is_in_the_round_trip():
     assert built == COMMANDS, "add the command and a SAMPLES entry for its config"
 
 
+def test_view_fields_are_declared_once_and_shown_after_each_commands_own():
+    """generate and render take their six view flags from one base class (ViewConfig), shown
+    where each command put them before (after --seed, after --out), not first."""
+    from robotr1_data.cli_docs import _subparsers
+    from robotr1_data.views import ViewConfig
+
+    views = [f.name for f in dataclasses.fields(ViewConfig)]
+    assert views == ["cameras", "image_size", "rgb", "depth", "mask", "render_quality"]
+    subs = _subparsers(cli.build_parser())
+    for command, cls, after in (("generate", GenerateConfig, "seed"),
+                                ("render", RenderConfig, "out")):
+        assert issubclass(cls, ViewConfig)
+        assert {f.name for f in dataclasses.fields(cls)} >= set(views)
+        dests = [a.dest for a in subs[command]._actions if a.dest in
+                 {f.name for f in dataclasses.fields(cls)}]
+        assert [f.name for f in config.config_fields(cls)] == dests
+        at = dests.index(after) + 1
+        assert dests[at:at + len(views)] == views, dests
+        assert dests[0] != "cameras"
+    with pytest.raises(UsageError, match="name the shards to render"):
+        RenderConfig(out="x").validate()
+    with pytest.raises(UsageError, match="--tasks needs at least one task"):
+        GenerateConfig(out="x").validate()
+
+
 def test_building_the_parser_loads_no_simulator():
     """`robotr1-data --help` (and every bad-flag error) answers without importing MuJoCo."""
     import subprocess
