@@ -42,6 +42,42 @@ def test_joint_limits_are_the_pandas():
     np.testing.assert_allclose(tcp, [0.307, 0.0, 0.487], atol=2e-3)
 
 
+def test_the_robot_file_is_at_its_origin_and_the_world_file_places_it(tmp_path, monkeypatch):
+    """panda.xml stands at its own origin; world.xml's panda_base frame places it, for the scene
+    and for the IK model alike; a moved frame moves both; nothing warns (no MUJOCO_LOG.TXT)."""
+    import shutil
+
+    import mujoco
+
+    from robotr1_data.backends.mujoco.assets import ASSETS_DIR, ASSETS_ENV
+    from robotr1_data.backends.mujoco.scene import placed_robot_model
+
+    monkeypatch.chdir(tmp_path)  # MuJoCo writes its warnings to MUJOCO_LOG.TXT here
+    robot = mujoco.MjModel.from_xml_path(str(ASSETS_DIR / "panda.xml"))
+    np.testing.assert_array_equal(robot.body("panda_link0").pos, 0.0)
+    base = mujoco.MjSpec.from_file(str(ASSETS_DIR / "world.xml")).frame("panda_base").pos
+    np.testing.assert_array_equal(base, [-0.3, 0.0, 0.752])
+    with MujocoSim(get_task("reach_target")) as sim:
+        np.testing.assert_array_equal(sim.model.body("panda_link0").pos, base)
+    np.testing.assert_array_equal(placed_robot_model().body("panda_link0").pos, base)
+
+    assets = tmp_path / "assets"
+    shutil.copytree(ASSETS_DIR, assets)
+    world = assets / "world.xml"
+    text = world.read_text()
+    assert text.count('<frame name="panda_base" pos="-0.3 0 0.752">') == 1
+    world.write_text(text.replace('<frame name="panda_base" pos="-0.3 0 0.752">',
+                                  '<frame name="panda_base" pos="-0.25 0.1 0.752">'))
+    packaged = PandaIK().fk(HOME_Q)[:3, 3]
+    monkeypatch.setenv(ASSETS_ENV, str(assets))
+    moved = PandaIK().fk(HOME_Q)[:3, 3]
+    np.testing.assert_allclose(moved - packaged, [0.05, 0.1, 0.0], atol=1e-12)
+    with MujocoSim(get_task("reach_target")) as sim:
+        sim.reset(0, np.random.default_rng(0))
+        np.testing.assert_allclose(sim.tcp_pose()[:3], moved, atol=1e-9)  # scene and IK agree
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
+
+
 def test_home_posture_and_actuators_come_from_the_model_by_name():
     # The keyframe is the one home fact: HOME_Q is read from it, and it still compiles once a
     # task adds free-jointed objects (MuJoCo pads it with their qpos0).

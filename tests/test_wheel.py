@@ -32,7 +32,8 @@ def wheel(tmp_path_factory):
 
 def test_wheel_contains_the_assets(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"robotr1_data/assets/world.xml", "robotr1_data/assets/panda.xml"} <= set(names)
+    assert {f"robotr1_data/assets/{n}.xml" for n in ("world", "panda", "panda_settings",
+                                                      "panda_tree")} <= set(names)
 
 
 def test_installed_wheel_generates_from_another_directory(wheel, tmp_path):

@@ -8,8 +8,8 @@ from pathlib import Path
 # MuJoCo reads files by path (and resolves <include> relative to them), so the assets must be
 # real files: true for every way robotr1 installs (a wheel unpacks, editable points here).
 ASSETS_DIR = Path(str(resources.files("robotr1_data") / "assets"))
-# A directory with its own world.xml and panda.xml replaces the packaged scene (a camera added,
-# a table moved) without editing the package; worker processes inherit it.
+# A directory with its own copy of the XML files (world.xml, panda*.xml) replaces the packaged
+# scene (a camera added, a table moved) without editing the package; worker processes inherit it.
 ASSETS_ENV = "ROBOTR1_ASSETS"
 
 

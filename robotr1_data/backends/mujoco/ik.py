@@ -1,7 +1,8 @@
 """Inverse kinematics for the Panda's TCP with mink (differential IK as a small QP).
 
-IK runs on a robot-only model compiled from the same ``robotr1_data/assets/panda.xml`` as the scene, so the
-solution never "moves" task objects and a solve costs ~0.2 ms per iteration.
+IK runs on a robot-only model compiled from the same ``robotr1_data/assets/panda.xml`` as the
+scene, placed where the world file puts the robot (``scene.placed_robot_model``), so the solution
+never "moves" task objects and a solve costs ~0.2 ms per iteration.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ import numpy as np
 
 from robotr1_data.errors import IKError  # noqa: F401 - also importable from here
 from robotr1_data.backends.mujoco.assets import asset_path
-from robotr1_data.backends.mujoco.scene import home_arm_q
+from robotr1_data.backends.mujoco.scene import home_arm_q, placed_robot_model
 
 ARM_DOF = 7
 _HOME_CACHE: dict = {}
 
 
 def __getattr__(name):
-    # HOME_Q comes from panda.xml's ``home`` keyframe; compiling the model waits until someone
+    # HOME_Q comes from the robot's ``home`` keyframe; compiling the model waits until someone
     # asks, so importing this module does no work (and ROBOTR1_ASSETS is honoured).
     if name == "HOME_Q":
         path = str(asset_path("panda.xml"))
@@ -34,7 +35,7 @@ def __getattr__(name):
 class PandaIK:
     def __init__(self, pos_tol: float = 1e-3, rot_tol: float = 1e-2, max_iters: int = 100,
                  max_step: float = 0.15):
-        self.model = mujoco.MjModel.from_xml_path(str(asset_path("panda.xml")))
+        self.model = placed_robot_model()
         self.configuration = mink.Configuration(self.model)
         self.frame = mink.FrameTask("tcp", "site", position_cost=1.0, orientation_cost=0.5,
                                     lm_damping=1e-3)

@@ -16,6 +16,8 @@ from robotr1_data.backends.mujoco.assets import asset_path
 from robotr1_data.world import TABLE_TOP_Z
 
 HAND_BODY = "panda_hand"
+BASE_BODY = "panda_link0"
+BASE_FRAME = "panda_base"  # world.xml's <frame> around the robot's bodies: where the robot stands
 # The robot's parts by their MJCF names, so no code depends on qpos or ctrl order.
 ARM_JOINTS = [f"panda_joint{i}" for i in range(1, 8)]
 FINGER_JOINTS = ["panda_finger_joint1", "panda_finger_joint2"]
@@ -35,10 +37,26 @@ _CAMERAS_CACHE: dict = {}
 
 
 def home_arm_q(model: mujoco.MjModel) -> np.ndarray:
-    """The arm's joints in ``panda.xml``'s ``home`` keyframe, read by joint name: the keyframe
-    is the one place the home posture is written."""
+    """The arm's joints in the ``home`` keyframe (``panda_settings.xml``), read by joint name:
+    the keyframe is the one place the home posture is written."""
     key = model.key(HOME_KEY)
     return np.array([key.qpos[model.joint(j).qposadr[0]] for j in ARM_JOINTS], dtype=np.float64)
+
+
+def placed_robot_model() -> mujoco.MjModel:
+    """``panda.xml`` alone (no table, no task objects) with its base where ``world.xml``'s
+    ``panda_base`` frame puts it, so it works in world coordinates: the IK model. The
+    placement is read from the world file, the one place it is written."""
+    world = mujoco.MjSpec.from_file(str(asset_path("world.xml")))
+    base = world.frame(BASE_FRAME)
+    if base is None:
+        from robotr1_data.errors import UsageError
+        raise UsageError(f"{asset_path('world.xml')} has no <frame name=\"{BASE_FRAME}\"> around "
+                         "the robot (<include file=\"panda_tree.xml\"/>); put it back")
+    spec = mujoco.MjSpec.from_file(str(asset_path("panda.xml")))
+    frame = spec.worldbody.add_frame(pos=base.pos, quat=base.quat)
+    spec.body(BASE_BODY).set_frame(frame)
+    return spec.compile()
 
 
 def scene_cameras() -> List[str]:
