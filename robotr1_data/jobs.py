@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import threading
 from typing import Any, Callable, List, Optional, Sequence
 
 from robotr1_data.errors import UsageError
@@ -28,7 +29,8 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int = 1, *,
 
     - ``ray`` given: Ray tasks (one CPU each; ``ray`` is 'auto' or a cluster address).
     - else ``workers`` > 1: a pool of ``min(workers, len(jobs))`` spawned processes that die
-      with the parent; ``max_tasks_per_child`` recycles a worker after that many jobs.
+      with the parent (``die_with_parent``); ``max_tasks_per_child`` recycles a worker after
+      that many jobs.
     - else in this process, in order (``fn`` then need not pickle: a closure with a progress
       callback or a shared simulator is fine).
 
@@ -50,7 +52,7 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int = 1, *,
     elif workers > 1:
         ctx = mp.get_context("spawn")  # a fresh interpreter per worker: no inherited GL state
         with ctx.Pool(min(workers, len(jobs)), maxtasksperchild=max_tasks_per_child,
-                      initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+                      initializer=die_with_parent) as pool:
             for res in pool.imap_unordered(fn, jobs):
                 if take(res):
                     break  # leaving the with-block terminates the pool
@@ -61,20 +63,29 @@ def run_jobs(fn: Callable[[Any], Any], jobs: Sequence[Any], workers: int = 1, *,
     return results
 
 
-def die_with_parent(parent_pid: int) -> None:
+def die_with_parent() -> None:
     """Pool initializer: a worker must not outlive a killed parent (it would keep writing a
-    shard while the rerun writes the same one). Linux: ask the kernel for SIGKILL on parent
-    death; elsewhere the pool's own pipes end idle workers."""
-    try:
-        import ctypes
-        import signal
-        libc = ctypes.CDLL(None, use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    except (OSError, AttributeError):
+    shard while the rerun writes the same one). A daemon thread waits on the pipe that
+    multiprocessing keeps open from the parent to each spawned child (``parent_process()``'s
+    sentinel: it reads end-of-file once the parent process is gone, however it died) and ends
+    the worker at once.
+
+    Not ``prctl(PR_SET_PDEATHSIG)``: Linux sends that signal when the *thread* that started the
+    worker exits, and a pool starts its replacement workers (``max_tasks_per_child``) from its
+    worker-handler thread, which ``Pool.terminate`` ends first. The SIGKILL then could hit a
+    worker that had just sent its last result and still held the result queue's lock, and
+    ``terminate`` waited on that lock for ever (3 hangs in 16 runs of 12 jobs, 2 workers,
+    recycled every 2 jobs; 0 in 16 with this watch)."""
+    parent = mp.parent_process()
+    if parent is None:  # not started by multiprocessing: no parent pipe to watch
         return
-    if os.getppid() != parent_pid:  # the parent died before prctl took effect
-        os._exit(1)
+    threading.Thread(target=_exit_with, args=(parent,), name="die-with-parent",
+                     daemon=True).start()
+
+
+def _exit_with(parent) -> None:
+    parent.join()  # returns when the parent's end of the pipe closes: the parent has ended
+    os._exit(1)
 
 
 def _run_ray(fn, jobs, address: str, take, on_lost) -> None:
