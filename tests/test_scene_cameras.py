@@ -9,7 +9,7 @@ import numpy as np
 
 from robotr1_data import cli
 from robotr1_data.episode import CAMERAS
-from robotr1_data.backends.mujoco.assets import ASSETS_DIR, ASSETS_ENV
+from robotr1_data.world import ASSETS_DIR, ASSETS_ENV
 from robotr1_data.backends.mujoco.scene import scene_cameras
 
 SIDE = '    <camera name="side" pos="0.25 1.2 1.3" xyaxes="-1 0 0 0 -0.3 0.95" fovy="50"/>\n'

@@ -49,7 +49,7 @@ def test_the_robot_file_is_at_its_origin_and_the_world_file_places_it(tmp_path, 
 
     import mujoco
 
-    from robotr1_data.backends.mujoco.assets import ASSETS_DIR, ASSETS_ENV
+    from robotr1_data.world import ASSETS_DIR, ASSETS_ENV
     from robotr1_data.backends.mujoco.scene import placed_robot_model
 
     monkeypatch.chdir(tmp_path)  # MuJoCo writes its warnings to MUJOCO_LOG.TXT here

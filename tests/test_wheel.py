@@ -51,7 +51,7 @@ def test_installed_wheel_generates_from_another_directory(wheel, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = tmp_path / "elsewhere"
     where.mkdir()
-    found = subprocess.run([str(py), "-c", "import robotr1_data.backends.mujoco.assets as a; "
+    found = subprocess.run([str(py), "-c", "import robotr1_data.world as a; "
                             "print(a.ASSETS_DIR)"],
                            cwd=where, env=env, capture_output=True, text=True, check=True).stdout
     assert found.strip().startswith(str(venv)), found

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from robotr1_data.qa import templates as qa
+from robotr1_data.world import table_center
 
 BENCH_VERSION = "robotr1-bench/1"
 BENCH_TYPES = ("planning", "high_level", "movement", "spatial")
@@ -65,7 +66,7 @@ def prompt(qtype_key: str, description: str, camera: str, current_xyz: Sequence[
         qa.TASK.format(description=description),
         qa.IMAGE.format(placeholder=qa.IMAGE_PLACEHOLDER, camera=camera),
         qa.AXES,
-        qa.ORIGIN.format(origin=qa.fmt_xyz(qa.TABLE_CENTER)),
+        qa.ORIGIN.format(origin=qa.fmt_xyz(table_center())),
         qa.GRIPPER.format(gx=gx, gy=gy, gz=gz, finger=qa.FINGER_LENGTH),
         qa.STATE.format(xyz=qa.fmt_xyz(current_xyz)),
         QUESTIONS[qtype_key].format(**names),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Dict, Mapping, Optional, Sequence
 
-from robotr1_data.world import TABLE_CENTER
+from robotr1_data.world import table_center
 
 TEMPLATE_VERSION = "robotr1-qa/2"
 
@@ -138,7 +138,7 @@ def build_prompt(
         TASK.format(description=description),
         IMAGE.format(placeholder=IMAGE_PLACEHOLDER, camera=camera),
         AXES,
-        ORIGIN.format(origin=fmt_xyz(TABLE_CENTER)),
+        ORIGIN.format(origin=fmt_xyz(table_center())),
         GRIPPER.format(gx=gx, gy=gy, gz=gz, finger=FINGER_LENGTH),
     ]
     if qtype != "current":

@@ -3,8 +3,10 @@
 An RLBench task names a boundary shape in its scene (``SpawnBoundary([self.boundary])``) and
 samples object poses inside it, apart from each other. Here a ``SpawnRegion`` is a named box in
 the world frame; its z range is a height (a table-top region has low z = high z = the table top,
-from ``robotr1_data.world``). Tasks take the regions below by name, or name their own at the
-top of the task file when an object needs a place of its own (beside a cabinet, under a tool).
+from ``robotr1_data.world``). The shared regions below are named ``<site>``s of ``world.xml``,
+read when this module is imported: a moved site moves them. Tasks take them by name, or name
+their own at the top of the task file when an object needs a place of its own (beside a
+cabinet, under a tool).
 
 Two ways to draw, kept apart because a task's data depend on the exact sequence of draws:
 ``sample`` draws whole points (x, y, z at once, RLBench's sampling with a minimum distance) and
@@ -18,7 +20,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from robotr1_data.world import TABLE_TOP_Z
+from robotr1_data import world
 
 Vec3 = Tuple[float, float, float]
 
@@ -58,7 +60,17 @@ class SpawnRegion:
     def on_table(cls, name: str, low_xy: Sequence[float],
                  high_xy: Sequence[float]) -> "SpawnRegion":
         """A region of the table top: x, y ranges at the table's height."""
-        return cls(name, (low_xy[0], low_xy[1], TABLE_TOP_Z), (high_xy[0], high_xy[1], TABLE_TOP_Z))
+        z = world.table_top_z()
+        return cls(name, (low_xy[0], low_xy[1], z), (high_xy[0], high_xy[1], z))
+
+    @classmethod
+    def from_site(cls, name: str, site: str, on_table: bool = False) -> "SpawnRegion":
+        """The box of ``world.xml``'s site ``site``; ``on_table``: only its x, y ranges, at the
+        table's height (a table-top area)."""
+        box = world.site(site)
+        if on_table:
+            return cls.on_table(name, box.low[:2], box.high[:2])
+        return cls(name, box.low, box.high)
 
     def sample(self, rng: np.random.Generator, count: int = 1, min_distance: float = 0.0,
                max_tries: int = 1000) -> np.ndarray:
@@ -91,16 +103,27 @@ class SpawnRegion:
             high[axis] = mid
         return SpawnRegion(f"{self.name}_{which}", tuple(low), tuple(high))
 
+    def trimmed(self, which: str, width: float, name: str) -> "SpawnRegion":
+        """The region less a strip ``width`` wide along its front, back, left or right edge."""
+        axis, upper = {"front": (0, True), "back": (0, False), "left": (1, True),
+                       "right": (1, False)}[which]
+        low, high = list(self.low), list(self.high)
+        if upper:
+            high[axis] -= width
+        else:
+            low[axis] += width
+        return SpawnRegion(name, tuple(low), tuple(high))
+
     def contains(self, point: Sequence[float]) -> bool:
         return bool(np.all(np.asarray(point, float) >= self.low)
                     and np.all(np.asarray(point, float) <= self.high))
 
 
 # The table top the arm reaches with a top-down grasp, edge to edge.
-TABLE = SpawnRegion.on_table("table", (-0.02, -0.28), (0.42, 0.28))
+TABLE = SpawnRegion.from_site("table", "table_reach", on_table=True)
 # The table top less a margin at its edges: most objects start here.
-WORKSPACE = SpawnRegion.on_table("workspace", (0.0, -0.25), (0.38, 0.25))
+WORKSPACE = SpawnRegion.from_site("workspace", "workspace", on_table=True)
 # The workspace less its 3 cm farthest from the robot.
-NEAR_WORKSPACE = SpawnRegion.on_table("near_workspace", (0.0, -0.25), (0.35, 0.25))
+NEAR_WORKSPACE = WORKSPACE.trimmed("front", 0.03, "near_workspace")
 # Mid-air above the table, from 7 to 40 cm over its top: targets the gripper reaches.
-ABOVE_TABLE = SpawnRegion("above_table", (0.0, -0.3, 0.82), (0.4, 0.3, 1.15))
+ABOVE_TABLE = SpawnRegion.from_site("above_table", "above_table")

@@ -3,7 +3,7 @@ closed-loop execution with the expert's planner.
 
 Modules: ``mujoco_sim.py`` (``MujocoSim``: physics, state, rendering through ``cameras.py``),
 ``scene.py`` (the world file compiled with a task's objects; names read from the model),
-``assets.py`` (where the XML lives), ``ik.py``, ``gl.py`` (MuJoCo's GL platform),
+``ik.py``, ``gl.py`` (MuJoCo's GL platform),
 ``planner.py`` (the expert's motion planner), ``controller.py``, ``demo_source.py`` and
 ``keypoint_env.py`` (the two backend interfaces).
 

@@ -14,7 +14,7 @@ import mujoco
 import numpy as np
 
 from robotr1_data.errors import IKError  # noqa: F401 - also importable from here
-from robotr1_data.backends.mujoco.assets import asset_path
+from robotr1_data.world import asset_path
 from robotr1_data.backends.mujoco.scene import home_arm_q, placed_robot_model
 
 ARM_DOF = 7
