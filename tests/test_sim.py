@@ -32,6 +32,53 @@ def test_world_frame_matches_robot_r1_metadata():
         assert sim.tcp_pose()[2] > TABLE_TOP_Z + 0.3
 
 
+def test_the_world_sites_read_without_mujoco_are_the_compiled_models():
+    """world.py parses world.xml's named sites with xml.etree; every value is the compiled
+    model's (positions and sizes to the bit, box bounds pos -/+ size), every site is in the
+    world frame, the table-top areas lie on the table top, and no render shows them."""
+    import mujoco
+
+    from robotr1_data import world
+
+    sites = world.world_sites()
+    assert {"table_top", "table_reach", "workspace", "above_table"} <= set(sites)
+    model = mujoco.MjModel.from_xml_path(str(world.asset_path("world.xml")))
+    data = mujoco.MjData(model)
+    mujoco.mj_kinematics(model, data)
+    for name, site in sites.items():
+        compiled = model.site(name)
+        assert compiled.bodyid[0] == 0, f"{name} is not directly in <worldbody>"
+        np.testing.assert_array_equal(site.pos, compiled.pos)
+        np.testing.assert_array_equal(site.pos, data.site(name).xpos)
+        if compiled.type[0] == mujoco.mjtGeom.mjGEOM_BOX:
+            np.testing.assert_array_equal(site.size, compiled.size)
+            np.testing.assert_allclose(site.low, compiled.pos - compiled.size, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(site.high, compiled.pos + compiled.size, rtol=0, atol=1e-12)
+        # Kept out of images, depth maps and masks: a group our renderer leaves off, no colour.
+        assert not mujoco.MjvOption().sitegroup[compiled.group[0]] and compiled.rgba[3] == 0
+    assert world.TABLE_TOP_Z == model.site("table_top").pos[2] == 0.752
+    assert world.TABLE_CENTER == tuple(model.site("table_top").pos) == (0.25, 0.0, 0.752)
+    for area in ("table_reach", "workspace"):
+        assert model.site(area).pos[2] == world.TABLE_TOP_Z, f"{area} is not on the table top"
+
+
+def test_a_missing_world_site_names_itself_and_the_fix(tmp_path, monkeypatch):
+    import shutil
+
+    from robotr1_data import world
+    from robotr1_data.errors import UsageError
+
+    assets = tmp_path / "assets"
+    shutil.copytree(world.ASSETS_DIR, assets)
+    path = assets / "world.xml"
+    path.write_text("".join(l for l in path.read_text().splitlines(keepends=True)
+                            if '<site name="workspace"' not in l))
+    monkeypatch.setenv(world.ASSETS_ENV, str(assets))
+    assert world.table_top_z() == 0.752
+    with pytest.raises(UsageError, match='has no <site name="workspace"> directly in <worldbody>'):
+        world.site("workspace")
+
+
 def test_joint_limits_are_the_pandas():
     ik = PandaIK()
     lo, hi = ik.model.jnt_range[:7].T

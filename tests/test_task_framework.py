@@ -109,3 +109,53 @@ def test_plugins_written_against_the_old_helpers_still_import_them():
 
     assert sample_positions is regions.sample_positions and old_down_quat is geometry.down_quat
     np.testing.assert_array_equal(DOWN_QUAT, geometry.DOWN_QUAT)
+
+
+def test_moving_the_world_sites_moves_the_regions_and_the_tasks(tmp_path):
+    """The table top and the workspace are written once, in world.xml: in a copy with the two
+    sites moved (ROBOTR1_ASSETS), a fresh process places the table-top regions, a task's objects
+    and the QA prompt's world origin by the copy, without a line of Python changed."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from robotr1_data.world import ASSETS_DIR, ASSETS_ENV
+
+    assets = tmp_path / "assets"
+    shutil.copytree(ASSETS_DIR, assets)
+    world = assets / "world.xml"
+    text = world.read_text()
+    for old, new in [('<site name="table_top" pos="0.25 0 0.752"', '<site name="table_top" pos="0.25 0 0.8"'),
+                     ('<site name="workspace" type="box" pos="0.19 0 0.752"',
+                      '<site name="workspace" type="box" pos="0.19 0.6 0.8"')]:
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    world.write_text(text)
+    code = """if True:
+        import json
+        import numpy as np
+        from robotr1_data.qa.templates import build_prompt
+        from robotr1_data.tasks.regions import NEAR_WORKSPACE, TABLE, WORKSPACE
+        from robotr1_data.tasks.registry import get_task
+        from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
+        with MujocoSim(get_task("push_button")) as sim:
+            sim.reset(0, np.random.default_rng(0))
+            button = sim.data.body("push_button_target").xpos.tolist()
+        prompt = build_prompt("waypoint_open", "push the button", "front", (0, 0, 1), None)
+        print(json.dumps({"workspace": [WORKSPACE.low, WORKSPACE.high],
+                          "near": [NEAR_WORKSPACE.low, NEAR_WORKSPACE.high],
+                          "table": [TABLE.low, TABLE.high], "button": button,
+                          "origin": "[0.250, 0.000, 0.800]" in prompt}))
+    """
+    env = {**os.environ, ASSETS_ENV: str(assets), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["workspace"] == [[0.0, 0.35, 0.8], [0.38, 0.85, 0.8]]
+    assert got["near"] == [[0.0, 0.35, 0.8], [0.35, 0.85, 0.8]]
+    assert got["table"] == [[-0.02, -0.28, 0.8], [0.42, 0.28, 0.8]]  # x, y of its own site
+    x, y, z = got["button"]
+    assert 0.0 <= x <= 0.35 and 0.35 <= y <= 0.85 and z == pytest.approx(0.8), got["button"]
+    assert got["origin"], "the QA prompt states the moved world origin"
