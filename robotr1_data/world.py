@@ -6,7 +6,9 @@ areas are named ``<site>``s there; tasks place objects on the table top, the spa
 world origin is. None of them loads MuJoCo for it (the data side and the question builder stay
 MuJoCo-free and cheap), so this module reads the sites with ``xml.etree``; ``tests/test_sim.py``
 checks every value against the compiled model. ``ROBOTR1_ASSETS=DIR`` swaps in another copy
-of the files; a process reads it when a fact is first asked for (worker processes inherit it).
+of the files: the functions below read the file it names at the call (parsed once per file);
+the task modules and spawn regions take their values when they are imported, so one process
+works in one world (worker processes inherit ``ROBOTR1_ASSETS``).
 """
 
 from __future__ import annotations
