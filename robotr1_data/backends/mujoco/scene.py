@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence
 import mujoco
 import numpy as np
 
-from robotr1_data.world import asset_path, table_top_z
+from robotr1_data.world import TABLE_TOP_Z, asset_path
 
 HAND_BODY = "panda_hand"
 BASE_BODY = "panda_link0"
@@ -78,11 +78,9 @@ class SceneBuilder:
         self.spec = mujoco.MjSpec.from_file(str(asset_path("world.xml")))
         self.graspable: List[str] = []
 
-    def body(self, name: str, pos: Optional[Sequence[float]] = None, free: bool = False,
+    def body(self, name: str, pos: Sequence[float] = (0, 0, TABLE_TOP_Z), free: bool = False,
              parent: Optional[str] = None, quat: Sequence[float] = (1, 0, 0, 0)):
         parent_body = self.spec.worldbody if parent is None else self.spec.body(parent)
-        if pos is None:  # the world origin's foot: on the table top
-            pos = (0, 0, table_top_z())
         body = parent_body.add_body(name=name, pos=list(pos), quat=list(quat))
         if free:
             body.add_freejoint(name=f"{name}_free")
