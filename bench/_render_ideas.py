@@ -1,15 +1,14 @@
-"""Render paths that bench/render.py measures beside ``CameraRig`` but the render path does not use.
+"""Render ideas that bench/render.py measures but the render path does not keep.
 
 Both give arrays bit-identical to ``CameraRig``'s (bench/render.py checks that before timing),
 and neither bought CPU time when measured (docs/benchmarks.md, "Rendering"), so they live here,
 with the benchmark, rather than in robotr1_data:
 
-* ``PlaneQuadRig`` (an idea that bought no CPU time, docs/benchmarks.md "Rendering"): draws
-  only the floor's grid quads that can fall inside each camera's view
+* ``PlaneQuadRig``: draws only the floor's grid quads that can fall inside each camera's view
   (MuJoCo draws a 4 m plane as 42 x 42 quads; a camera sees a fifth of them or fewer).
-* ``SequentialRig``: ``CameraRig`` as it was before every camera got its own offscreen buffer
-  (one buffer, each pass read back before the next camera's is submitted): the "before" of
-  that change, kept so the bench measures it in the same run.
+* ``PipelinedRig``: one offscreen buffer per camera, so every camera's pass is submitted before
+  any is read back and llvmpipe rasterises one camera while the next one's vertices are
+  processed (it can only save wall time, and only with an idle core).
 """
 
 from __future__ import annotations
@@ -18,11 +17,10 @@ import math
 from collections import OrderedDict
 from typing import Tuple
 
+import mujoco
 import numpy as np
 
 from robotr1_data.sim.cameras import _GEOM, _NONE, _SEG_FLAGS, CameraRig
-
-import mujoco  # noqa: E402  (after robotr1_data.sim, which picks the GL platform)
 
 _PLANE = mujoco.mjtGeom.mjGEOM_PLANE
 MAX_PLANE_GRID = 200  # mjMAXPLANEGRID
@@ -75,9 +73,10 @@ class _PlaneQuads:
 
     CACHE = 64  # compiled lists kept; the fixed cameras' sets repeat, the wrist camera's move
 
-    def __init__(self, model: mujoco.MjModel):
+    def __init__(self, model: mujoco.MjModel, con: mujoco.MjrContext):
         from OpenGL import GL  # noqa: PLC0415  (after MUJOCO_GL picked the platform)
         self._gl = GL
+        self._base = con.basePlane
         self._lists: "OrderedDict[Tuple[int, bytes], int]" = OrderedDict()
         self._planes = {}
         for g in np.flatnonzero((model.geom_type == _PLANE) & np.all(model.geom_size[:, :2] > 0, 1)):
@@ -94,7 +93,7 @@ class _PlaneQuads:
             self._planes[int(g)] = (corners, np.concatenate(
                 [quads, np.zeros(quads.shape[:2] + (1,)), tex], -1))
 
-    def cull(self, geom, data: mujoco.MjData, cid: int, angles, base: int) -> None:
+    def cull(self, geom, data: mujoco.MjData, cid: int, angles) -> None:
         """Point plane ``geom`` (a scene geom) at a list of its quads that can show in camera
         ``cid``, or mark it not drawn when none can."""
         if geom.objid not in self._planes:
@@ -121,14 +120,15 @@ class _PlaneQuads:
         lst = self._lists.get(key)
         if lst is None:
             lst = self._compile(quads[visible])
+            if lst <= self._base:  # dataid must stay >= 0 (texture scaling reads it): draw all
+                self._gl.glDeleteLists(lst, 1)
+                return
             self._lists[key] = lst
             if len(self._lists) > self.CACHE:
                 self._gl.glDeleteLists(self._lists.popitem(last=False)[1], 1)
         else:
             self._lists.move_to_end(key)
-        if lst <= base:  # dataid must stay >= 0 (texture scaling reads it): draw all
-            return
-        geom.dataid = lst - base - 1  # relative to this camera's MjrContext
+        geom.dataid = lst - self._base - 1
 
     def _compile(self, quads: np.ndarray) -> int:
         GL = self._gl
@@ -151,7 +151,7 @@ class _PlaneQuads:
 class PlaneQuadRig(CameraRig):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._plane_quads = (_PlaneQuads(self.model)
+        self._plane_quads = (_PlaneQuads(self.model, self._con)
                              if self._half_angles and np.any(self.model.geom_type == _PLANE) else None)
 
     def _skip_outside(self, geoms, data, cam):
@@ -159,49 +159,66 @@ class PlaneQuadRig(CameraRig):
         if self._plane_quads is not None:
             for g in geoms:
                 if g.type == _PLANE and g.objtype == _GEOM:
-                    self._plane_quads.cull(g, data, self._cam_ids[cam], self._half_angles[cam],
-                                           self._cons[cam].basePlane)
+                    self._plane_quads.cull(g, data, self._cam_ids[cam], self._half_angles[cam])
 
 
-class SequentialRig(CameraRig):
-    """``CameraRig``'s path before it gave every camera its own buffer: one buffer, camera by
-    camera, each pass read back before the next is submitted (the "before" of that change,
-    measured in the same run)."""
+class PipelinedRig(CameraRig):
+    """All five cameras' segmentation passes, then all their ordinary passes, each camera into
+    its own offscreen buffer (one ``MjrContext`` per camera: same model, same GL context, same
+    display lists), read back only after all are submitted."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._gl.make_current()
+        self._cons, self._scenes = {}, {}
+        for cam in self.cameras:
+            con = mujoco.MjrContext(self.model, mujoco.mjtFontScale.mjFONTSCALE_150.value)
+            mujoco.mjr_setBuffer(OFFSCREEN, con)
+            con.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR
+            scn = mujoco.MjvScene(self.model, maxgeom=10000)
+            for f in range(len(scn.flags)):
+                scn.flags[f] = self.scene.flags[f]
+            self._cons[cam], self._scenes[cam] = con, scn
 
     def render(self, data):
+        assert self.modes == {"rgb": True, "depth": True, "mask": True} and self._skip_unseen
         self._gl.make_current()
-        out = {}
-        m, con, rect = self.model, self._con, self._rect
-        scn = self._scenes[self.cameras[0]]
-        h, w = self.height, self.width
-        want_rgb, want_depth, want_mask = self.modes["rgb"], self.modes["depth"], self.modes["mask"]
-        mujoco.mjr_setBuffer(OFFSCREEN, con)
+        m, rect, h, w = self.model, self._rect, self.height, self.width
+        out, geoms_of, zbufs = {}, {}, {}
         for cam in self.cameras:
+            scn, con = self._scenes[cam], self._cons[cam]
             mujoco.mjv_updateScene(m, data, self._option, None, self._mjv_cams[cam],
                                    mujoco.mjtCatBit.mjCAT_ALL.value, scn)
-            geoms = [scn.geoms[i] for i in range(scn.ngeom)]
+            geoms = geoms_of[cam] = [scn.geoms[i] for i in range(scn.ngeom)]
             if cam in self._half_angles:
                 self._skip_outside(geoms, data, cam)
-            zbuf = np.empty((h, w), np.float32) if want_depth else None
-            if self._seg_pass:
-                seg = np.empty((h, w, 3), np.uint8) if want_mask else None
-                for f in _SEG_FLAGS:
-                    scn.flags[f] = 1
-                mujoco.mjr_render(rect, scn, con)
-                mujoco.mjr_readPixels(seg, zbuf if self._depth_in_seg else None, rect, con)
-                for f in _SEG_FLAGS:
-                    scn.flags[f] = 0
-                if want_mask:
-                    ids = self._segment_ids(seg, len(geoms))
-                    out[f"{cam}_mask"] = self._body_lut(geoms)[ids]
-                    if self._color_pass and self._skip_unseen:
-                        self._skip_hidden(geoms, ids)
-            if self._color_pass:
-                rgb = np.empty((h, w, 3), np.uint8) if want_rgb else None
-                mujoco.mjr_render(rect, scn, con)
-                mujoco.mjr_readPixels(rgb, None if self._depth_in_seg else zbuf, rect, con)
-                if want_rgb:
-                    out[f"{cam}_rgb"] = rgb[::-1].copy()
-            if want_depth:
-                out[f"{cam}_depth"] = self._metres(zbuf)
+            for f in _SEG_FLAGS:
+                scn.flags[f] = 1
+            mujoco.mjr_setBuffer(OFFSCREEN, con)
+            mujoco.mjr_render(rect, scn, con)
+            for f in _SEG_FLAGS:
+                scn.flags[f] = 0
+        for cam in self.cameras:
+            scn, con, geoms = self._scenes[cam], self._cons[cam], geoms_of[cam]
+            seg, zbufs[cam] = np.empty((h, w, 3), np.uint8), np.empty((h, w), np.float32)
+            mujoco.mjr_setBuffer(OFFSCREEN, con)
+            mujoco.mjr_readPixels(seg, zbufs[cam], rect, con)
+            ids = self._segment_ids(seg, len(geoms))
+            out[f"{cam}_mask"] = self._body_lut(geoms)[ids]
+            self._skip_hidden(geoms, ids)
+            mujoco.mjr_render(rect, scn, con)
+        for cam in self.cameras:
+            rgb = np.empty((h, w, 3), np.uint8)
+            mujoco.mjr_setBuffer(OFFSCREEN, self._cons[cam])
+            mujoco.mjr_readPixels(rgb, None, rect, self._cons[cam])
+            out[f"{cam}_rgb"] = rgb[::-1].copy()
+            out[f"{cam}_depth"] = self._metres(zbufs[cam])
         return out
+
+    def close(self):
+        if getattr(self, "_cons", None) and self._gl is not None:
+            self._gl.make_current()
+            for con in self._cons.values():
+                con.free()
+            self._cons = {}
+        super().close()

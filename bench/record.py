@@ -13,8 +13,7 @@ and keypoints per demo and the expert failure rate. ``all_cams_three_pass`` (``r
 (``robot_r1``) through the previous render path (one ``mujoco.Renderer`` pass per mode and
 camera), so the render change is measured in the same run. ``all_cams_coarse``
 (``robot_r1_coarse``) records like ``all_cams`` (``robot_r1``) with the opt-in coarser
-tessellation of MuJoCo's built-in shapes (changes pixels); ``all_cams_one_buffer`` like
-``all_cams`` through the render path before every camera got its own offscreen buffer.
+tessellation of MuJoCo's built-in shapes (changes pixels).
 
     python bench/record.py [--tasks ...] [--episodes N] [--markdown docs/benchmarks.md]
 """
@@ -29,7 +28,6 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
-from _render_ideas import SequentialRig  # noqa: E402
 from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from robotr1_data.episode import CAMERAS  # noqa: E402
@@ -50,8 +48,6 @@ SETTINGS["all_cams_three_pass"] = SETTINGS["all_cams"]
 # (28, 16) (CameraRig(tessellation=...); bench/render.py measures the pixel difference).
 COARSE = (12, 6)
 SETTINGS["all_cams_coarse"] = dict(SETTINGS["all_cams"], tessellation=COARSE)
-# all_cams through CameraRig as it was before every camera got its own offscreen buffer.
-SETTINGS["all_cams_one_buffer"] = dict(SETTINGS["all_cams"], rig=SequentialRig)
 SETTINGS["robot_r1_coarse"] = dict(SETTINGS["robot_r1"], tessellation=COARSE)
 SETTINGS["robot_r1_three_pass"] = SETTINGS["robot_r1"]  # one pass per mode: RGB only, one pass
 THREE_PASS = {"all_cams_three_pass", "robot_r1_three_pass"}
@@ -71,14 +67,12 @@ def _timed(fn, acc):
 def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> dict:
     opts = dict(SETTINGS[setting])
     tessellation = opts.pop("tessellation", None)
-    rig_cls = opts.pop("rig", None)
     with MujocoSim(get_task(task), **opts) as sim:
         ref = None
-        if tessellation is not None or rig_cls is not None:
+        if tessellation is not None:
             old = sim.rig
-            sim.rig = (rig_cls or CameraRig)(sim.model, old.cameras, opts["image_size"],
-                                             rgb=opts["rgb"], depth=opts["depth"],
-                                             mask=opts["mask"], tessellation=tessellation)
+            sim.rig = CameraRig(sim.model, old.cameras, opts["image_size"], rgb=opts["rgb"],
+                                depth=opts["depth"], mask=opts["mask"], tessellation=tessellation)
             old.close()
         if setting in THREE_PASS:
             rig = sim.rig
@@ -168,12 +162,8 @@ def main():
                    default=["robot_r1", "all_cams", "all_cams_three_pass", "no_cams"])
     p.add_argument("--image-every", type=int, default=1,
                    help="images every K-th frame and at keypoints (generate --image-every)")
-    p.add_argument("--tessellation", type=int, nargs=2, default=list(COARSE), metavar=("SLICES", "STACKS"),
-                   help="of the *_coarse settings (default: %(default)s)")
     p.add_argument("--markdown", default=None, help="write the table to this file")
     args = p.parse_args()
-    for name in ("all_cams_coarse", "robot_r1_coarse"):
-        SETTINGS[name]["tessellation"] = tuple(args.tessellation)
     tasks = args.tasks or list(all_tasks())
     rows = []
     for setting in args.settings:
@@ -185,9 +175,7 @@ def main():
                   f"{r['x_rlbench']:.1f}x RLBench  {r['demos_per_min_core']:.1f} demos/min/core  "
                   f"{r['frames_per_demo']:.0f} frames  {r['keypoints_per_demo']:.1f} kp  "
                   f"fail {r['failure_rate']:.0%}", flush=True)
-    lines = [f"Machine: {machine()}; {args.episodes} demos per task and setting"
-             + (f"; *_coarse: tessellation {tuple(args.tessellation)}"
-                if any(s.endswith("_coarse") for s in args.settings) else "") + ".", "",
+    lines = [f"Machine: {machine()}; {args.episodes} demos per task and setting.", "",
              "| setting | task | ms per control step | CPU ms per step | × faster than RLBench (0.12 s) | demos/min/core | frames/demo | keypoints/demo | expert failure rate | record / bare (in run) | record / replay |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:

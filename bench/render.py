@@ -3,8 +3,7 @@ alone, the old three-pass path (one ``mujoco.Renderer`` pass per mode and camera
 (``CameraRig``: masks from one segmentation pass, RGB + depth from one ordinary pass, geoms
 outside a camera's view or owning no pixel not drawn), the new path drawing more geoms, its
 parts (scene updates, GL passes, copies and dtype conversions), ideas measured and not kept
-(bench/_render_ideas.py: exact, no CPU saved), the path before each camera got its own
-offscreen buffer, and the opt-in coarser tessellation of MuJoCo's
+(bench/_render_ideas.py: exact, no CPU saved), and the opt-in coarser tessellation of MuJoCo's
 built-in shapes (``CameraRig(tessellation=(slices, stacks))``: changes pixels; how much is
 printed under the table). Before timing, every exact method's arrays are checked against the
 old path's, bit for bit, on a few states.
@@ -33,7 +32,7 @@ from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a scr
 from robotr1_data.episode import CAMERAS as ALL_CAMERAS  # noqa: E402
 from robotr1_data.expert import Expert  # noqa: E402
 from robotr1_data.record import record_demo  # noqa: E402
-from _render_ideas import PlaneQuadRig, SequentialRig  # noqa: E402
+from _render_ideas import PipelinedRig, PlaneQuadRig  # noqa: E402
 
 from robotr1_data.sim.cameras import CameraRig, reference_renderer, render_three_pass  # noqa: E402
 from robotr1_data.sim.mujoco_sim import MujocoSim  # noqa: E402
@@ -62,7 +61,7 @@ def methods(sim, cams, size):
         "all_noskip": dict(rgb=True, depth=True, mask=True)}.items()}
     all_modes = dict(rgb=True, depth=True, mask=True)
     rigs["plane_quads"] = PlaneQuadRig(m, cams, size, **all_modes)
-    rigs["sequential"] = SequentialRig(m, cams, size, **all_modes)
+    rigs["pipelined"] = PipelinedRig(m, cams, size, **all_modes)
     for t in TESSELLATIONS:
         rigs[t] = CameraRig(m, cams, size, tessellation=t, **all_modes)
     rigs["rgb", COARSE] = CameraRig(m, cams, size, rgb=True, depth=False, mask=False,
@@ -125,12 +124,12 @@ def methods(sim, cams, size):
         "new: mask alone": lambda: rigs["mask"].render(d),
         "new: rgb + depth": lambda: rigs["rgbd"].render(d),
         "**new: rgb + depth + mask**": lambda: rigs["all"].render(d),
-        "new: rgb + depth + mask, one buffer, camera by camera (before this change)":
-            lambda: rigs["sequential"].render(d),
         "new: rgb + depth + mask, drawing hidden geoms": lambda: rigs["all_frustum"].render(d),
         "new: rgb + depth + mask, drawing every geom": lambda: rigs["all_noskip"].render(d),
         "idea (exact, not kept): + floor quads outside the view not drawn":
             lambda: rigs["plane_quads"].render(d),
+        "idea (exact, not kept): + one buffer per camera, passes pipelined":
+            lambda: rigs["pipelined"].render(d),
         **{f"opt-in (changes pixels): rgb + depth + mask, tessellation {t}":
            (lambda t=t: rigs[t].render(d)) for t in TESSELLATIONS},
         f"opt-in (changes pixels): rgb alone, tessellation {COARSE}":
@@ -203,7 +202,7 @@ def check(sim, states, rigs, ref, cams):
     """Before timing: the exact methods' arrays equal the old path's bit for bit; the opt-in
     tessellations' differences from them, over a few states."""
     gb = np.append(sim.model.geom_bodyid, -1).astype(np.int32)
-    exact = ["all", "sequential", "plane_quads"]
+    exact = ["all", "plane_quads", "pipelined"]
     differ = dict.fromkeys(exact, 0)
     rgb_diff = {t: [] for t in TESSELLATIONS}
     mask_diff = {t: [] for t in TESSELLATIONS}

@@ -1,10 +1,8 @@
 """Render the named RLBench cameras from a MuJoCo model: RGB, depth in metres, body-id masks.
 
-One GL context serves every camera, each camera rendering into its own offscreen buffer so that
-all cameras' passes are submitted before any is read back. Per camera and frame: one
-segmentation pass gives the body-id mask (and depth where the ordinary pass cannot), then one
-ordinary pass gives RGB (and, in the default CPU settings, depth from the same z-buffer),
-drawing only the geoms that can show. Every array is bit-identical to what
+One GL context serves every camera. Per camera and frame: one segmentation pass gives the
+body-id mask (and depth where the ordinary pass cannot), then one ordinary pass gives RGB (and,
+in the default CPU settings, depth from the same z-buffer), drawing only the geoms that can show. Every array is bit-identical to what
 ``mujoco.Renderer`` returns in its rgb / depth / segmentation modes (tests/test_cameras.py);
 ``render_three_pass`` keeps the old one-pass-per-mode path for bench/render.py, which measures
 the difference. Conventions match RLBench so its loaders work on our data: extrinsics are
@@ -28,7 +26,6 @@ from robotr1_data.sim.gl import check_rendering, no_gl_message
 _MJ_TO_RLBENCH = np.diag([-1.0, 1.0, -1.0])
 _SEG_FLAGS = (mujoco.mjtRndFlag.mjRND_SEGMENT, mujoco.mjtRndFlag.mjRND_IDCOLOR)
 _GEOM = int(mujoco.mjtObj.mjOBJ_GEOM)
-_OFFSCREEN = mujoco.mjtFramebuffer.mjFB_OFFSCREEN.value
 _NONE = mujoco.mjtGeom.mjGEOM_NONE
 
 
@@ -69,42 +66,28 @@ class CameraRig:
         self.tessellation = tuple(tessellation) if tessellation is not None else None
         self._gl = None
         self._con = None
-        self._cons: Dict[str, mujoco.MjrContext] = {}
         # Our own context rather than mujoco.Renderer's: its render() runs one pass per mode and
-        # reads one buffer per pass. The set-up below is the one mujoco.Renderer makes. One
-        # MjrContext (so one offscreen buffer) per camera, all in one GL context: every camera's
-        # pass is submitted before any is read back, so llvmpipe's rasteriser threads work
-        # through one camera's triangles while the next camera's vertices are processed, and
-        # wake once per batch rather than once per pass (bench/render.py: 0.96x CPU, 0.94x
-        # wall). Same calls, same display lists, same buffers: the same pixels.
+        # reads one buffer per pass. The set-up below is the one mujoco.Renderer makes.
         try:
             self._gl = mujoco.GLContext(width, height)
             self._gl.make_current()
-            for cam in self.cameras:
-                self._cons[cam] = self._make_context(model, tessellation)
-            self._con = (self._cons[self.cameras[0]] if self.cameras
-                         else self._make_context(model, tessellation))
+            self._con = self._make_context(model, tessellation)
         except Exception as exc:  # mujoco.FatalError when no GL platform could be loaded
             try:
                 self.close()
             except Exception:  # a half-made context may not free cleanly; the error below matters
                 pass
             raise UsageError(f"{no_gl_message()} [{exc}]") from None
-        for con in {id(c): c for c in [self._con, *self._cons.values()]}.values():
-            mujoco.mjr_setBuffer(_OFFSCREEN, con)
-            con.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR
+        mujoco.mjr_setBuffer(mujoco.mjtFramebuffer.mjFB_OFFSCREEN.value, self._con)
+        self._con.readDepthMap = mujoco.mjtDepthMap.mjDEPTH_ZEROFAR
         self._rect = mujoco.MjrRect(0, 0, width, height)
+        self.scene = mujoco.MjvScene(model, maxgeom=10000)
         self._option = mujoco.MjvOption()
-        # One scene per camera too: a camera's geoms stay marked (not drawn) until its ordinary
-        # pass has been submitted.
-        self._scenes: Dict[str, mujoco.MjvScene] = {}
-        for cam in self.cameras:
-            scn = self._scenes[cam] = mujoco.MjvScene(model, maxgeom=10000)
-            # Shadows, reflections and multisampling cost ~12x per frame on llvmpipe
-            # (bench/render_quality.py); off unless asked.
-            scn.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = quality
-            scn.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = quality
-        self.scene = self._scenes[self.cameras[-1]] if self.cameras else None  # the last camera's
+        flags = self.scene.flags
+        # Shadows, reflections and multisampling cost ~12x per frame on llvmpipe
+        # (bench/render_quality.py); off unless asked.
+        flags[mujoco.mjtRndFlag.mjRND_SHADOW] = quality
+        flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = quality
         self._cam_ids = {c: mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) for c in cameras}
         self._mjv_cams = {}
         for c, cid in self._cam_ids.items():
@@ -171,64 +154,44 @@ class CameraRig:
 
     # --- the render path ------------------------------------------------------------------------
     def render(self, data: mujoco.MjData) -> Dict[str, np.ndarray]:
-        """Three sweeps over the cameras, each into its own buffer: submit the first pass
-        (segmentation when it runs, else ordinary); read it back and submit the ordinary pass
-        (which needs the segmentation pass's ids to skip hidden geoms); read that back."""
         if self._con is None:
             raise RuntimeError("render after close")
         self._gl.make_current()
-        m, rect = self.model, self._rect
+        out: Dict[str, np.ndarray] = {}
+        m, scn, con, rect = self.model, self.scene, self._con, self._rect
         h, w = self.height, self.width
         want_rgb, want_depth, want_mask = self.modes["rgb"], self.modes["depth"], self.modes["mask"]
-        geoms_of, zbufs, masks, rgbs = {}, {}, {}, {}
         for cam in self.cameras:
-            scn, con = self._scenes[cam], self._cons[cam]
             mujoco.mjv_updateScene(m, data, self._option, None, self._mjv_cams[cam],
                                    mujoco.mjtCatBit.mjCAT_ALL.value, scn)
-            geoms = geoms_of[cam] = [scn.geoms[i] for i in range(scn.ngeom)]
+            geoms = [scn.geoms[i] for i in range(scn.ngeom)]
             if cam in self._half_angles:
                 self._skip_outside(geoms, data, cam)
-            zbufs[cam] = np.empty((h, w), np.float32) if want_depth else None
-            mujoco.mjr_setBuffer(_OFFSCREEN, con)
+            zbuf = np.empty((h, w), np.float32) if want_depth else None
             if self._seg_pass:
+                seg = np.empty((h, w, 3), np.uint8) if want_mask else None
                 saved = [scn.flags[f] for f in _SEG_FLAGS]
                 for f in _SEG_FLAGS:
                     scn.flags[f] = 1
                 try:
                     mujoco.mjr_render(rect, scn, con)
+                    mujoco.mjr_readPixels(seg, zbuf if self._depth_in_seg else None, rect, con)
                 finally:
                     for f, v in zip(_SEG_FLAGS, saved):
                         scn.flags[f] = v
-            else:
-                mujoco.mjr_render(rect, scn, con)
-        if self._seg_pass:
-            for cam in self.cameras:
-                scn, con, geoms = self._scenes[cam], self._cons[cam], geoms_of[cam]
-                seg = np.empty((h, w, 3), np.uint8) if want_mask else None
-                mujoco.mjr_setBuffer(_OFFSCREEN, con)
-                mujoco.mjr_readPixels(seg, zbufs[cam] if self._depth_in_seg else None, rect, con)
                 if want_mask:
                     ids = self._segment_ids(seg, len(geoms))
-                    masks[cam] = self._body_lut(geoms)[ids]
+                    out[f"{cam}_mask"] = self._body_lut(geoms)[ids]
                     if self._color_pass and self._skip_unseen:
                         self._skip_hidden(geoms, ids)
-                if self._color_pass:
-                    mujoco.mjr_render(rect, scn, con)
-        if self._color_pass:
-            for cam in self.cameras:
-                con = self._cons[cam]
+            if self._color_pass:
                 rgb = np.empty((h, w, 3), np.uint8) if want_rgb else None
-                mujoco.mjr_setBuffer(_OFFSCREEN, con)
-                mujoco.mjr_readPixels(rgb, None if self._depth_in_seg else zbufs[cam], rect, con)
-                rgbs[cam] = rgb
-        out: Dict[str, np.ndarray] = {}
-        for cam in self.cameras:  # per camera mask, rgb, depth: the order shards store them in
-            if want_mask:
-                out[f"{cam}_mask"] = masks[cam]
-            if want_rgb:
-                out[f"{cam}_rgb"] = rgbs[cam][::-1].copy()  # GL rows run bottom-up
+                mujoco.mjr_render(rect, scn, con)
+                mujoco.mjr_readPixels(rgb, None if self._depth_in_seg else zbuf, rect, con)
+                if want_rgb:
+                    out[f"{cam}_rgb"] = rgb[::-1].copy()  # GL rows run bottom-up
             if want_depth:
-                out[f"{cam}_depth"] = self._metres(zbufs[cam])
+                out[f"{cam}_depth"] = self._metres(zbuf)
         return out
 
     def _skip_outside(self, geoms, data: mujoco.MjData, cam: str) -> None:
@@ -290,13 +253,10 @@ class CameraRig:
         return (self._depth_d / (zbuf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
 
     def close(self):
-        cons = {id(c): c for c in [self._con, *self._cons.values()] if c is not None}
-        if cons:
+        if self._con is not None:
             if self._gl is not None:
                 self._gl.make_current()
-            for con in cons.values():
-                con.free()
-            self._cons = {}
+            self._con.free()
             self._con = None
         if self._gl is not None:
             self._gl.free()
