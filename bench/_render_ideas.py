@@ -17,10 +17,11 @@ import math
 from collections import OrderedDict
 from typing import Tuple
 
-import mujoco
 import numpy as np
 
 from robotr1_data.sim.cameras import _GEOM, _NONE, _SEG_FLAGS, CameraRig
+
+import mujoco  # noqa: E402  (after robotr1_data.sim, which picks the GL platform)
 
 _PLANE = mujoco.mjtGeom.mjGEOM_PLANE
 MAX_PLANE_GRID = 200  # mjMAXPLANEGRID

@@ -162,8 +162,12 @@ def main():
                    default=["robot_r1", "all_cams", "all_cams_three_pass", "no_cams"])
     p.add_argument("--image-every", type=int, default=1,
                    help="images every K-th frame and at keypoints (generate --image-every)")
+    p.add_argument("--tessellation", type=int, nargs=2, default=list(COARSE), metavar=("SLICES", "STACKS"),
+                   help="of the *_coarse settings (default: %(default)s)")
     p.add_argument("--markdown", default=None, help="write the table to this file")
     args = p.parse_args()
+    for name in ("all_cams_coarse", "robot_r1_coarse"):
+        SETTINGS[name]["tessellation"] = tuple(args.tessellation)
     tasks = args.tasks or list(all_tasks())
     rows = []
     for setting in args.settings:
@@ -175,7 +179,9 @@ def main():
                   f"{r['x_rlbench']:.1f}x RLBench  {r['demos_per_min_core']:.1f} demos/min/core  "
                   f"{r['frames_per_demo']:.0f} frames  {r['keypoints_per_demo']:.1f} kp  "
                   f"fail {r['failure_rate']:.0%}", flush=True)
-    lines = [f"Machine: {machine()}; {args.episodes} demos per task and setting.", "",
+    lines = [f"Machine: {machine()}; {args.episodes} demos per task and setting"
+             + (f"; *_coarse: tessellation {tuple(args.tessellation)}"
+                if any(s.endswith("_coarse") for s in args.settings) else "") + ".", "",
              "| setting | task | ms per control step | CPU ms per step | × faster than RLBench (0.12 s) | demos/min/core | frames/demo | keypoints/demo | expert failure rate | record / bare (in run) | record / replay |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
