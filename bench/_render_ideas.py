@@ -62,15 +62,15 @@ class _PlaneQuads:
     """Plane geoms drawn as only the grid quads that can fall inside a camera's view.
 
     MuJoCo draws a plane as one display list of grid quads (a 4 m floor: 42 x 42 quads, 7,056
-    vertices), and a camera sees a fifth of it or less. We compile display lists holding the same quads, vertex for vertex and in the same
-    order, minus those wholly outside the camera's view frustum, and point the scene geom at
-    them (``dataid``: MuJoCo calls list ``basePlane + dataid + 1``). A quad outside the frustum
-    covers no pixel and, without shadows or reflections, affects nothing else; every other
-    quad goes through the same vertex and raster steps as before, so the images are unchanged
-    (bench/render.py checks it). MuJoCo has no hook for this, hence our own lists (PyOpenGL,
-    which mujoco's GL contexts already use). Not kept: the floor is ~7 % of a frame's vertices
-    (the arm's and objects' capsules and cylinders are the rest), and the saving was within
-    noise."""
+    vertices), and a camera sees a fifth of it or less. We compile display lists holding the
+    same quads, vertex for vertex and in the same order, minus those wholly outside the
+    camera's view frustum, and point the scene geom at them (``dataid``: MuJoCo calls list
+    ``basePlane + dataid + 1``). A quad outside the frustum covers no pixel and, without
+    shadows or reflections, affects nothing else; every other quad goes through the same vertex
+    and raster steps as before, so the images are unchanged (bench/render.py checks it).
+    MuJoCo has no hook for this, hence our own lists (PyOpenGL, which mujoco's GL contexts
+    already use). Not kept: the floor is ~7 % of a frame's vertices (the arm's and objects'
+    capsules and cylinders are the rest), and no CPU time was saved."""
 
     CACHE = 64  # compiled lists kept; the fixed cameras' sets repeat, the wrist camera's move
 
