@@ -11,7 +11,9 @@ control step; also its CPU time, steadier on a loaded machine) and how many time
 is than RLBench's ~0.12 s per step, demos per minute per core (this runs on one core), frames
 and keypoints per demo and the expert failure rate. ``all_cams_three_pass`` (``robot_r1_three_pass``) records like ``all_cams``
 (``robot_r1``) through the previous render path (one ``mujoco.Renderer`` pass per mode and
-camera), so the render change is measured in the same run.
+camera), so the render change is measured in the same run. ``all_cams_coarse``
+(``robot_r1_coarse``) records like ``all_cams`` (``robot_r1``) with the opt-in coarser
+tessellation of MuJoCo's built-in shapes (changes pixels).
 
     python bench/record.py [--tasks ...] [--episodes N] [--markdown docs/benchmarks.md]
 """
@@ -31,7 +33,7 @@ from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a scr
 from robotr1_data.episode import CAMERAS  # noqa: E402
 from robotr1_data.expert import DemoError, Expert  # noqa: E402
 from robotr1_data.record import record_demo  # noqa: E402
-from robotr1_data.backends.mujoco.cameras import reference_renderer, render_three_pass  # noqa: E402
+from robotr1_data.backends.mujoco.cameras import CameraRig, reference_renderer, render_three_pass  # noqa: E402
 from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim  # noqa: E402
 from robotr1_data.tasks.registry import all_tasks, get_task  # noqa: E402
 
@@ -42,6 +44,11 @@ SETTINGS = {
     "no_cams": dict(cameras=[], image_size=(128, 128)),
 }
 SETTINGS["all_cams_three_pass"] = SETTINGS["all_cams"]
+# Opt-in, changes pixels: MuJoCo's built-in shapes drawn with (12, 6) slices and stacks instead of
+# (28, 16) (CameraRig(tessellation=...); bench/render.py measures the pixel difference).
+COARSE = (12, 6)
+SETTINGS["all_cams_coarse"] = dict(SETTINGS["all_cams"], tessellation=COARSE)
+SETTINGS["robot_r1_coarse"] = dict(SETTINGS["robot_r1"], tessellation=COARSE)
 SETTINGS["robot_r1_three_pass"] = SETTINGS["robot_r1"]  # one pass per mode: RGB only, one pass
 THREE_PASS = {"all_cams_three_pass", "robot_r1_three_pass"}
 RLBENCH_S_PER_STEP = 0.12  # RLBench's published cost of one control step with its cameras
@@ -58,9 +65,15 @@ def _timed(fn, acc):
 
 
 def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> dict:
-    opts = SETTINGS[setting]
+    opts = dict(SETTINGS[setting])
+    tessellation = opts.pop("tessellation", None)
     with MujocoSim(get_task(task), **opts) as sim:
         ref = None
+        if tessellation is not None:
+            old = sim.rig
+            sim.rig = CameraRig(sim.model, old.cameras, opts["image_size"], rgb=opts["rgb"],
+                                depth=opts["depth"], mask=opts["mask"], tessellation=tessellation)
+            old.close()
         if setting in THREE_PASS:
             rig = sim.rig
             ref = reference_renderer(sim.model, opts["image_size"])
@@ -149,8 +162,12 @@ def main():
                    default=["robot_r1", "all_cams", "all_cams_three_pass", "no_cams"])
     p.add_argument("--image-every", type=int, default=1,
                    help="images every K-th frame and at keypoints (generate --image-every)")
+    p.add_argument("--tessellation", type=int, nargs=2, default=list(COARSE), metavar=("SLICES", "STACKS"),
+                   help="of the *_coarse settings (default: %(default)s)")
     p.add_argument("--markdown", default=None, help="write the table to this file")
     args = p.parse_args()
+    for name in ("all_cams_coarse", "robot_r1_coarse"):
+        SETTINGS[name]["tessellation"] = tuple(args.tessellation)
     tasks = args.tasks or list(all_tasks())
     rows = []
     for setting in args.settings:
@@ -162,7 +179,9 @@ def main():
                   f"{r['x_rlbench']:.1f}x RLBench  {r['demos_per_min_core']:.1f} demos/min/core  "
                   f"{r['frames_per_demo']:.0f} frames  {r['keypoints_per_demo']:.1f} kp  "
                   f"fail {r['failure_rate']:.0%}", flush=True)
-    lines = [f"Machine: {machine()}; {args.episodes} demos per task and setting.", "",
+    lines = [f"Machine: {machine()}; {args.episodes} demos per task and setting"
+             + (f"; *_coarse: tessellation {tuple(args.tessellation)}"
+                if any(s.endswith("_coarse") for s in args.settings) else "") + ".", "",
              "| setting | task | ms per control step | CPU ms per step | × faster than RLBench (0.12 s) | demos/min/core | frames/demo | keypoints/demo | expert failure rate | record / bare (in run) | record / replay |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:

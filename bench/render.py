@@ -1,9 +1,12 @@
 """Per-frame render cost, every path side by side in one run: bare physics, each render mode
 alone, the old three-pass path (one ``mujoco.Renderer`` pass per mode and camera), the new path
 (``CameraRig``: masks from one segmentation pass, RGB + depth from one ordinary pass, geoms
-outside a camera's view or owning no pixel not drawn), the new path drawing more geoms, and its
-parts (scene updates, GL
-passes, copies and dtype conversions).
+outside a camera's view or owning no pixel not drawn), the new path drawing more geoms, its
+parts (scene updates, GL passes, copies and dtype conversions), ideas measured and not kept
+(bench/_render_ideas.py: exact, no CPU saved), and the opt-in coarser tessellation of MuJoCo's
+built-in shapes (``CameraRig(tessellation=(slices, stacks))``: changes pixels; how much is
+printed under the table). Before timing, every exact method's arrays are checked against the
+old path's, bit for bit, on a few states.
 
 States come from one recorded expert demo. Every method renders the same state back to back
 (so machine load drifts over all of them alike); each round sums over all states; the table
@@ -29,14 +32,18 @@ from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a scr
 from robotr1_data.episode import CAMERAS as ALL_CAMERAS  # noqa: E402
 from robotr1_data.expert import Expert  # noqa: E402
 from robotr1_data.record import record_demo  # noqa: E402
-from robotr1_data.backends.mujoco.cameras import (CameraRig, reference_renderer,  # noqa: E402
-                                                  render_three_pass)
+from _render_ideas import PipelinedRig, PlaneQuadRig  # noqa: E402
+
+from robotr1_data.backends.mujoco.cameras import CameraRig, reference_renderer, render_three_pass  # noqa: E402
 from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim  # noqa: E402
 from robotr1_data.tasks.registry import get_task  # noqa: E402
 
 import mujoco  # noqa: E402  (after robotr1_data.backends.mujoco, which picks the GL platform)
 
 CAMERAS = list(ALL_CAMERAS)
+# Opt-in CameraRig(tessellation=(slices, stacks)) of MuJoCo's built-in shapes; default (28, 16).
+TESSELLATIONS = [(16, 8), (12, 6), (8, 4)]
+COARSE = (12, 6)
 SEG = (mujoco.mjtRndFlag.mjRND_SEGMENT, mujoco.mjtRndFlag.mjRND_IDCOLOR)
 
 
@@ -52,6 +59,13 @@ def methods(sim, cams, size):
         "all": dict(rgb=True, depth=True, mask=True),
         "all_frustum": dict(rgb=True, depth=True, mask=True),
         "all_noskip": dict(rgb=True, depth=True, mask=True)}.items()}
+    all_modes = dict(rgb=True, depth=True, mask=True)
+    rigs["plane_quads"] = PlaneQuadRig(m, cams, size, **all_modes)
+    rigs["pipelined"] = PipelinedRig(m, cams, size, **all_modes)
+    for t in TESSELLATIONS:
+        rigs[t] = CameraRig(m, cams, size, tessellation=t, **all_modes)
+    rigs["rgb", COARSE] = CameraRig(m, cams, size, rgb=True, depth=False, mask=False,
+                                    tessellation=COARSE)
     rigs["all_frustum"]._skip_unseen = False  # skips geoms outside the view, draws hidden ones
     rigs["all_noskip"]._skip_unseen = False  # draws every geom
     rigs["all_noskip"]._half_angles = {}
@@ -112,6 +126,14 @@ def methods(sim, cams, size):
         "**new: rgb + depth + mask**": lambda: rigs["all"].render(d),
         "new: rgb + depth + mask, drawing hidden geoms": lambda: rigs["all_frustum"].render(d),
         "new: rgb + depth + mask, drawing every geom": lambda: rigs["all_noskip"].render(d),
+        "idea (exact, not kept): + floor quads outside the view not drawn":
+            lambda: rigs["plane_quads"].render(d),
+        "idea (exact, not kept): + one buffer per camera, passes pipelined":
+            lambda: rigs["pipelined"].render(d),
+        **{f"opt-in (changes pixels): rgb + depth + mask, tessellation {t}":
+           (lambda t=t: rigs[t].render(d)) for t in TESSELLATIONS},
+        f"opt-in (changes pixels): rgb alone, tessellation {COARSE}":
+            lambda: rigs["rgb", COARSE].render(d),
         "part: scene updates (mjv_updateScene, every camera)": update_all,
         "part: ordinary pass, rgb read": gl_pass(True, False, 0),
         "part: ordinary pass, rgb + depth read": gl_pass(True, True, 0),
@@ -120,7 +142,7 @@ def methods(sim, cams, size):
         "part: rgb row flip + copy": flips,
         "part: z-buffer to float32 metres (flipped)": metres,
         "part: segment colours to body ids (flipped)": body_ids,
-    }, [ref, *rigs.values()]
+    }, [ref, *rigs.values()], rigs
 
 
 def main():
@@ -139,7 +161,8 @@ def main():
     with MujocoSim(get_task(args.task)) as sim:
         ep = record_demo(sim, Expert(sim), 0, 0)
         states = ep.sim_state[::2]
-        table, owned = methods(sim, args.cameras, size)
+        table, owned, rigs = methods(sim, args.cameras, size)
+        checks = check(sim, states, rigs, owned[0], args.cameras)
         wall = {name: [] for name in table}
         cpu = {name: [] for name in table}
         for _ in range(args.rounds + 1):  # the first round warms caches and is dropped
@@ -171,7 +194,36 @@ def main():
     for name, v in ms.items():
         c = cpu_ms[name]
         lines.append(f"| {name} | {v:.2f} | {v / old:.2f}× | {c:.2f} | {c / old_cpu:.2f}× |")
+    lines += ["", *checks]
     emit("\n".join(lines), args.markdown)
+
+
+def check(sim, states, rigs, ref, cams):
+    """Before timing: the exact methods' arrays equal the old path's bit for bit; the opt-in
+    tessellations' differences from them, over a few states."""
+    gb = np.append(sim.model.geom_bodyid, -1).astype(np.int32)
+    exact = ["all", "plane_quads", "pipelined"]
+    differ = dict.fromkeys(exact, 0)
+    rgb_diff = {t: [] for t in TESSELLATIONS}
+    mask_diff = {t: [] for t in TESSELLATIONS}
+    picked = states[:: max(1, len(states) // 6)]
+    for s in picked:
+        sim.set_state(s)
+        old = render_three_pass(ref, sim.data, cams, gb)
+        for key in exact:
+            new = rigs[key].render(sim.data)
+            differ[key] += sum(new[k].tobytes() != v.tobytes() for k, v in old.items())
+        for t in TESSELLATIONS:
+            new = rigs[t].render(sim.data)
+            rgb_diff[t] += [np.abs(new[f"{c}_rgb"].astype(int) - old[f"{c}_rgb"]).mean() for c in cams]
+            mask_diff[t] += [(new[f"{c}_mask"] != old[f"{c}_mask"]).mean() for c in cams]
+    n = len(picked) * len(cams) * 3
+    out = [f"Checked on {len(picked)} states before timing: arrays differing from the old path: "
+           + ", ".join(f"{k} {v} of {n}" for k, v in differ.items()) + "."]
+    for t in TESSELLATIONS:
+        out.append(f"Tessellation {t}: mean |RGB difference| {np.mean(rgb_diff[t]):.2f} levels "
+                   f"(of 255), mask pixels differing {100 * np.mean(mask_diff[t]):.2f} %.")
+    return out
 
 
 if __name__ == "__main__":

@@ -102,6 +102,39 @@ def test_depth_and_mask_see_the_scene(states):
             np.unique(out["wrist_mask"]).tolist())
 
 
+def test_coarser_tessellation_is_opt_in_and_leaves_the_model_alone(states):
+    """``tessellation`` changes the built-in shapes' outlines (the arm's capsules), nothing else:
+    the model keeps its own slices and stacks, so a default rig made afterwards is still
+    bit-identical to mujoco.Renderer."""
+    with MujocoSim(get_task("pick_up_cup")) as sim:
+        q = sim.model.vis.quality
+        before = (q.numslices, q.numstacks)
+        coarse = CameraRig(sim.model, CAMERAS, (64, 64), tessellation=(8, 4))
+        assert (q.numslices, q.numstacks) == before == (28, 16)
+        default = CameraRig(sim.model, CAMERAS, (64, 64))
+        try:
+            sim.set_state(states[-1])
+            a, b = coarse.render(sim.data), default.render(sim.data)
+        finally:
+            coarse.close()
+            default.close()
+    assert sorted(a) == sorted(b)
+    changed = [k for k in a if a[k].tobytes() != b[k].tobytes()]
+    assert any(k.endswith("_rgb") for k in changed) and any(k.endswith("_mask") for k in changed)
+    for cam in CAMERAS:  # small changes: outlines of curved shapes, not a different picture
+        assert np.mean(a[f"{cam}_mask"] != b[f"{cam}_mask"]) < 0.05
+    _compare(states[-1:], (64, 64), rgb=True, depth=True, mask=True)
+
+
+@pytest.mark.parametrize("bad", [(2, 4), (8, 1), (8,)])
+def test_bad_tessellation_is_a_usage_error(bad):
+    from robotr1_data.errors import UsageError
+
+    with MujocoSim(get_task("reach_target")) as sim:
+        with pytest.raises(UsageError, match="slices >= 3, stacks >= 2"):
+            CameraRig(sim.model, ["front"], (32, 32), tessellation=bad)
+
+
 # --- calibration: RLBench's pixel convention -------------------------------------------------
 
 def _pointcloud_rlbench(depth, extrinsics, intrinsics):

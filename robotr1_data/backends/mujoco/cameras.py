@@ -13,7 +13,7 @@ focal lengths (RLBench's ``VisionSensor.intrinsic_matrix``).
 from __future__ import annotations
 
 import math
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import mujoco
 import numpy as np
@@ -42,7 +42,8 @@ def depth_coefficients(model: mujoco.MjModel) -> Tuple[np.float32, np.float32]:
 
 class CameraRig:
     def __init__(self, model: mujoco.MjModel, cameras: Sequence[str], image_size: Tuple[int, int],
-                 rgb: bool = True, depth: bool = True, mask: bool = True, quality: bool = False):
+                 rgb: bool = True, depth: bool = True, mask: bool = True, quality: bool = False,
+                 tessellation: Optional[Tuple[int, int]] = None):
         height, width = image_size
         missing = [c for c in cameras if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) < 0]
         if missing:
@@ -58,6 +59,11 @@ class CameraRig:
         check_rendering()
         if quality:
             model.vis.quality.offsamples = 4  # multisampling: read when the GL buffers are made
+        if tessellation is not None and not (len(tessellation) == 2 and tessellation[0] >= 3
+                                             and tessellation[1] >= 2):
+            raise UsageError(f"tessellation {tessellation} must be (slices >= 3, stacks >= 2), "
+                             f"e.g. (12, 6); MuJoCo's default is (28, 16)")
+        self.tessellation = tuple(tessellation) if tessellation is not None else None
         self._gl = None
         self._con = None
         # Our own context rather than mujoco.Renderer's: its render() runs one pass per mode and
@@ -65,7 +71,7 @@ class CameraRig:
         try:
             self._gl = mujoco.GLContext(width, height)
             self._gl.make_current()
-            self._con = mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150.value)
+            self._con = self._make_context(model, tessellation)
         except Exception as exc:  # mujoco.FatalError when no GL platform could be loaded
             try:
                 self.close()
@@ -109,6 +115,22 @@ class CameraRig:
         self._depth_in_seg = depth and (mask or quality or not rgb)
         self._color_pass = rgb or (depth and not self._depth_in_seg)
         self._seg_pass = mask or self._depth_in_seg
+
+    @staticmethod
+    def _make_context(model: mujoco.MjModel, tessellation) -> mujoco.MjrContext:
+        """The GL context's display lists. ``tessellation`` (opt-in, changes pixels): slices and
+        stacks of MuJoCo's built-in spheres, capsules and cylinders, read only here, when the
+        lists are made; the model keeps its own values. Their vertices are most of a small
+        frame's cost on llvmpipe (bench/render.py)."""
+        if tessellation is None:
+            return mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150.value)
+        q = model.vis.quality
+        saved = q.numslices, q.numstacks
+        q.numslices, q.numstacks = tessellation
+        try:
+            return mujoco.MjrContext(model, mujoco.mjtFontScale.mjFONTSCALE_150.value)
+        finally:
+            q.numslices, q.numstacks = saved
 
     def intrinsics(self, camera: str) -> np.ndarray:
         """RLBench's pinhole convention: the ray of pixel column u passes through integer u.
