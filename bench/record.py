@@ -33,7 +33,7 @@ from _report import emit  # noqa: E402  (bench/ is on sys.path when run as a scr
 from robotr1_data.episode import CAMERAS  # noqa: E402
 from robotr1_data.expert import DemoError, Expert  # noqa: E402
 from robotr1_data.record import record_demo  # noqa: E402
-from robotr1_data.backends.mujoco.cameras import CameraRig, reference_renderer, render_three_pass  # noqa: E402
+from robotr1_data.backends.mujoco.cameras import reference_renderer, render_three_pass  # noqa: E402
 from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim  # noqa: E402
 from robotr1_data.tasks.registry import all_tasks, get_task  # noqa: E402
 
@@ -45,7 +45,7 @@ SETTINGS = {
 }
 SETTINGS["all_cams_three_pass"] = SETTINGS["all_cams"]
 # Opt-in, changes pixels: MuJoCo's built-in shapes drawn with (12, 6) slices and stacks instead of
-# (28, 16) (CameraRig(tessellation=...); bench/render.py measures the pixel difference).
+# (28, 16) (generate/render --tessellation; bench/render.py measures the pixel difference).
 COARSE = (12, 6)
 SETTINGS["all_cams_coarse"] = dict(SETTINGS["all_cams"], tessellation=COARSE)
 SETTINGS["robot_r1_coarse"] = dict(SETTINGS["robot_r1"], tessellation=COARSE)
@@ -66,14 +66,8 @@ def _timed(fn, acc):
 
 def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> dict:
     opts = dict(SETTINGS[setting])
-    tessellation = opts.pop("tessellation", None)
-    with MujocoSim(get_task(task), **opts) as sim:
+    with MujocoSim(get_task(task), **opts) as sim:  # tessellation: what --tessellation passes
         ref = None
-        if tessellation is not None:
-            old = sim.rig
-            sim.rig = CameraRig(sim.model, old.cameras, opts["image_size"], rgb=opts["rgb"],
-                                depth=opts["depth"], mask=opts["mask"], tessellation=tessellation)
-            old.close()
         if setting in THREE_PASS:
             rig = sim.rig
             ref = reference_renderer(sim.model, opts["image_size"])

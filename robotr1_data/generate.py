@@ -44,7 +44,7 @@ def compression_arg(value):
 
 @dataclasses.dataclass
 class GenerateConfig(ViewConfig):
-    inherited_after = "seed"  # the view flags (cameras ... render_quality) follow --seed
+    inherited_after = "seed"  # the view flags (cameras ... tessellation) follow --seed
 
     tasks: List[str] = opt(help="task names (`robotr1-data list-tasks`); a typo gets a "
                                 "did-you-mean", default_factory=list, required=True,
@@ -85,6 +85,8 @@ class GenerateConfig(ViewConfig):
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
         d["image_size"] = list(self.image_size)
+        d.pop("tessellation")
+        d.update(self.view_settings())  # only when set: see ViewConfig.view_settings
         d["robotr1_version"] = __version__
         return d
 
@@ -97,6 +99,7 @@ class GenerateConfig(ViewConfig):
     def validate(self) -> None:
         """Field checks that need no simulator or file system (``check`` adds those)."""
         check_bounds(self)
+        self.validate_views()
         if not self.tasks:
             raise UsageError("--tasks needs at least one task name (robotr1-data list-tasks)")
         twice = sorted({t for t in self.tasks if self.tasks.count(t) > 1})
@@ -116,6 +119,9 @@ class GenerateConfig(ViewConfig):
         # Fail before any work starts: the backend's dependencies missing, or a task name it
         # does not know.
         backend = get_backend(self.backend)
+        if self.tessellation is not None and not backend.needs_gl:
+            raise UsageError(f"--tessellation draws MuJoCo's shapes coarser; the {self.backend} "
+                             "backend renders with its own simulator: drop --tessellation")
         backend.require()
         backend.check_tasks(self.tasks)
         known = backend.known_cameras()
@@ -187,10 +193,12 @@ def _record_unit(cfg: GenerateConfig, unit: Unit, progress, stats: dict, log) ->
 
     path = Path(cfg.out) / unit.path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with get_backend(cfg.backend).demo_source(
-            unit.task, cameras=cfg.cameras, image_size=tuple(cfg.image_size), rgb=cfg.rgb,
-            depth=cfg.depth, mask=cfg.mask, render_quality=cfg.render_quality,
-            image_every=cfg.image_every) as source:
+    views = dict(cameras=cfg.cameras, image_size=tuple(cfg.image_size), rgb=cfg.rgb,
+                 depth=cfg.depth, mask=cfg.mask, render_quality=cfg.render_quality)
+    if cfg.tessellation is not None:  # only then: backends that render otherwise lack the option
+        views["tessellation"] = tuple(cfg.tessellation)
+    with get_backend(cfg.backend).demo_source(unit.task, image_every=cfg.image_every,
+                                              **views) as source:
         count = source.variation_count()
         if cfg.variation is not None and not 0 <= cfg.variation < count:
             raise UsageError(f"task {unit.task} has {count} variations; --variation "

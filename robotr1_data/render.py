@@ -28,7 +28,7 @@ from robotr1_data.views import ViewConfig
 
 @dataclasses.dataclass
 class RenderConfig(ViewConfig):
-    inherited_after = "out"  # the view flags (cameras ... render_quality) follow --out
+    inherited_after = "out"  # the view flags (cameras ... tessellation) follow --out
 
     shards: List[str] = opt(help="shard files or dataset directories", positional=True,
                             default_factory=list, required=True, metavar="SHARDS")
@@ -40,6 +40,7 @@ class RenderConfig(ViewConfig):
 
     def validate(self) -> None:
         check_bounds(self)
+        self.validate_views()
         if not self.shards:
             raise UsageError("name the shards to render: shard files or dataset directories")
         if not str(self.out).strip():
@@ -70,7 +71,8 @@ class Renderer:
             self._sims[task] = MujocoSim(get_task(task), cameras=c.cameras,
                                          image_size=tuple(c.image_size), rgb=c.rgb,
                                          depth=c.depth, mask=c.mask,
-                                         render_quality=c.render_quality)
+                                         render_quality=c.render_quality,
+                                         tessellation=c.tessellation)
         return self._sims[task]
 
     def render(self, ep: Episode, image_every: int, where: str = "") -> Episode:
@@ -124,9 +126,8 @@ def output_config(source: dict, cfg: RenderConfig, image_every: int) -> dict:
     """The source generator config with the new view settings: the config a recording made
     with these settings would carry."""
     c = dict(source)
-    c.update(cameras=list(cfg.cameras), image_size=list(cfg.image_size), rgb=cfg.rgb,
-             depth=cfg.depth, mask=cfg.mask, render_quality=cfg.render_quality,
-             image_every=int(image_every))
+    c.pop("tessellation", None)  # the source's, if any: the new renders use cfg's
+    c.update(cfg.view_settings(), image_every=int(image_every))
     return c
 
 

@@ -26,10 +26,10 @@ SAMPLES = {
                          cameras=["front", "wrist"], image_size=(16, 24), rgb=False, depth=False,
                          mask=False, render_quality=True, variation=1, image_every=3,
                          episodes_per_shard=1, max_attempts=4, workers=3, backend="rlbench",
-                         compression="gzip", ray="auto", ray_timeout=2.5),
+                         compression="gzip", ray="auto", ray_timeout=2.5, tessellation=(8, 4)),
     RenderConfig: dict(shards=["A", "B"], out="OUT", cameras=["wrist"], image_size=(16, 20),
                        rgb=False, depth=False, mask=False, render_quality=True, image_every=5,
-                       workers=2),
+                       workers=2, tessellation=(12, 6)),
     QAConfig: dict(types=("current", "waypoint_open"), stride=4, camera="wrist",
                    image_size=(32, 48), seed=7, min_separation=0.02, min_move=0.02,
                    workspace=(-0.2, 0.7, -0.5, 0.5, 0.7, 1.5), include_failed=True),
@@ -139,7 +139,8 @@ def test_render_config_reaches_the_shard(tmp_path):
         stored = json.loads(f.attrs["config"])
     for name in ("cameras", "rgb", "depth", "mask", "render_quality", "image_every"):
         assert stored[name] == sample[name], name
-    assert stored["image_size"] == list(sample["image_size"])
+    for name in ("image_size", "tessellation"):
+        assert stored[name] == list(sample[name]), name
 
 
 def test_build_qa_config_reaches_the_summary(tmp_path):
@@ -223,13 +224,14 @@ def test_every_config_built_command_is_in_the_round_trip():
 
 
 def test_view_fields_are_declared_once_and_shown_after_each_commands_own():
-    """generate and render take their six view flags from one base class (ViewConfig), shown
+    """generate and render take their seven view flags from one base class (ViewConfig), shown
     where each command put them before (after --seed, after --out), not first."""
     from robotr1_data.cli_docs import _subparsers
     from robotr1_data.views import ViewConfig
 
     views = [f.name for f in dataclasses.fields(ViewConfig)]
-    assert views == ["cameras", "image_size", "rgb", "depth", "mask", "render_quality"]
+    assert views == ["cameras", "image_size", "rgb", "depth", "mask", "render_quality",
+                     "tessellation"]
     subs = _subparsers(cli.build_parser())
     for command, cls, after in (("generate", GenerateConfig, "seed"),
                                 ("render", RenderConfig, "out")):

@@ -53,8 +53,9 @@ class Backend:
         return None
 
     def demo_source(self, task: str, *, cameras=(), image_size=(128, 128), rgb=True, depth=True,
-                    mask=True, render_quality=False, image_every=1):
-        """A ``DemoSource`` for ``task`` (``robotr1-data generate``)."""
+                    mask=True, render_quality=False, image_every=1, tessellation=None):
+        """A ``DemoSource`` for ``task`` (``robotr1-data generate``). ``tessellation`` is
+        passed only when set (``--tessellation``; backends with ``needs_gl``)."""
         raise UsageError(f"backend '{self.name}' records no demos; generate with another backend")
 
     def keypoint_env(self, task: str, *, cameras=(), image_size=(224, 224), observe_images=False,

@@ -145,6 +145,8 @@ def _command_line(cfg: dict, out: Path) -> str:
             parts.append(f"--no-{key}")
     if cfg.get("render_quality"):
         parts.append("--render-quality")
+    if isinstance(cfg.get("tessellation"), list):
+        parts.append("--tessellation " + " ".join(map(str, cfg["tessellation"])))
     if cfg.get("compression", "zstd") != "zstd":
         parts.append(f"--compression {cfg.get('compression') or 'none'}")
     return f" (if generate wrote it: {' '.join(parts)} --out {out})"

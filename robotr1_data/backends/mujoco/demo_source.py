@@ -3,7 +3,7 @@ recorded by ``robotr1_data.record.record_demo``."""
 
 from __future__ import annotations
 
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 from robotr1_data.backends.protocols import Closing
 
@@ -11,13 +11,15 @@ from robotr1_data.backends.protocols import Closing
 class MujocoDemoSource(Closing):
     def __init__(self, task: str, cameras: Sequence[str] = (), image_size: Tuple[int, int] = (128, 128),
                  rgb: bool = True, depth: bool = True, mask: bool = True,
-                 render_quality: bool = False, image_every: int = 1):
+                 render_quality: bool = False, image_every: int = 1,
+                 tessellation: Optional[Tuple[int, int]] = None):
         from robotr1_data.expert import Expert
         from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
         from robotr1_data.tasks.registry import get_task
 
         self.sim = MujocoSim(get_task(task), cameras=cameras, image_size=image_size, rgb=rgb,
-                             depth=depth, mask=mask, render_quality=render_quality)
+                             depth=depth, mask=mask, render_quality=render_quality,
+                             tessellation=tessellation)
         self.expert = Expert(self.sim)
         self.image_every = image_every
 

@@ -30,7 +30,10 @@ class MujocoSim(Closing):
 
     def __init__(self, task_cls, cameras: Sequence[str] = (), image_size: Tuple[int, int] = (128, 128),
                  rgb: bool = True, depth: bool = True, mask: bool = True,
-                 render_quality: bool = False):
+                 render_quality: bool = False,
+                 tessellation: Optional[Tuple[int, int]] = None):
+        """``tessellation``: opt-in (slices, stacks) for the built-in shapes' drawing
+        (``CameraRig``); None draws them as the model says."""
         from robotr1_data.backends.mujoco.scene import SceneBuilder, home_arm_q
 
         self.mj = mujoco
@@ -67,7 +70,7 @@ class MujocoSim(Closing):
         if cameras:
             from robotr1_data.backends.mujoco.cameras import CameraRig
             self.rig = CameraRig(m, cameras, image_size, rgb=rgb, depth=depth, mask=mask,
-                                 quality=render_quality)
+                                 quality=render_quality, tessellation=tessellation)
 
     # --- episode lifecycle -------------------------------------------------------------------
     def reset(self, variation: int, rng: np.random.Generator) -> List[str]:
