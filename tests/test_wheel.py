@@ -47,13 +47,17 @@ def test_installed_wheel_generates_from_another_directory(wheel, tmp_path):
     # .pth files found there, so this environment's editable robotr1 stays out of sight.
     Path(site, "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
+                    # this environment may hold robotr1 already (editable): install beside it
+                    "--ignore-installed",
                     "--no-index", str(wheel)], check=True, capture_output=True)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     where = tmp_path / "elsewhere"
     where.mkdir()
     found = subprocess.run([str(py), "-c", "import robotr1_data.world as a; "
                             "print(a.ASSETS_DIR)"],
-                           cwd=where, env=env, capture_output=True, text=True, check=True).stdout
+                           cwd=where, env=env, capture_output=True, text=True, check=False)
+    assert found.returncode == 0, found.stderr[-1500:]
+    found = found.stdout
     assert found.strip().startswith(str(venv)), found
     run = subprocess.run([str(venv / "bin" / "robotr1-data"), "generate", "--tasks", "reach_target",
                           "--episodes", "1", "--cameras", "none", "--out", "d", "--quiet"],
