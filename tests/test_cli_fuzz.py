@@ -68,6 +68,7 @@ BANK = [
     ("data", "build-qa {data} --out {tmp}/q --stride 0", 2, "--stride"),
     ("data", "build-qa {data} --out {tmp}/q --image-size 0 0", 2, "--image-size"),
     ("data", "build-qa {data} --out {tmp}/q --min-move nan", 2, "--min-move"),
+    ("data", "build-qa {data} --out {tmp}/q --movement-distractors nearest", 2, "invalid choice"),
     ("data", "build-qa {data} --out {tmp}/q --workspace 1 0 0 1 0 1", 2, "workspace"),
     ("data", "render {data} --out {ro}/r", 2, "cannot write"),
     ("data", "render {data} --out {tmp}/r --no-rgb --no-depth --no-mask", 2, "nothing to render"),

@@ -10,6 +10,11 @@ Rules (docs/qa.md has the prose):
 - Per current frame, one question of each requested type, in the fixed order of
   ``templates.QUESTION_TYPES``; a movement question is skipped when the gripper barely moves
   (every axis below ``min_move``).
+- Distractors: the paper's rules by default (state options uniform in the workspace, movement
+  options the answer's adjacent movements); ``state_distractors`` / ``movement_distractors`` pick
+  the opt-in rules that the option text does not give away (docs/qa.md). ``movement_distractors
+  = task`` reads every episode's movements before drawing any question, so a question's options
+  depend on the other episodes of the build.
 - One ``numpy.random.Generator`` seeded from ``seed`` drives every draw (distractors, adjacent
   movements, letter blocks), consumed in that fixed order: same inputs and seed, same bytes.
 """
@@ -46,6 +51,10 @@ def _types_arg(value) -> Tuple[str, ...]:
     return tuple(value)
 
 
+MOVEMENT_DISTRACTORS = ("adjacent", "random", "task")
+STATE_DISTRACTORS = ("workspace", "trajectory")
+
+
 @dataclasses.dataclass
 class QAConfig:
     """Settings of one ``build-qa`` run; the defaults reproduce the paper (arXiv 2506.00070: stride 10, front camera, 224x224; docs/qa.md)."""
@@ -66,6 +75,16 @@ class QAConfig:
         tuple(D.Workspace().flat()), "reachable box for state distractors, world metres",
         nargs=6, metavar=("XMIN", "XMAX", "YMIN", "YMAX", "ZMIN", "ZMAX"))
     include_failed: bool = opt(False, "also use episodes whose demo failed")
+    movement_distractors: str = opt(
+        "adjacent", "how movement distractors are drawn: adjacent (the paper: the answer with one "
+        "axis one step off, which the option text gives away), random (3 valid movements, "
+        "uniformly), task (from the answers of this build's movement questions of the same task)",
+        choices=MOVEMENT_DISTRACTORS)
+    state_distractors: str = opt(
+        "workspace", "how waypoint/current distractors are drawn: workspace (the paper: uniform in "
+        "--workspace), trajectory (the same demo's positions: the answers of its other questions "
+        "of that type, then its other frames, then the workspace; fallbacks counted in the "
+        "summary)", choices=STATE_DISTRACTORS)
 
     def __post_init__(self):
         self.types = tuple(self.types)
@@ -93,6 +112,13 @@ class QAConfig:
         self.workspace = tuple(float(v) for v in self.workspace)
         D.Workspace.from_flat(self.workspace)  # validates
         self.seed = int(self.seed)
+        # build() checks choices for flags and YAML; this covers Python callers too
+        for name, allowed in (("movement_distractors", MOVEMENT_DISTRACTORS),
+                              ("state_distractors", STATE_DISTRACTORS)):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise UsageError(f"--{name.replace('_', '-')} must be one of {'|'.join(allowed)}, "
+                                 f"got {value!r}{did_you_mean(str(value), allowed)}")
 
     @property
     def box(self) -> D.Workspace:
@@ -168,6 +194,7 @@ class _Stats:
         self.answer_dist: Dict[str, List[float]] = defaultdict(list)  # mean answer-distractor
         self.min_sep: Dict[str, float] = {}
         self.skipped: Counter = Counter()
+        self.fallbacks: Counter = Counter()  # distractors the chosen rule could not supply
         self.episodes = 0
 
     def add(self, rec: dict, points: Optional[List[np.ndarray]]):
@@ -187,14 +214,45 @@ class _Stats:
             self.min_sep[t] = min(self.min_sep.get(t, np.inf), min(pair))
 
 
+def episode_movements(ep: EpisodeView, config: QAConfig) -> List[M.Code]:
+    """The movement answers of ``ep``'s questions (one per current frame where the gripper moves)."""
+    pose = np.asarray(ep.gripper_pose, dtype=np.float64)
+    kps = np.asarray(ep.keypoints, dtype=np.int64).reshape(-1)
+    if len(kps) == 0:
+        return []
+    out = []
+    for f in current_frames(pose.shape[0], ep.image_frames, kps, config.stride):
+        code = M.movement_code(pose[next_keypoint(kps, f), :3] - pose[f, :3], config.min_move)
+        if code != (0, 0, 0):
+            out.append(code)
+    return out
+
+
+def _state_distractors(qtype: str, truth, pose: np.ndarray, pools: Dict[str, np.ndarray],
+                       config: QAConfig, rng: np.random.Generator, stats: _Stats) -> List[np.ndarray]:
+    if config.state_distractors == "workspace":
+        return D.sample_states(truth, rng, config.box, 3, config.min_separation)
+    # the episode's answers of this type first (same distribution as the answer), then any of
+    # its frames, then the workspace box; counted so a summary shows how often each filled in
+    got, used = D.sample_from_pool(truth, [pools[qtype], pose[:, :3]], rng, 3, config.min_separation)
+    if len(got) < 3:
+        stats.fallbacks[f"{qtype}_from_workspace"] += 1
+        return D.fill_states(truth, got, rng, config.box, 3, config.min_separation)
+    if used:
+        stats.fallbacks[f"{qtype}_from_other_frames"] += 1
+    return got
+
+
 def episode_questions(
     ep: EpisodeView,
     config: QAConfig,
     rng: np.random.Generator,
     letters: D.LetterAssigner,
     stats: Optional[_Stats] = None,
+    movement_pool: Optional[Dict[str, List[M.Code]]] = None,
 ) -> List[dict]:
-    """All questions of one episode, in deterministic order."""
+    """All questions of one episode, in deterministic order. ``movement_pool`` (task -> movement
+    codes, :func:`episode_movements` over the build) is needed for ``movement_distractors = task``."""
     stats = stats if stats is not None else _Stats()
     pose = np.asarray(ep.gripper_pose, dtype=np.float64)
     gopen = np.asarray(ep.gripper_open, dtype=np.float64).reshape(-1)
@@ -204,12 +262,15 @@ def episode_questions(
         stats.skipped["episodes_without_keypoints"] += 1
         return []
     actions = sft.keypoint_actions(pose, gopen, kps)
-    box = config.box
     ordered_types = [t for t in QUESTION_TYPES if t in config.types]
     records: List[dict] = []
     frames = current_frames(T, ep.image_frames, kps, config.stride)
     if len(ep.image_frames) == 0:
         stats.skipped["episodes_without_images"] += 1
+    state_pools = {
+        "current": pose[frames, :3] if frames else np.zeros((0, 3)),
+        "waypoint": pose[[next_keypoint(kps, f) for f in frames], :3] if frames else np.zeros((0, 3)),
+    }
     for f in frames:
         nk = next_keypoint(kps, f)
         step = int(np.searchsorted(kps, nk))
@@ -224,7 +285,7 @@ def episode_questions(
                 truth = nxt if qtype == "waypoint" else cur
                 target = _xyz_list(truth)
                 letter = letters.next(qtype)
-                others = D.sample_states(truth, rng, box, 3, config.min_separation)
+                others = _state_distractors(qtype, truth, pose, state_pools, config, rng, stats)
                 options = D.arrange(letter, fmt_xyz(target), [fmt_xyz(o) for o in others])
                 answer, answer_text = letter, templates.mcqa_answer(letter)
                 rest = iter(others)
@@ -234,7 +295,16 @@ def episode_questions(
                     stats.skipped["movement_below_min_move"] += 1
                     continue
                 letter = letters.next(qtype)
-                others = M.sample_adjacent(code, rng, 3)
+                if config.movement_distractors == "random":
+                    others = M.sample_uniform(code, rng, 3)
+                elif config.movement_distractors == "task":
+                    if movement_pool is None:
+                        raise ValueError("movement_distractors='task' needs the build's movement_pool")
+                    others, filled = M.sample_from_pool(code, movement_pool.get(ep.task, []), rng, 3)
+                    if filled:
+                        stats.fallbacks["movement_from_all_valid"] += filled
+                else:
+                    others = M.sample_adjacent(code, rng, 3)
                 options = D.arrange(letter, M.label(code), [M.label(o) for o in others])
                 answer, answer_text = letter, templates.mcqa_answer(letter)
                 rest = iter(others)
@@ -312,10 +382,11 @@ def build_qa(shards: Sequence[str], out_dir: str, config: Optional[QAConfig] = N
     stats = _Stats()
     records: List[dict] = []
     shard_refs = []
+    per_shard: List[Tuple[Path, List[EpisodeView]]] = []
     for path in paths:
         ref = _shard_ref(path, out)
         shard_refs.append(ref)
-        before = len(records)
+        views: List[EpisodeView] = []
         with ShardReader(str(path)) as reader:
             for ep in sorted(reader.episodes):
                 attrs, arrays = _read_episode(reader, ep, config.camera)
@@ -326,7 +397,7 @@ def build_qa(shards: Sequence[str], out_dir: str, config: Optional[QAConfig] = N
                     stats.skipped["episodes_without_camera"] += 1
                     continue
                 descriptions = attrs.get("descriptions") or [str(attrs.get("task", "")).replace("_", " ")]
-                view = EpisodeView(
+                views.append(EpisodeView(
                     task=str(attrs.get("task")),
                     variation=int(attrs.get("variation", 0)),
                     description=str(descriptions[0]),
@@ -336,9 +407,22 @@ def build_qa(shards: Sequence[str], out_dir: str, config: Optional[QAConfig] = N
                     image_frames=arrays["image_frames"],
                     shard=ref,
                     episode=ep,
-                )
-                stats.episodes += 1
-                records.extend(episode_questions(view, config, rng, letters, stats))
+                ))
+        per_shard.append((path, views))
+    # Low-dim arrays of every episode are read first (small) so that a rule drawing on the whole
+    # build (movement_distractors = task) sees it all before the first draw; the draws then run
+    # in the same order as always, so the default rules give the same bytes.
+    movement_pool: Optional[Dict[str, List[M.Code]]] = None
+    if config.movement_distractors == "task" and "movement" in config.types:
+        movement_pool = defaultdict(list)
+        for _, views in per_shard:
+            for view in views:
+                movement_pool[view.task].extend(episode_movements(view, config))
+    for path, views in per_shard:
+        before = len(records)
+        for view in views:
+            stats.episodes += 1
+            records.extend(episode_questions(view, config, rng, letters, stats, movement_pool))
         log(f"{path}: {len(records) - before} questions")
     if not records:
         why = ", ".join(f"{k}={v}" for k, v in sorted(stats.skipped.items())) or "no usable frames"
@@ -395,6 +479,7 @@ def make_summary(records: List[dict], stats: _Stats, config: QAConfig, shard_ref
         "letter_balance": letters,
         "option_distance": dist,
         "skipped": dict(sorted(stats.skipped.items())),
+        "distractor_fallbacks": dict(sorted(stats.fallbacks.items())),
     }
 
 
@@ -420,6 +505,9 @@ def format_summary(summary: dict) -> str:
         for t, d in summary["option_distance"].items():
             lines.append(f"  {t:<14}{d['mean_pairwise']:.3f} / {d['mean_answer_to_distractor']:.3f} / "
                          f"{d['min_pairwise']:.3f} {d['unit']}")
+    if summary.get("distractor_fallbacks"):
+        lines.append("distractors the chosen rule could not supply (filled by the next source): "
+                     + ", ".join(f"{k}={v}" for k, v in summary["distractor_fallbacks"].items()))
     if summary["skipped"]:
         lines.append("skipped: " + ", ".join(f"{k}={v}" for k, v in summary["skipped"].items()))
     return "\n".join(lines)

@@ -6,6 +6,10 @@ least ``min_separation`` (default 0.05 m, L2) from the answer and from every oth
 two options of a question can be confused at the printed precision, and every question has one
 defensible answer.
 
+Opt-in (``--state-distractors trajectory``): distractors are the same demo's own gripper positions
+(:func:`sample_from_pool`), so their coordinates follow the answers' distribution instead of the
+box's; the same separation rule holds, and no option repeats the answer's printed text.
+
 Answer letters are assigned by block randomisation: per question type, each run of four questions
 uses a fresh random permutation of A–D. Over a build every letter is the answer for the same
 number of questions of each type, ±1 — balanced by construction, not by luck.
@@ -74,6 +78,62 @@ def sample_states(
             chosen.append(cand)
             if len(chosen) == n + 1:
                 return chosen[1:]
+    raise UsageError(
+        f"could not place {n} distractors {min_separation} m apart in workspace "
+        f"{workspace.flat()} after {MAX_DRAWS} draws; lower --min-separation or widen --workspace"
+    )
+
+
+def sample_from_pool(
+    answer_xyz: Sequence[float],
+    pools: Sequence[np.ndarray],
+    rng: np.random.Generator,
+    n: int = 3,
+    min_separation: float = DEFAULT_MIN_SEPARATION,
+) -> Tuple[List[np.ndarray], int]:
+    """Up to ``n`` rounded points taken from ``pools`` (each an (N, 3) array of candidates, tried
+    in order: the first pool is preferred, later ones fill what it cannot), each ≥
+    ``min_separation`` from the answer and from each other and never printed the same as any
+    of them (all compared as printed). Within a pool the candidates are tried in a random order,
+    so a position that occurs more often in the pool is drawn more often.
+
+    Returns the points and the index of the last pool used (0 when the first pool sufficed);
+    fewer than ``n`` points when the pools run out (the caller fills the rest)."""
+    chosen = [round_xyz(answer_xyz)]
+    used = 0
+    for i, pool in enumerate(pools):
+        pool = np.asarray(pool, dtype=np.float64).reshape(-1, 3)
+        for j in rng.permutation(len(pool)):
+            if len(chosen) == n + 1:
+                break
+            cand = round_xyz(pool[j])
+            if all(np.linalg.norm(cand - c) >= min_separation and np.any(cand != c) for c in chosen):
+                chosen.append(cand)
+                used = i
+        if len(chosen) == n + 1:
+            break
+    return chosen[1:], used
+
+
+def fill_states(
+    answer_xyz: Sequence[float],
+    have: Sequence[np.ndarray],
+    rng: np.random.Generator,
+    workspace: Workspace = Workspace(),
+    n: int = 3,
+    min_separation: float = DEFAULT_MIN_SEPARATION,
+) -> List[np.ndarray]:
+    """``have`` completed to ``n`` points with workspace draws (the rule of :func:`sample_states`)."""
+    chosen = [round_xyz(answer_xyz)] + [np.asarray(h) for h in have]
+    lo, hi = np.asarray(workspace.low), np.asarray(workspace.high)
+    for _ in range(MAX_DRAWS):
+        if len(chosen) == n + 1:
+            return chosen[1:]
+        cand = round_xyz(rng.uniform(lo, hi))
+        if all(np.linalg.norm(cand - c) >= min_separation and np.any(cand != c) for c in chosen):
+            chosen.append(cand)
+    if len(chosen) == n + 1:
+        return chosen[1:]
     raise UsageError(
         f"could not place {n} distractors {min_separation} m apart in workspace "
         f"{workspace.flat()} after {MAX_DRAWS} draws; lower --min-separation or widen --workspace"

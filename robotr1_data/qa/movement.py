@@ -18,6 +18,12 @@ gives at least three of them — first distance 1 (one axis one step along
 backward ← slightly backward ← none → slightly forward → forward), then 2, and so on. Three are
 drawn from that ring with the build's Generator; e.g. "move forward" has adjacent movements
 "move forward, move slightly left", "… slightly right", "… slightly up", "… slightly down".
+
+Opt-in alternatives (``--movement-distractors``), because adjacent distractors give the answer away
+(it is the option sharing the most phrases with the other three): ``random`` draws three valid
+codes uniformly (:func:`sample_uniform`); ``task`` draws them from a pool of movements, the
+answers of the build's movement questions of the same task (:func:`sample_from_pool`), so a
+distractor is as common a movement as an answer is.
 """
 
 from __future__ import annotations
@@ -116,3 +122,30 @@ def sample_adjacent(code: Code, rng: np.random.Generator, n: int = 3) -> List[Co
             break
     order = rng.permutation(len(chosen))
     return [chosen[i] for i in order]
+
+
+def valid_codes() -> List[Code]:
+    return list(_ALL_VALID)
+
+
+def sample_uniform(code: Code, rng: np.random.Generator, n: int = 3) -> List[Code]:
+    """``n`` distinct valid codes other than ``code``, uniformly."""
+    others = [c for c in _ALL_VALID if c != tuple(code)]
+    return [others[i] for i in rng.choice(len(others), size=n, replace=False)]
+
+
+def sample_from_pool(code: Code, pool: Sequence[Code], rng: np.random.Generator, n: int = 3) -> Tuple[List[Code], int]:
+    """``n`` distinct codes other than ``code`` from ``pool`` (a multiset: a code listed more
+    often is drawn more often), completed uniformly from the valid codes when the pool holds
+    fewer than ``n`` others. Returns the codes and how many came from that completion."""
+    chosen: List[Code] = []
+    for i in rng.permutation(len(pool)):
+        c = tuple(pool[i])
+        if c != tuple(code) and c not in chosen:
+            chosen.append(c)  # type: ignore[arg-type]
+            if len(chosen) == n:
+                return chosen, 0
+    missing = n - len(chosen)
+    rest = [c for c in _ALL_VALID if c != tuple(code) and c not in chosen]
+    chosen.extend(rest[i] for i in rng.choice(len(rest), size=missing, replace=False))
+    return chosen, missing
