@@ -10,12 +10,18 @@ For each question type a linear scorer over hand-made features of each option's 
 - ``movement``: how many of its phrases ("move slightly left", ...) the option shares with the
   other three options, its number of phrases, and its symmetric difference to them.
 
-A model that beats chance (0.25) only by as much as this scorer does may be reading these cues, not
+Beside it, a second blind rule, the **answer prior**: pick the option whose text was most often the
+answer of that task's questions of that type in ``TRAIN_QA`` (ties: the first such option). It
+catches distractors drawn from a different distribution than answers (e.g. uniform random
+movements while real movements are mostly "move down").
+
+A model that beats chance (0.25) only by as much as these rules do may be reading these cues, not
 the scene. Written here (numpy, ~100 lines) rather than with scikit-learn because the model is a
 conditional logit over four options, which scikit-learn has no estimator for, and the project does
 not depend on scikit-learn.
 
-The last stdout line is one JSON object: ``{"chance": 0.25, "<type>": {"accuracy": a, "n": n}, ...}``.
+The last stdout line is one JSON object:
+``{"chance": 0.25, "<type>": {"accuracy": a, "prior": b, "n": n}, ...}``.
 """
 
 from __future__ import annotations
@@ -88,23 +94,38 @@ def fit(records: Sequence[dict], steps: int = 3000, lr: float = 0.05) -> Callabl
     return predict
 
 
+def answer_prior(records: Sequence[dict]) -> Callable[[Sequence[dict]], np.ndarray]:
+    """Predictor: the option whose text was most often the answer for the record's task in ``records``."""
+    counts: Dict[tuple, int] = {}
+    for r in records:
+        key = (r.get("task"), str(r["options"][r["answer"]]))
+        counts[key] = counts.get(key, 0) + 1
+
+    def predict(rows: Sequence[dict]) -> np.ndarray:
+        return np.array([int(np.argmax([counts.get((r.get("task"), str(r["options"][k])), 0) for k in LETTERS]))
+                         for r in rows])
+
+    return predict
+
+
 def blind_accuracy(train: Sequence[dict], test: Sequence[dict]) -> Dict[str, dict]:
-    """Held-out accuracy per question type present in both lists."""
+    """Held-out accuracy of the scorer and of the answer prior per question type present in both lists."""
     out = {}
     for t in sorted({r["type"] for r in train} & {r["type"] for r in test}):
         a = [r for r in train if r["type"] == t]
         b = [r for r in test if r["type"] == t]
-        pred = fit(a)(b)
         truth = np.array([LETTERS.index(r["answer"]) for r in b])
-        out[t] = {"accuracy": round(float((pred == truth).mean()), 4), "n": len(b)}
+        scored = float((fit(a)(b) == truth).mean())
+        prior = float((answer_prior(a)(b) == truth).mean())
+        out[t] = {"accuracy": round(scored, 4), "prior": round(prior, 4), "n": len(b)}
     return out
 
 
 def table(result: Dict[str, dict]) -> str:
-    lines = ["| question type | held-out n | blind accuracy | ± 1 s.e. |", "|---|---:|---:|---:|"]
+    lines = ["| question type | held-out n | blind scorer | answer prior | ± 1 s.e. (at 0.5) |", "|---|---:|---:|---:|---:|"]
     for t, v in result.items():
-        p, n = v["accuracy"], v["n"]
-        lines.append(f"| {t} | {n} | {p:.3f} | {math.sqrt(p * (1 - p) / n):.3f} |")
+        n = v["n"]
+        lines.append(f"| {t} | {n} | {v['accuracy']:.3f} | {v['prior']:.3f} | {math.sqrt(0.25 / n):.3f} |")
     return "\n".join(lines)
 
 

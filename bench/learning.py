@@ -62,6 +62,10 @@ def parse_args(argv=None):
     d.add_argument("--image-every", type=int, default=5, help="render every K-th step (and every keypoint)")
     d.add_argument("--stride", type=int, default=5, help="build-qa: a current frame every N steps")
     d.add_argument("--types", default="waypoint,current,movement", help="question types")
+    d.add_argument("--movement-distractors", default="adjacent", choices=("adjacent", "random", "task"),
+                   help="build-qa's movement distractor rule (adjacent: the paper's; task: no text cue)")
+    d.add_argument("--state-distractors", default="workspace", choices=("workspace", "trajectory"),
+                   help="build-qa's state distractor rule (workspace: the paper's; trajectory: the demo's own)")
     s = p.add_argument_group("sft")
     s.add_argument("--sft-target", choices=("cot", "direct"), default="direct",
                    help="direct: the answer after an empty <think> (~20 tokens); cot: Plan/Subtask/Move (~130)")
@@ -117,10 +121,16 @@ def questions(args, shard_dir: str) -> str:
     from robotr1_data.qa.templates import TEMPLATE_VERSION
 
     version = TEMPLATE_VERSION.replace("/", "")
-    out = os.path.join(args.work, "qa", f"{os.path.basename(shard_dir)}-stride{args.stride}-{args.types}-{version}")
+    rules = ""  # the paper's rules keep the cache names earlier runs wrote
+    if (args.movement_distractors, args.state_distractors) != ("adjacent", "workspace"):
+        rules = f"-{args.movement_distractors}-{args.state_distractors}"
+    out = os.path.join(args.work, "qa",
+                       f"{os.path.basename(shard_dir)}-stride{args.stride}-{args.types}{rules}-{version}")
     if not os.path.isfile(os.path.join(out, "summary.json")):
         cli("data", ["build-qa", shard_dir, "--out", out, "--types", args.types, "--stride", str(args.stride),
-                     "--image-size", str(args.image_size), str(args.image_size), "--quiet"])
+                     "--image-size", str(args.image_size), str(args.image_size),
+                     "--movement-distractors", args.movement_distractors,
+                     "--state-distractors", args.state_distractors, "--quiet"])
     return out
 
 

@@ -40,11 +40,12 @@ def test_finds_the_centre_cue_and_nothing_in_random_answers():
     rng = np.random.default_rng(0)
     cue = [movement_record(rng, True) for _ in range(300)]
     res = bench.blind_accuracy(cue[:200], cue[200:])
-    assert res["movement"] == {"accuracy": 1.0, "n": 100}
+    assert res["movement"]["accuracy"] == 1.0 and res["movement"]["n"] == 100
     noise = [waypoint_record(rng) for _ in range(600)] + [movement_record(rng, False) for _ in range(600)]
     res = bench.blind_accuracy(noise[::2], noise[1::2])
     for t in ("waypoint", "movement"):
         assert res[t]["n"] == 300 and res[t]["accuracy"] < 0.36, res  # chance 0.25; 0.36 is > 4 s.e. above
+        assert res[t]["prior"] < 0.36, res
 
 
 def test_cli_json_line_and_bad_path(tmp_path, capsys):
@@ -57,7 +58,26 @@ def test_cli_json_line_and_bad_path(tmp_path, capsys):
         (d / "questions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert bench.main([str(tmp_path / "train"), str(tmp_path / "test")]) == 0
     last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert last == {"chance": 0.25, "movement": {"accuracy": 1.0, "n": 40}}
+    assert last["chance"] == 0.25 and last["movement"]["accuracy"] == 1.0 and last["movement"]["n"] == 40
     assert bench.main([str(tmp_path / "nope"), str(tmp_path / "test")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not exist" in err[0]
+
+
+def test_answer_prior_finds_the_common_answer():
+    """Distractors drawn unlike answers: the most frequent training answer of the task wins."""
+    bench = load()
+    rng = np.random.default_rng(2)
+    common = "move down"
+    rare = ["move up", "move left", "move right", "move forward", "move backward", "move slightly up"]
+
+    def rec(task):
+        opts = [common] + list(rng.choice(rare, size=3, replace=False))
+        order = rng.permutation(4)
+        return {"type": "movement", "task": task, "prompt": "",
+                "options": {LETTERS[i]: opts[j] for i, j in enumerate(order)},
+                "answer": LETTERS[int(np.where(order == 0)[0][0])]}
+
+    rows = [rec("t") for _ in range(200)]
+    res = bench.blind_accuracy(rows[:100], rows[100:])
+    assert res["movement"]["prior"] == 1.0
