@@ -69,19 +69,9 @@ def sample_states(
     min_separation: float = DEFAULT_MIN_SEPARATION,
 ) -> List[np.ndarray]:
     """``n`` rounded xyz points in ``workspace``, each ≥ ``min_separation`` from the answer and
-    from each other (all compared as printed, i.e. rounded to 3 decimals)."""
-    chosen = [round_xyz(answer_xyz)]
-    lo, hi = np.asarray(workspace.low), np.asarray(workspace.high)
-    for _ in range(MAX_DRAWS):
-        cand = round_xyz(rng.uniform(lo, hi))
-        if all(np.linalg.norm(cand - c) >= min_separation for c in chosen):
-            chosen.append(cand)
-            if len(chosen) == n + 1:
-                return chosen[1:]
-    raise UsageError(
-        f"could not place {n} distractors {min_separation} m apart in workspace "
-        f"{workspace.flat()} after {MAX_DRAWS} draws; lower --min-separation or widen --workspace"
-    )
+    from each other and never printed the same as any of them (all compared as printed, i.e.
+    rounded to 3 decimals)."""
+    return fill_states(answer_xyz, [], rng, workspace, n, min_separation)
 
 
 def sample_from_pool(
