@@ -384,10 +384,7 @@ def build(cls, values: Dict[str, Any], source: str = "",
                 raise UsageError(f"{name} is required: {f.metadata.get('help', f.name)}")
             continue
         value = values[f.name]
-        choices = choices_of(f)
-        if choices and value is not None and value not in choices:  # argparse checks flags only
-            raise UsageError(f"{where} must be one of {', '.join(map(str, choices))}, "
-                             f"got {value!r}{did_you_mean(str(value), list(map(str, choices)))}")
+        _check_choice(f, value, where)  # argparse checks flags only; this covers YAML and --set
         if "parse" in f.metadata and value is not None:
             value = f.metadata["parse"](value)
         value = _coerce(value, hints[f.name], where)
@@ -451,9 +448,19 @@ def from_text(text: str, hint: Any, where: str) -> Any:
 
 
 def check_bounds(cfg) -> None:
-    """Every field's declared ``min``/``max`` holds (also for configs built in Python)."""
+    """Every field's declared ``min``/``max`` and ``choices`` hold (also for configs built in Python)."""
     for f in config_fields(type(cfg)):
-        _check_bound(f, getattr(cfg, f.name), flag_name(f))
+        value = getattr(cfg, f.name)
+        if "parse" not in f.metadata:  # a parsed value is no longer the text its choices name
+            _check_choice(f, value, flag_name(f))
+        _check_bound(f, value, flag_name(f))
+
+
+def _check_choice(f: dataclasses.Field, value: Any, where: str) -> None:
+    choices = choices_of(f)
+    if choices and value is not None and value not in choices:
+        raise UsageError(f"{where} must be one of {', '.join(map(str, choices))}, "
+                         f"got {value!r}{did_you_mean(str(value), list(map(str, choices)))}")
 
 
 def _check_bound(f: dataclasses.Field, value: Any, name: str) -> None:

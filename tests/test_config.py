@@ -250,16 +250,21 @@ def test_view_fields_are_declared_once_and_shown_after_each_commands_own():
         GenerateConfig(out="x").validate()
 
 
-def test_building_the_parser_loads_no_simulator():
-    """`robotr1-data --help` (and every bad-flag error) answers without importing MuJoCo."""
+def heavy_imports_of_build_parser(cli_module: str, heavy: tuple) -> str:
+    """The modules of ``heavy`` that ``CLI_MODULE.build_parser()`` imports, in a fresh interpreter."""
     import subprocess
     import sys
 
-    code = ("import sys, robotr1_data.cli as c; c.build_parser(); "
-            "print(','.join(m for m in ('mujoco', 'mink', "
-            "'robotr1_data.backends.mujoco.mujoco_sim', 'h5py') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "", f"building the parser imported {out.stdout.strip()}"
+    code = (f"import sys, {cli_module} as c; c.build_parser(); "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_building_the_parser_loads_no_simulator():
+    """`robotr1-data --help` (and every bad-flag error) answers without importing MuJoCo."""
+    found = heavy_imports_of_build_parser(
+        "robotr1_data.cli", ("mujoco", "mink", "robotr1_data.backends.mujoco.mujoco_sim", "h5py"))
+    assert found == "", f"building the parser imported {found}"
 
 
 # ---------------------------------------------------------------------------- robotr1-train
@@ -498,14 +503,10 @@ def test_train_help_comes_from_the_field_metadata(capsys):
 
 def test_building_the_train_parser_loads_no_model_or_simulator():
     """`robotr1-train --help` and every bad-flag error answer without torch, transformers or MuJoCo."""
-    import subprocess
-    import sys
-
-    code = ("import sys, robotr1_train.cli as c; c.build_parser(); "
-            "print(','.join(m for m in ('torch', 'transformers', 'trl', 'mujoco', "
-            "'robotr1_data.backends.mujoco.mujoco_sim', 'h5py') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "", f"building the parser imported {out.stdout.strip()}"
+    found = heavy_imports_of_build_parser(
+        "robotr1_train.cli",
+        ("torch", "transformers", "trl", "mujoco", "robotr1_data.backends.mujoco.mujoco_sim", "h5py"))
+    assert found == "", f"building the parser imported {found}"
 
 
 def test_generator_choices_from_a_registry_repeat_and_valued_bools():
@@ -532,6 +533,9 @@ def test_generator_choices_from_a_registry_repeat_and_valued_bools():
         C(kind="b", bar=False)
     with pytest.raises(UsageError, match=r"--kind \(--set kind\) must be one of a, b, got 'c'"):
         config.from_args(C, p.parse_args(["--set", "kind=c"]))
+    with pytest.raises(UsageError, match=r"--kind must be one of a, b, got 'c'"):
+        config.check_bounds(C(kind="c"))  # a config built in Python meets the same declared choices
+    config.check_bounds(C(kind="b"))
     with pytest.raises(UsageError, match="--set bar takes true or false"):
         config.from_args(C, p.parse_args(["--set", "bar=perhaps"]))
     assert config.to_argv(C(kind="b", names=["x"], bar=False, maybe=False)) == \

@@ -31,7 +31,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..config import build, opt, read_yaml
+from ..config import build, check_bounds, opt, read_yaml
 from ..errors import UsageError, did_you_mean, output_dir
 from ..keypoints import next_keypoint
 from . import distractors as D
@@ -112,13 +112,7 @@ class QAConfig:
         self.workspace = tuple(float(v) for v in self.workspace)
         D.Workspace.from_flat(self.workspace)  # validates
         self.seed = int(self.seed)
-        # build() checks choices for flags and YAML; this covers Python callers too
-        for name, allowed in (("movement_distractors", MOVEMENT_DISTRACTORS),
-                              ("state_distractors", STATE_DISTRACTORS)):
-            value = getattr(self, name)
-            if value not in allowed:
-                raise UsageError(f"--{name.replace('_', '-')} must be one of {'|'.join(allowed)}, "
-                                 f"got {value!r}{did_you_mean(str(value), allowed)}")
+        check_bounds(self)  # declared limits and choices, for Python callers too
 
     @property
     def box(self) -> D.Workspace:

@@ -134,8 +134,6 @@ class EvalSimConfig:
         from robotr1_data.episode import check_views
 
         check_views([self.camera], self.image_size)
-        if self.vlm_gripper not in ("auto", "keep"):
-            raise UsageError(f"--vlm-gripper must be auto or keep (got '{self.vlm_gripper}')")
         if any(parse_policy_spec(p)[0] == "vlm" for p in self.policies):
             from robotr1_train.engines import check_decoding
 
