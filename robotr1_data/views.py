@@ -55,14 +55,19 @@ class ViewConfig:
         return out
 
     def validate_views(self) -> None:
-        t = self.tessellation
-        if t is None:
-            return
-        if (len(t) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in t)
-                or t[0] < TESSELLATION_MIN[0] or t[1] < TESSELLATION_MIN[1]
-                or max(t) > TESSELLATION_MAX):
-            got = " ".join(map(str, t))
-            raise UsageError(f"--tessellation {got}: needs SLICES >= {TESSELLATION_MIN[0]} and "
-                             f"STACKS >= {TESSELLATION_MIN[1]}, both <= {TESSELLATION_MAX}, e.g. "
-                             "--tessellation 8 4 (leave it out for the model's exact "
-                             f"{MODEL_TESSELLATION[0]} {MODEL_TESSELLATION[1]})")
+        check_tessellation(self.tessellation)
+
+
+def check_tessellation(t: Optional[Tuple[int, int]]) -> None:
+    """``UsageError`` unless ``t`` is None or (SLICES, STACKS) within the bounds above; the
+    config's validation and ``CameraRig`` both ask this."""
+    if t is None:
+        return
+    if (len(t) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in t)
+            or t[0] < TESSELLATION_MIN[0] or t[1] < TESSELLATION_MIN[1]
+            or max(t) > TESSELLATION_MAX):
+        got = " ".join(map(str, t))
+        raise UsageError(f"--tessellation {got}: needs SLICES >= {TESSELLATION_MIN[0]} and "
+                         f"STACKS >= {TESSELLATION_MIN[1]}, both <= {TESSELLATION_MAX}, e.g. "
+                         "--tessellation 8 4 (leave it out for the model's exact "
+                         f"{MODEL_TESSELLATION[0]} {MODEL_TESSELLATION[1]})")

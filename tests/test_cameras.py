@@ -131,7 +131,7 @@ def test_bad_tessellation_is_a_usage_error(bad):
     from robotr1_data.errors import UsageError
 
     with MujocoSim(get_task("reach_target")) as sim:
-        with pytest.raises(UsageError, match="slices >= 3, stacks >= 2"):
+        with pytest.raises(UsageError, match="needs SLICES >= 3 and STACKS >= 2"):
             CameraRig(sim.model, ["front"], (32, 32), tessellation=bad)
 
 

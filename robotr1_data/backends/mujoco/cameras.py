@@ -20,6 +20,7 @@ import numpy as np
 
 from robotr1_data.errors import UsageError
 from robotr1_data.backends.mujoco.gl import check_rendering, no_gl_message
+from robotr1_data.views import check_tessellation
 
 # MuJoCo cameras look along -z with x right, y up; RLBench's vision sensors look along +z with
 # x left, y up: a half turn about y maps one onto the other.
@@ -59,10 +60,7 @@ class CameraRig:
         check_rendering()
         if quality:
             model.vis.quality.offsamples = 4  # multisampling: read when the GL buffers are made
-        if tessellation is not None and not (len(tessellation) == 2 and tessellation[0] >= 3
-                                             and tessellation[1] >= 2):
-            raise UsageError(f"tessellation {tessellation} must be (slices >= 3, stacks >= 2), "
-                             f"e.g. (12, 6); MuJoCo's default is (28, 16)")
+        check_tessellation(tessellation)
         self.tessellation = tuple(tessellation) if tessellation is not None else None
         self._gl = None
         self._con = None
