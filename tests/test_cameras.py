@@ -152,7 +152,7 @@ def _table_top_pixels(sim, cam, mask, size):
     """Pixels whose centre ray (from MuJoCo's own camera pose and fovy, independent of the
     intrinsics under test) meets the table-top plane at least 1 cm inside its edges, and whose
     mask says table (nothing stands in front)."""
-    from robotr1_data.backends.mujoco.scene import TABLE_TOP_Z
+    from robotr1_data.world import TABLE_TOP_Z
 
     m, d = sim.model, sim.data
     h, w = size
@@ -175,7 +175,7 @@ def _table_top_pixels(sim, cam, mask, size):
 def test_rlbench_pointcloud_of_the_table_is_flat(states, size):
     """Back-projected through RLBench's convention with our intrinsics and extrinsics, the
     table top lies on its plane to 0.1 mm (half a pixel off, it tilted by 5-9 mm)."""
-    from robotr1_data.backends.mujoco.scene import TABLE_TOP_Z
+    from robotr1_data.world import TABLE_TOP_Z
 
     cams = ["front", "left_shoulder", "right_shoulder"]
     with MujocoSim(get_task("pick_up_cup"), cameras=cams, image_size=size) as sim:
