@@ -72,3 +72,38 @@ def test_training_curves_read_both_metric_namings(tmp_path):
     c = bench.curves(bench.read_metrics(str(tmp_path)))
     assert c == {"loss": [(1, 2.0), (3, 1.5)], "reward": [(2, 1.2), (3, 1.4)], "format": [(2, 1.0), (3, 0.9)],
                  "accuracy": [(2, 0.2), (3, 0.5)]}
+
+
+def test_distractor_rules_reach_build_qa_and_the_cache_name(tmp_path):
+    """--movement-distractors / --state-distractors reach build-qa (its summary stores them), and the
+    QA cache is keyed by them, so a run with the opt-in rules never reads a store built with the
+    paper's; the paper's rules keep the cache name earlier runs wrote."""
+    import argparse
+
+    from test_qa import make_episode, write_shard
+
+    bench = load_bench()
+    shard_dir = tmp_path / "shards" / "seed0"
+    write_shard(shard_dir / "a.h5", [make_episode(s) for s in range(3)])
+
+    def build(movement, state):
+        args = argparse.Namespace(work=str(tmp_path / "work"), stride=10, types="waypoint,current,movement",
+                                  image_size=24, movement_distractors=movement, state_distractors=state)
+        out = bench.questions(args, str(shard_dir))
+        summary = json.loads(open(os.path.join(out, "summary.json")).read())
+        return out, summary
+
+    paper, paper_summary = build("adjacent", "workspace")
+    opt_in, opt_summary = build("task", "trajectory")
+    assert os.path.basename(paper).startswith("seed0-stride10-waypoint,current,movement-")
+    assert "adjacent" not in os.path.basename(paper)
+    assert "-task-trajectory-" in os.path.basename(opt_in)
+    assert paper_summary["config"]["movement_distractors"] == "adjacent"
+    assert paper_summary["config"]["state_distractors"] == "workspace"
+    assert opt_summary["config"]["movement_distractors"] == "task"
+    assert opt_summary["config"]["state_distractors"] == "trajectory"
+    assert paper_summary["questions_sha256"] != opt_summary["questions_sha256"]
+    # a second call with the same rules reuses the cached store (no rebuild: same mtime)
+    mtime = os.path.getmtime(os.path.join(opt_in, "questions.jsonl"))
+    assert build("task", "trajectory")[0] == opt_in
+    assert os.path.getmtime(os.path.join(opt_in, "questions.jsonl")) == mtime
