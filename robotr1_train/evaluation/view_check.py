@@ -10,7 +10,7 @@ naming both values and the flag that fixes it, never a refusal: a shift may be t
 from __future__ import annotations
 
 import sys
-from typing import List, Optional, Sequence
+from typing import Optional, Sequence
 
 from robotr1_data.views import MODEL_TESSELLATION
 
