@@ -300,7 +300,7 @@ TRAIN_SAMPLES = {
                         video=False, video_every=2, video_fps=10, range_margin=0.1,
                         train_data=["A", "B"], max_new_tokens=32, vlm_gripper="keep",
                         do_sample=True, temperature=0.7, device="cpu", engine="auto",
-                        show_progress=False, backend="rlbench"),
+                        show_progress=False, backend="rlbench", tessellation=(8, 4)),
     EvalQAConfig: dict(qa="QA", model="M", out="O", types=["waypoint", "current"], max_samples=3,
                        batch_size=2, max_new_tokens=16, do_sample=True, temperature=0.5, seed=4,
                        device="cpu", engine="auto", keep_samples=2, show_progress=False),

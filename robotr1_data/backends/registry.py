@@ -59,10 +59,10 @@ class Backend:
         raise UsageError(f"backend '{self.name}' records no demos; generate with another backend")
 
     def keypoint_env(self, task: str, *, cameras=(), image_size=(224, 224), observe_images=False,
-                     max_steps_per_keypoint=120, range_margin=0.05):
+                     max_steps_per_keypoint=120, range_margin=0.05, tessellation=None):
         """A ``KeypointEnv`` for ``task`` (``robotr1-train eval-sim``). ``cameras`` are the
         views to render (policy cameras and the video's); ``observe_images`` puts them into
-        every observation (a policy that looks)."""
+        every observation (a policy that looks). ``tessellation`` as for ``demo_source``."""
         raise UsageError(f"backend '{self.name}' cannot run closed-loop evaluation")
 
     def release_keypoint_env(self, env) -> None:

@@ -38,6 +38,7 @@ from robotr1_data.backends import backend_choices
 from robotr1_data.config import check_bounds, comma_list, opt
 from robotr1_data.errors import UsageError, output_dir
 from robotr1_data.jobs import run_jobs
+from robotr1_data.views import check_tessellation
 
 FAILURE_REASONS = ("unparseable", "unreachable", "timeout", "fail_condition", "error")
 RESULTS_FILE = "results.json"
@@ -78,6 +79,11 @@ class EvalSimConfig:
     camera: str = opt("front", "the view the VLM sees and the videos show")
     image_size: Tuple[int, int] = opt((224, 224), "height and width of the rendered view (VLM "
                                       "input, videos)", metavar=("H", "W"))
+    tessellation: Optional[Tuple[int, int]] = opt(
+        None, "mujoco: draw MuJoCo's spheres, capsules and cylinders with SLICES x STACKS segments "
+              "instead of the model's 28 x 16 (default: the model's, exact), as `robotr1-data "
+              "generate --tessellation` drew the training data; a mismatch with the training "
+              "shards' setting is warned about", metavar=("SLICES", "STACKS"))
     video: bool = opt(True, "skip the per-episode videos (faster, no GL needed)")
     video_every: int = opt(1, "keep every n-th control step in the videos", min=1)
     video_fps: int = opt(20, "frames per second of the videos", min=1)
@@ -107,10 +113,14 @@ class EvalSimConfig:
         if not self.policies:
             raise UsageError("no --policy given; use vlm:RUN_DIR, oracle, random or noop")
         self.image_size = tuple(self.image_size)  # type: ignore[assignment]
+        check_tessellation(self.tessellation)
+        if self.tessellation is not None:
+            self.tessellation = tuple(self.tessellation)  # type: ignore[assignment]
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
         d["image_size"] = list(self.image_size)
+        d["tessellation"] = None if self.tessellation is None else list(self.tessellation)
         return d
 
     def resolved_tasks(self) -> List[str]:
@@ -126,6 +136,9 @@ class EvalSimConfig:
 
         self.validate()
         backend = get_backend(self.backend)
+        if self.tessellation is not None and not backend.needs_gl:
+            raise UsageError(f"--tessellation draws MuJoCo's shapes coarser; the {self.backend} "
+                             "backend renders with its own simulator: drop --tessellation")
         for p in self.policies:
             if parse_policy_spec(p)[0] in NEEDS_EXPERT_WAYPOINTS and not backend.has_expert_waypoints:
                 raise UsageError(f"policy '{p}' replays the expert's waypoints, which the {self.backend} "
@@ -302,10 +315,12 @@ def run_unit(cfg: EvalSimConfig, spec: str, label: str, task: str, episodes: Seq
     cameras = list(policy.cameras)
     if cfg.video and cfg.camera not in cameras:
         cameras.append(cfg.camera)
-    env = backend.keypoint_env(task, cameras=cameras, image_size=tuple(cfg.image_size),
-                               observe_images=bool(policy.cameras),
-                               max_steps_per_keypoint=cfg.max_steps_per_keypoint,
-                               range_margin=cfg.range_margin)
+    options = dict(cameras=cameras, image_size=tuple(cfg.image_size),
+                   observe_images=bool(policy.cameras),
+                   max_steps_per_keypoint=cfg.max_steps_per_keypoint, range_margin=cfg.range_margin)
+    if cfg.tessellation is not None:  # only then: backends that render otherwise lack the option
+        options["tessellation"] = tuple(cfg.tessellation)
+    env = backend.keypoint_env(task, **options)
     try:
         video_dir = os.path.join(cfg.out, "videos") if cfg.video else None
         out = []
@@ -365,6 +380,7 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     from robotr1_train.evaluation.report import write_sim_report
     from robotr1_train.evaluation.seeds import check_overlap, eval_episode_seed
     from robotr1_train.evaluation.video import video_backend
+    from robotr1_train.evaluation.view_check import check_views
     from robotr1_train.policies import parse_policy_spec, policy_label
 
     cfg.check()
@@ -377,7 +393,13 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     seed_check = check_overlap(eval_seeds, cfg.train_data, runs)
     from robotr1_data.backends import get_backend
 
-    needs_gl = (cfg.video or bool(runs)) and get_backend(cfg.backend).needs_gl
+    mujoco_gl = get_backend(cfg.backend).needs_gl
+    # Only a policy that looks (vlm) is shifted by how the view is drawn; the shards'
+    # tessellation says nothing about a backend that does not draw with MuJoCo.
+    view_check = (check_views(cfg.camera, cfg.image_size, cfg.tessellation,
+                              seed_check.get("training_views", []) if mujoco_gl else [], runs)
+                  if runs else None)
+    needs_gl = (cfg.video or bool(runs)) and mujoco_gl
     if needs_gl:
         from robotr1_data.backends.mujoco.gl import check_rendering
 
@@ -410,6 +432,7 @@ def evaluate(cfg: EvalSimConfig) -> dict:
         "failure_reasons": list(FAILURE_REASONS),
         "video_format": video_backend() if cfg.video else None,
         "seed_check": seed_check,
+        "view_check": view_check,
         "seconds": round(time.perf_counter() - t0, 2),
         "summary": summarize(episodes, labels, tasks),
         "episodes": episodes,

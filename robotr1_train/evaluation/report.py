@@ -171,6 +171,9 @@ def write_sim_report(out_dir: str, results: dict) -> Dict[str, str]:
     else:
         lines += ["Seed check: no training data was given, so overlap was not checked (evaluation seeds use "
                   "their own stream and are disjoint by construction).", ""]
+    for m in (results.get("view_check") or {}).get("mismatches", []):
+        lines += [f"**Warning: the VLM's view differs from its training images** ({m['setting']}: training "
+                  f"{m['training']}, eval {m['eval']}; {m['fix']}; see `view_check` in results.json).", ""]
     lines += ["![success per task per policy](success.png)", "", "## Overall", "",
               "| policy | spec | episodes | success | 95% CI | mean keypoints | keypoint L1 (m) | failures |",
               "|---|---|---|---|---|---|---|---|"]

@@ -13,7 +13,7 @@ import os
 import sys
 import zlib
 from pathlib import Path
-from typing import Dict, Iterable, List, Sequence, Set
+from typing import Dict, Iterable, List, Optional, Sequence, Set
 
 import numpy as np
 
@@ -28,23 +28,29 @@ def eval_episode_seed(seed: int, task: str, episode: int) -> int:
     return seed_int(seq)
 
 
-def shards_of_run(run_dir: str) -> List[str]:
-    """Training shards behind a ``robotr1-train`` run: RUN_DIR/config.yaml -> run.qa -> the QA
-    store's summary (or records) -> shard paths. Empty when any link is missing."""
+def qa_dir_of_run(run_dir: str) -> Optional[Path]:
+    """The QA store a ``robotr1-train`` run trained on: RUN_DIR/config.yaml -> run.qa. None
+    when any link is missing."""
     import yaml
 
     run = Path(run_dir)
     cfg_path = next((p / "config.yaml" for p in (run, run.parent) if (p / "config.yaml").is_file()), None)
     if cfg_path is None:
-        return []
+        return None
     try:
         cfg = yaml.safe_load(cfg_path.read_text()) or {}
     except Exception:  # noqa: BLE001 - an unreadable config only means "cannot check"
-        return []
-    qa = (cfg.get("run") or {}).get("qa")
+        return None
+    qa = (cfg.get("run") or {}).get("qa") if isinstance(cfg, dict) else None
     if not qa:
-        return []
-    qa_dir = next((Path(c) for c in (qa, cfg_path.parent / qa) if Path(c).is_dir()), None)
+        return None
+    return next((Path(c) for c in (qa, cfg_path.parent / qa) if Path(c).is_dir()), None)
+
+
+def shards_of_run(run_dir: str) -> List[str]:
+    """Training shards behind a ``robotr1-train`` run: its QA store (:func:`qa_dir_of_run`) ->
+    the store's summary (or records) -> shard paths. Empty when any link is missing."""
+    qa_dir = qa_dir_of_run(run_dir)
     if qa_dir is None:
         return []
     refs: Iterable[str] = []
@@ -66,7 +72,8 @@ def shards_of_run(run_dir: str) -> List[str]:
 
 def training_seeds(paths: Sequence[str]) -> dict:
     """Seeds per task found in shard files/directories: ``{"seeds": {task: set}, "shards": n,
-    "episodes": n, "config_seeds": [...], "missing": [...]}``."""
+    "episodes": n, "config_seeds": [...], "missing": [...], "views": [...]}``; ``views``: each
+    distinct tessellation the shards store, with its shard count (``view_check``)."""
     from robotr1_data.shards import ShardReader
 
     seeds: Dict[str, Set[int]] = {}
@@ -79,11 +86,14 @@ def training_seeds(paths: Sequence[str]) -> dict:
             files.append(p)
         else:
             missing.append(str(item))
-    episodes, config_seeds = 0, set()
+    episodes, config_seeds, views = 0, set(), {}
     for f in files:
         try:
             with ShardReader(f) as r:
                 cfg = r.config
+                tess = cfg.get("tessellation")  # absent: the model's own (generate's default)
+                key = None if not tess else tuple(int(v) for v in tess)
+                views[key] = views.get(key, 0) + 1
                 attempts = int(cfg.get("max_attempts", 10) or 10)
                 for ep in r.episodes:
                     a = r.attrs(ep)
@@ -100,7 +110,9 @@ def training_seeds(paths: Sequence[str]) -> dict:
         except Exception as exc:  # noqa: BLE001 - a bad file is reported, not fatal
             missing.append(f"{f} ({type(exc).__name__}: {exc})")
     return {"seeds": seeds, "shards": len(files), "episodes": episodes,
-            "config_seeds": sorted(config_seeds), "missing": missing}
+            "config_seeds": sorted(config_seeds), "missing": missing,
+            "views": [{"tessellation": None if k is None else list(k), "shards": n}
+                      for k, n in views.items()]}
 
 
 def check_overlap(eval_seeds: Dict[str, List[int]], train_data: Sequence[str] = (),
@@ -126,7 +138,8 @@ def check_overlap(eval_seeds: Dict[str, List[int]], train_data: Sequence[str] = 
         return report
     found = training_seeds(sources)
     report.update(checked=found["shards"] > 0, shards=found["shards"], training_episodes=found["episodes"],
-                  training_config_seeds=found["config_seeds"], missing=found["missing"])
+                  training_config_seeds=found["config_seeds"], missing=found["missing"],
+                  training_views=found["views"])
     for m in found["missing"]:
         warn(f"training data '{m}' not found or unreadable; seeds from it were not checked")
     for task, seeds in eval_seeds.items():

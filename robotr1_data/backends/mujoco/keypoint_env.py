@@ -33,12 +33,13 @@ class MujocoKeypointEnv(Closing):
 
     @classmethod
     def for_task(cls, task: str, cameras=(), image_size=(224, 224), observe_images=False,
-                 max_steps_per_keypoint=120, range_margin=0.05) -> "MujocoKeypointEnv":
+                 max_steps_per_keypoint=120, range_margin=0.05,
+                 tessellation=None) -> "MujocoKeypointEnv":
         from robotr1_data.backends.mujoco.mujoco_sim import MujocoSim
         from robotr1_data.tasks.registry import get_task
 
         sim = MujocoSim(get_task(task), cameras=cameras, image_size=tuple(image_size), rgb=True,
-                        depth=False, mask=False)
+                        depth=False, mask=False, tessellation=tessellation)
         ctl = KeypointController(sim, ControllerConfig(max_steps=max_steps_per_keypoint))
         return cls(sim, ctl, observe_images=observe_images, range_margin=range_margin)
 
