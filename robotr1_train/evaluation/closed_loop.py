@@ -77,8 +77,15 @@ class EvalSimConfig:
     max_steps_per_keypoint: int = opt(120, "control steps (0.05 s) per keypoint", min=1)
     workers: int = opt(1, "parallel simulator processes", min=1)
     camera: str = opt("front", "the view the VLM sees and the videos show")
-    image_size: Tuple[int, int] = opt((224, 224), "height and width of the rendered view (VLM "
-                                      "input, videos)", metavar=("H", "W"))
+    image_size: Tuple[int, int] = opt((224, 224), "height and width of the image the VLM is "
+                                      "shown (see --render-size) and of the view rendered for "
+                                      "the other policies' videos", metavar=("H", "W"))
+    render_size: Optional[Tuple[int, int]] = opt(
+        None, "vlm: height and width the simulator renders the VLM's view at before it is resized "
+              "to --image-size (cv2 INTER_AREA, build-qa's resize); default: the size the "
+              "training shards were rendered at (a vlm:RUN_DIR whose QA store and shards are "
+              "found, or --train-data), so the VLM sees the pixels it was trained on; else "
+              "--image-size, rendered directly", metavar=("H", "W"), min=16, max=1024)
     tessellation: Optional[Tuple[int, int]] = opt(
         None, "mujoco: draw MuJoCo's spheres, capsules and cylinders with SLICES x STACKS segments "
               "instead of the model's 28 x 16 (default: the model's, exact), as `robotr1-data "
@@ -113,6 +120,8 @@ class EvalSimConfig:
         if not self.policies:
             raise UsageError("no --policy given; use vlm:RUN_DIR, oracle, random or noop")
         self.image_size = tuple(self.image_size)  # type: ignore[assignment]
+        if self.render_size is not None:
+            self.render_size = tuple(self.render_size)  # type: ignore[assignment]
         check_tessellation(self.tessellation)
         if self.tessellation is not None:
             self.tessellation = tuple(self.tessellation)  # type: ignore[assignment]
@@ -120,6 +129,7 @@ class EvalSimConfig:
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
         d["image_size"] = list(self.image_size)
+        d["render_size"] = None if self.render_size is None else list(self.render_size)
         d["tessellation"] = None if self.tessellation is None else list(self.tessellation)
         return d
 
@@ -311,11 +321,19 @@ def run_unit(cfg: EvalSimConfig, spec: str, label: str, task: str, episodes: Seq
     from robotr1_data.backends import get_backend
 
     backend = get_backend(cfg.backend)
+    from robotr1_train.policies import parse_policy_spec
+
     policy = _policy(spec, cfg)
     cameras = list(policy.cameras)
     if cfg.video and cfg.camera not in cameras:
         cameras.append(cfg.camera)
-    options = dict(cameras=cameras, image_size=tuple(cfg.image_size),
+    # A VLM's view is rendered at the render size and resized to --image-size by the policy
+    # (store.resize, as build-qa resized the training frames); its video shows those frames.
+    # Every other policy renders at --image-size, as before the render size existed.
+    size = tuple(cfg.image_size)
+    if cfg.render_size is not None and parse_policy_spec(spec)[0] == "vlm":
+        size = tuple(cfg.render_size)
+    options = dict(cameras=cameras, image_size=size,
                    observe_images=bool(policy.cameras),
                    max_steps_per_keypoint=cfg.max_steps_per_keypoint, range_margin=cfg.range_margin)
     if cfg.tessellation is not None:  # only then: backends that render otherwise lack the option
@@ -380,7 +398,7 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     from robotr1_train.evaluation.report import write_sim_report
     from robotr1_train.evaluation.seeds import check_overlap, eval_episode_seed
     from robotr1_train.evaluation.video import video_backend
-    from robotr1_train.evaluation.view_check import check_views
+    from robotr1_train.evaluation.view_check import check_views, resolve_render_size
     from robotr1_train.policies import parse_policy_spec, policy_label
 
     cfg.check()
@@ -396,8 +414,12 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     mujoco_gl = get_backend(cfg.backend).needs_gl
     # Only a policy that looks (vlm) is shifted by how the view is drawn; the shards'
     # tessellation says nothing about a backend that does not draw with MuJoCo.
+    training_sizes = seed_check.get("training_render_sizes", [])
+    render_size, render_source = resolve_render_size(cfg.render_size, cfg.image_size, training_sizes)
     view_check = (check_views(cfg.camera, cfg.image_size, cfg.tessellation,
-                              seed_check.get("training_views", []) if mujoco_gl else [], runs)
+                              seed_check.get("training_views", []) if mujoco_gl else [], runs,
+                              render_size=render_size, render_source=render_source,
+                              training_sizes=training_sizes)
                   if runs else None)
     needs_gl = (cfg.video or bool(runs)) and mujoco_gl
     if needs_gl:
@@ -405,7 +427,9 @@ def evaluate(cfg: EvalSimConfig) -> dict:
 
         check_rendering()
     t0 = time.perf_counter()
-    units = plan_units(cfg, tasks)
+    # The workers get the resolved size; with a vlm policy results.json's config and view_check
+    # say which size was rendered and where it came from (without one, the flag as given).
+    units = plan_units(dataclasses.replace(cfg, render_size=render_size) if runs else cfg, tasks)
     show = _print_episode if cfg.show_progress else None
     if cfg.workers == 1:  # in this process: each episode shown as it finishes
         unit_results = run_jobs(_worker if show is None else (lambda u: _run_shown(u, show)),
@@ -424,9 +448,12 @@ def evaluate(cfg: EvalSimConfig) -> dict:
         episodes.extend(res["episodes"])
     order = {lab: i for i, lab in enumerate(labels)}
     episodes.sort(key=lambda r: (order[r["policy"]], tasks.index(r["task"]), r["episode"]))
+    config = cfg.to_json()
+    if runs:
+        config.update(render_size=list(render_size), render_size_source=render_source)
     results = {
         "kind": "eval-sim", "version": RESULTS_VERSION,
-        "config": cfg.to_json(),
+        "config": config,
         "policies": {lab: spec for lab, spec in zip(labels, cfg.policies)},
         "tasks": tasks,
         "failure_reasons": list(FAILURE_REASONS),

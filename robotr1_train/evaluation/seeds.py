@@ -72,8 +72,10 @@ def shards_of_run(run_dir: str) -> List[str]:
 
 def training_seeds(paths: Sequence[str]) -> dict:
     """Seeds per task found in shard files/directories: ``{"seeds": {task: set}, "shards": n,
-    "episodes": n, "config_seeds": [...], "missing": [...], "views": [...]}``; ``views``: each
-    distinct tessellation the shards store, with its shard count (``view_check``)."""
+    "episodes": n, "config_seeds": [...], "missing": [...], "views": [...], "render_sizes": [...]}``;
+    ``views``: each distinct tessellation the shards store, with its shard count; ``render_sizes``:
+    each distinct image size they were rendered at (``image_size``, None when not stored), with
+    its shard count (``view_check``)."""
     from robotr1_data.shards import ShardReader
 
     seeds: Dict[str, Set[int]] = {}
@@ -86,7 +88,7 @@ def training_seeds(paths: Sequence[str]) -> dict:
             files.append(p)
         else:
             missing.append(str(item))
-    episodes, config_seeds, views = 0, set(), {}
+    episodes, config_seeds, views, sizes = 0, set(), {}, {}
     for f in files:
         try:
             with ShardReader(f) as r:
@@ -94,6 +96,9 @@ def training_seeds(paths: Sequence[str]) -> dict:
                 tess = cfg.get("tessellation")  # absent: the model's own (generate's default)
                 key = None if not tess else tuple(int(v) for v in tess)
                 views[key] = views.get(key, 0) + 1
+                size = cfg.get("image_size")
+                size = tuple(int(v) for v in size) if size else None
+                sizes[size] = sizes.get(size, 0) + 1
                 attempts = int(cfg.get("max_attempts", 10) or 10)
                 for ep in r.episodes:
                     a = r.attrs(ep)
@@ -112,7 +117,9 @@ def training_seeds(paths: Sequence[str]) -> dict:
     return {"seeds": seeds, "shards": len(files), "episodes": episodes,
             "config_seeds": sorted(config_seeds), "missing": missing,
             "views": [{"tessellation": None if k is None else list(k), "shards": n}
-                      for k, n in views.items()]}
+                      for k, n in views.items()],
+            "render_sizes": [{"image_size": None if k is None else list(k), "shards": n}
+                             for k, n in sizes.items()]}
 
 
 def check_overlap(eval_seeds: Dict[str, List[int]], train_data: Sequence[str] = (),
@@ -139,7 +146,7 @@ def check_overlap(eval_seeds: Dict[str, List[int]], train_data: Sequence[str] = 
     found = training_seeds(sources)
     report.update(checked=found["shards"] > 0, shards=found["shards"], training_episodes=found["episodes"],
                   training_config_seeds=found["config_seeds"], missing=found["missing"],
-                  training_views=found["views"])
+                  training_views=found["views"], training_render_sizes=found["render_sizes"])
     for m in found["missing"]:
         warn(f"training data '{m}' not found or unreadable; seeds from it were not checked")
     for task, seeds in eval_seeds.items():
