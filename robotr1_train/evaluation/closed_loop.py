@@ -412,10 +412,12 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     from robotr1_data.backends import get_backend
 
     mujoco_gl = get_backend(cfg.backend).needs_gl
-    # Only a policy that looks (vlm) is shifted by how the view is drawn; the shards'
-    # tessellation says nothing about a backend that does not draw with MuJoCo.
+    # The size the VLM's view is rendered at before build-qa's resize to --image-size: the
+    # training shards' (what build-qa resized from), unless --render-size says or nothing is known.
     training_sizes = seed_check.get("training_render_sizes", [])
     render_size, render_source = resolve_render_size(cfg.render_size, cfg.image_size, training_sizes)
+    # Only a policy that looks (vlm) is shifted by how the view is drawn; the shards'
+    # tessellation says nothing about a backend that does not draw with MuJoCo.
     view_check = (check_views(cfg.camera, cfg.image_size, cfg.tessellation,
                               seed_check.get("training_views", []) if mujoco_gl else [], runs,
                               render_size=render_size, render_source=render_source,

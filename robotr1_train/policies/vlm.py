@@ -1,6 +1,9 @@
 """``vlm:RUN_DIR``: a checkpoint from ``robotr1-train``, asked the open-ended keypoint question.
 
-Each keypoint the policy renders the front view, builds the ``waypoint_open`` prompt of
+Each keypoint the policy takes the camera's image (eval-sim renders it at the training shards'
+size, ``--render-size``), resizes it to ``image_size`` with build-qa's own
+``robotr1_data.qa.store.resize`` (so it gets the pixels the QA store gave in training), builds
+the ``waypoint_open`` prompt of
 ``robotr1_data.qa.templates`` (the same words the model was trained on: task description, image,
 axes, origin, gripper size, "Current Robot State Position", "Give it as [x, y, z]"), generates
 (greedy by default) with the chosen engine (``hf`` or ``vllm``, ``robotr1_train.engines``) and
@@ -111,6 +114,7 @@ class VLMPolicy(Policy):
 
         if self.camera not in obs.images:
             raise UsageError(f"the VLM policy needs the '{self.camera}' camera image")
+        # build-qa's resize, not a second one: the same frame must give the same array
         image = resize(obs.images[self.camera], self.image_size)
         text = self.generator.generate([self.prompt(obs)], [[image]])[0]
         xyz, named = parse_keypoint_answer(text)
