@@ -3,6 +3,7 @@ build-qa's own resize (`--render-size H W` overrides; nothing known: `--image-si
 default pipeline (generate at 128, build-qa at 224) the VLM is shown exactly the pixels it was
 trained on. Policies that do not look render as before."""
 
+import dataclasses
 import json
 import os
 
@@ -16,6 +17,7 @@ from robotr1_data.backends import get_backend  # noqa: E402
 from robotr1_data.qa import store  # noqa: E402
 from robotr1_train.cli import main  # noqa: E402
 from robotr1_train.evaluation import closed_loop, seeds  # noqa: E402
+from robotr1_train.evaluation.closed_loop import EvalSimConfig  # noqa: E402
 from robotr1_train.evaluation.view_check import check_views, resolve_render_size  # noqa: E402
 from robotr1_train.policies.vlm import VLMGenerator  # noqa: E402
 
@@ -102,7 +104,7 @@ def test_default_shows_the_vlm_exactly_the_qa_stores_image(pipeline, shown, tmp_
     assert np.array_equal(image, pipeline["image"])
     res = _results(tmp_path / "auto")
     assert res["config"]["render_size"] == [128, 128]
-    assert res["config"]["render_size_source"] == "training shards"
+    assert set(res["config"]) <= {f.name for f in dataclasses.fields(EvalSimConfig)}  # reruns as is
     vc = res["view_check"]
     assert vc["eval"]["render_size"] == [128, 128] and vc["eval"]["image_size"] == [224, 224]
     assert vc["render_size_source"] == "training shards" and vc["mismatches"] == []
@@ -129,7 +131,7 @@ def test_rendering_at_the_image_size_is_not_what_training_showed(pipeline, shown
         sim.close()
     assert np.array_equal(again, pipeline["image"])
     res = _results(tmp_path / "native")
-    assert res["config"]["render_size"] == [224, 224] and res["config"]["render_size_source"] == "flag"
+    assert res["config"]["render_size"] == [224, 224] and res["view_check"]["render_size_source"] == "flag"
     assert res["view_check"]["mismatches"] == [{
         "setting": "render_size", "training": [128, 128], "eval": [224, 224],
         "fix": "leave --render-size out (or pass --render-size 128 128)"}]

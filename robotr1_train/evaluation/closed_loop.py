@@ -451,8 +451,8 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     order = {lab: i for i, lab in enumerate(labels)}
     episodes.sort(key=lambda r: (order[r["policy"]], tasks.index(r["task"]), r["episode"]))
     config = cfg.to_json()
-    if runs:
-        config.update(render_size=list(render_size), render_size_source=render_source)
+    if runs:  # the size used, so the stored config reruns it; where it came from is in view_check
+        config.update(render_size=list(render_size))
     results = {
         "kind": "eval-sim", "version": RESULTS_VERSION,
         "config": config,
