@@ -72,10 +72,21 @@ def _common(cfg, out_dir: str, cuda: bool) -> dict:
     )
     # TRL turns gradient checkpointing on by default; ours: on for GPU, off on CPU (tiny models).
     gc = cuda if cfg.gradient_checkpointing is None else cfg.gradient_checkpointing
-    out["gradient_checkpointing"] = bool(gc)
+    # transformers >= 5.x names it activation_checkpointing (the old name warns); older ones only
+    # know gradient_checkpointing.
+    name = "activation_checkpointing" if _has_arg("activation_checkpointing") else "gradient_checkpointing"
+    out[name] = bool(gc)
     if gc:
-        out["gradient_checkpointing_kwargs"] = {"use_reentrant": False}
+        out[f"{name}_kwargs"] = {"use_reentrant": False}
     return out
+
+
+def _has_arg(name: str) -> bool:
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    return any(f.name == name for f in dataclasses.fields(TrainingArguments))
 
 
 def grpo_args(cfg: GRPOConfig, out_dir: str, *, n_prompts: int, world_size: int = 1, cuda: bool = False,
