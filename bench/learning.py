@@ -67,8 +67,9 @@ def parse_args(argv=None):
     d.add_argument("--state-distractors", default="workspace", choices=("workspace", "trajectory"),
                    help="build-qa's state distractor rule (workspace: the paper's; trajectory: the demo's own)")
     s = p.add_argument_group("sft")
-    s.add_argument("--sft-target", choices=("cot", "direct"), default="direct",
-                   help="direct: the answer after an empty <think> (~20 tokens); cot: Plan/Subtask/Move (~130)")
+    s.add_argument("--sft-target", choices=("cot", "direct", "answer"), default="direct",
+                   help="direct: the answer after an empty <think> (~20 tokens); answer: the answer tag alone "
+                        "(no format reward); cot: Plan/Subtask/Move (~130)")
     s.add_argument("--sft-lr", type=float, default=1e-3)
     s.add_argument("--sft-epochs", type=int, default=8)
     s.add_argument("--sft-batch", type=int, default=32, help="questions per update")
@@ -216,9 +217,11 @@ def target_tokens(model: str, qa: str, target: str, limit: int = 2000) -> int:
     """Longest SFT target in tokens (first ``limit`` questions): the response length GRPO and eval need."""
     from transformers import AutoTokenizer
 
+    from robotr1_train.trl_data import target_text
+
     tok = AutoTokenizer.from_pretrained(model)
     with open(os.path.join(qa, "questions.jsonl")) as f:
-        texts = [json.loads(line)[f"sft_{target}"] for _, line in zip(range(limit), f)]
+        texts = [target_text(json.loads(line), target) for _, line in zip(range(limit), f)]
     return max(len(tok(t, add_special_tokens=False)["input_ids"]) for t in texts)
 
 

@@ -2,7 +2,7 @@
 
     robotr1-train grpo --qa QA_DIR --model PATH_OR_ID --out RUN_DIR [--config configs/robot_r1.yaml]
                        [--lora] [--resume] [--set key=value ...] [--<field-name> value ...]
-    robotr1-train sft  --qa QA_DIR --model PATH_OR_ID --out RUN_DIR --target direct|cot [...]
+    robotr1-train sft  --qa QA_DIR --model PATH_OR_ID --out RUN_DIR --target direct|answer|cot [...]
     robotr1-train make-tiny-model --out DIR [--seed N]
     robotr1-train eval-sim | eval-qa | eval-bench ...
 

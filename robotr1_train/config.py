@@ -131,8 +131,9 @@ class GRPOConfig(CommonConfig):
 class SFTConfig(CommonConfig):
     learning_rate: float = opt(1e-5, "AdamW learning rate", min=0)
     epochs: int = opt(3, "passes over the questions (use --max-steps to stop earlier)", min=1)
-    target: str = opt("direct", "which answer the model imitates: direct or cot (chain of "
-                      "thought)", choices=("direct", "cot"))
+    target: str = opt("direct", "which answer the model imitates: direct (an empty <think>, then the "
+                      "answer), answer (the answer tag alone: no format reward) or cot (chain of "
+                      "thought)", choices=("direct", "answer", "cot"))
     global_batch_size: int = opt(32, "sequences per optimiser update", min=1)
     max_response_length: int = opt(2048, "longest target in tokens", min=1)
 

@@ -26,13 +26,14 @@ from robotr1_train.data import prompt_messages, record_images
 
 
 def target_text(record: dict, target: str) -> str:
-    """The SFT target (``sft_direct`` or ``sft_cot``) of ``record``; ``UsageError`` if missing."""
-    key = f"sft_{target}"
-    val = record.get(key)
-    if not isinstance(val, str) or not val:
-        raise UsageError(f"question {record.get('id')} has no '{key}' text; rebuild the QA store with "
-                         "`robotr1-data build-qa` (it writes the SFT targets)")
-    return val
+    """The SFT target of ``record`` (``robotr1_data.qa.sft.record_target``); ``UsageError`` if missing."""
+    from robotr1_data.qa.sft import record_target
+
+    try:
+        return record_target(record, target)
+    except ValueError as exc:
+        raise UsageError(f"{exc}; rebuild the QA store with `robotr1-data build-qa` (it writes the SFT "
+                         "targets)") from None
 
 
 def _image_name(record: dict, k: int) -> str:

@@ -312,6 +312,11 @@ def test_trl(qa_dir, tmp_path):
         assert _png(tmp_path / row["images"][0]).shape == (40, 56, 3)
         assert row["completion"][0]["role"] == "assistant"
         assert row["completion"][0]["content"][0]["text"] == rec["sft_cot"]
+    # --sft answer: the direct target without its empty <think>, made at export time
+    export.export_qa(str(qa_dir), "trl", str(tmp_path / "answer"), sft="answer", log=lambda *a: None)
+    for row, rec in zip(_rows(tmp_path / "answer" / "train.jsonl"), recs):
+        text = row["completion"][0]["content"][0]["text"]
+        assert text.startswith("<answer> ") and rec["sft_direct"].endswith(text) and "<think>" not in text
 
 
 def _docs_trl_recipe(out_dir) -> str:

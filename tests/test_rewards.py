@@ -147,6 +147,23 @@ def test_sft_targets_are_rewarded():
                          [0.1, 0.2, 0.2], [0.1, 0.2, 0.3], "[[B]]")
     assert R.reward(cot, MC) == {"total": 2.0, "format": 1.0, "accuracy": 1.0}
     assert R.reward(sft.direct_target("[[B]]"), MC)["accuracy"] == 1.0
+    answer = sft.answer_only_target(sft.direct_target("[[B]]"))
+    assert answer == "<answer> [[B]] </answer>"
+    assert R.reward(answer, MC) == {"total": 1.0, "format": 0.0, "accuracy": 1.0}  # no <think>: no format
+
+
+def test_record_target_reads_stored_targets_and_makes_answer():
+    from robotr1_data.qa import sft
+
+    rec = {"id": "q1", "sft_direct": sft.direct_target("[[C]]"), "sft_cot": "<think>\nplan\n</think>\n"
+           "<answer> [[C]] </answer>"}
+    assert sft.record_target(rec, "direct") == rec["sft_direct"]
+    assert sft.record_target(rec, "cot") == rec["sft_cot"]
+    assert sft.record_target(rec, "answer") == "<answer> [[C]] </answer>"
+    with pytest.raises(ValueError, match="q2 has no 'sft_direct'"):
+        sft.record_target({"id": "q2"}, "answer")
+    with pytest.raises(ValueError, match="not a direct target"):
+        sft.record_target({"id": "q3", "sft_direct": "<answer> [[C]] </answer>"}, "answer")
 
 
 def test_compute_score_is_easyr1s_batch_contract_over_reward():

@@ -34,10 +34,10 @@ import numpy as np
 from ..errors import UsageError, did_you_mean, output_dir
 from ..files import atomic_write_text
 from . import store
+from .sft import TARGETS as SFT_TARGETS, record_target
 from .templates import IMAGE_PLACEHOLDER, LETTERS
 
 FORMATS = ("easyr1", "trl", "hf")
-SFT_TARGETS = ("direct", "cot")
 
 
 def encode_png(img: np.ndarray) -> bytes:
@@ -176,7 +176,7 @@ def export_qa(qa_dir: str, fmt: str, out_dir: str, sft: Optional[str] = None, lo
             extra = {"id": rec["id"], "type": rec["type"], "task": rec["task"], "target": rec.get("target")}
             row = {"prompt": trl_prompt(rec["prompt"]), "images": [rel], "answer": _ground_truth(rec), **extra}
             if sft is not None:
-                row["completion"] = [{"role": "assistant", "content": [{"type": "text", "text": rec[f"sft_{sft}"]}]}]
+                row["completion"] = [{"role": "assistant", "content": [{"type": "text", "text": record_target(rec, sft)}]}]
             rows.append(row)
         data_file = out / ("train/metadata.jsonl" if fmt == "hf" else f"{split}.jsonl")
         data_file.parent.mkdir(parents=True, exist_ok=True)

@@ -52,6 +52,31 @@ def direct_target(answer_text: str) -> str:
     return templates.EMPTY_THINK + answer_tag(answer_text)
 
 
+def answer_only_target(direct: str) -> str:
+    """``direct_target``'s text without its empty ``<think>``: ``<answer> [[B]] </answer>``.
+
+    It earns no format reward (no ``<think>``). Why it exists: the tiny model trained from scratch on
+    ``direct`` stayed at chance on held-out questions while the same model, data and steps on the
+    answer tag alone learnt the letter (docs/benchmarks.md, "Learning").
+    """
+    if not direct.startswith(templates.EMPTY_THINK):
+        raise ValueError(f"'{direct[:40]}' is not a direct target")
+    return direct[len(templates.EMPTY_THINK):]
+
+
+TARGETS = ("direct", "answer", "cot")  # what `robotr1-train sft --target` and `export-qa --sft` take
+
+
+def record_target(record: dict, target: str) -> str:
+    """A question record's SFT target text: ``sft_direct`` / ``sft_cot`` as build-qa stored them,
+    ``answer`` made from ``sft_direct``. ``ValueError`` (naming the question) when it is missing."""
+    key = "sft_direct" if target == "answer" else f"sft_{target}"
+    val = record.get(key)
+    if not isinstance(val, str) or not val:
+        raise ValueError(f"question {record.get('id')} has no '{key}' text")
+    return answer_only_target(val) if target == "answer" else val
+
+
 def plan_events(actions: Sequence[str]) -> str:
     """``, closing it at 3 and opening it at 8`` (1-based keypoints), or ``""`` without gripper changes."""
     events = []
