@@ -73,6 +73,9 @@ def parse_args(argv=None):
     s.add_argument("--sft-lr", type=float, default=1e-3)
     s.add_argument("--sft-epochs", type=int, default=8)
     s.add_argument("--sft-batch", type=int, default=32, help="questions per update")
+    s.add_argument("--format-steps", type=int, default=0,
+                   help="after SFT, this many updates on the direct target from the SFT model (teaches "
+                        "the <think> format to an --sft-target answer model); GRPO and the sft row start there")
     g = p.add_argument_group("grpo")
     g.add_argument("--grpo-steps", type=int, default=120, help="planned GRPO steps (one update per rollout)")
     g.add_argument("--grpo-prompts", type=int, default=16, help="questions per rollout")
@@ -309,7 +312,8 @@ def main(argv=None) -> int:
     train_qa = questions(args, shards(args, args.train_seed, args.episodes))
     test_qa = questions(args, shards(args, args.test_seed, args.test_episodes))
     model = tiny_model(args)
-    max_new = args.max_new_tokens or target_tokens(model, train_qa, args.sft_target) + 16
+    targets = [args.sft_target] + (["direct"] if args.format_steps > 0 else [])
+    max_new = args.max_new_tokens or max(target_tokens(model, train_qa, t) for t in targets) + 16
     n_train = n_questions(train_qa)
 
     evals, info = {}, {}
@@ -329,6 +333,16 @@ def main(argv=None) -> int:
     sft_steps = args.sft_epochs * max(1, n_train // args.sft_batch)
     info["sft"] = train(sft_cmd, sft_steps, sft_budget, os.path.join(out, "sft"))
     sft_model = os.path.join(out, "sft", "final")
+    if args.format_steps > 0:  # a fixed count, not budgeted: the format needs its few updates whole
+        t_fmt = time.perf_counter()
+        cli("train", ["sft", "--qa", train_qa, "--model", sft_model, "--target", "direct",
+                      "--set", f"learning_rate={args.sft_lr}", "--set", f"global_batch_size={args.sft_batch}",
+                      "--set", "micro_batch_size=16", "--set", f"max_response_length={max_new}",
+                      "--set", f"seed={args.train_seed}", "--set", f"max_steps={args.format_steps}",
+                      "--out", os.path.join(out, "sft-format")])
+        sft_model = os.path.join(out, "sft-format", "final")
+        info["sft_format"] = {"steps": args.format_steps, "seconds": round(time.perf_counter() - t_fmt, 1)}
+        sft_budget -= info["sft_format"]["seconds"]  # GRPO gets what SFT and this stage left
     evals["sft"] = evaluate(args, test_qa, sft_model, os.path.join(out, "eval-sft"), max_new)
 
     grpo_budget += sft_budget - info["sft"]["seconds"]

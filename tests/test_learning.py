@@ -38,7 +38,8 @@ def test_learning_bench_toy_run(tmp_path, capsys):
         "--train-seed", "3", "--test-seed", "4", "--episodes", "1", "--test-episodes", "1",
         "--minutes", "30",  # the step counts below bound this run, not the clock
         "--work", str(tmp_path / "work"), "--out", str(out), "--stride", "10",
-        "--sft-target", "direct", "--sft-epochs", "4", "--sft-batch", "8", "--sft-lr", "5e-3",
+        "--sft-target", "answer", "--format-steps", "60",  # the two-stage start: answer, then the format
+        "--sft-epochs", "4", "--sft-batch", "8", "--sft-lr", "5e-3",
         "--grpo-steps", "2", "--grpo-prompts", "2", "--num-generations", "2", "--eval-samples", "24",
     ])
     assert rc == 0
@@ -53,7 +54,8 @@ def test_learning_bench_toy_run(tmp_path, capsys):
     record = json.loads((out / "learning.json").read_text())
     evals = record["evals"]
     assert evals["base"]["all"]["format_rate"] == 0.0  # random weights: never the tagged format
-    assert evals["sft"]["all"]["format_rate"] >= 0.5, evals["sft"]["all"]  # SFT taught it
+    assert evals["sft"]["all"]["format_rate"] >= 0.5, evals["sft"]["all"]  # the direct stage taught it
+    assert record["info"]["sft_format"]["steps"] == 60 and (out / "sft-format" / "final").is_dir()
     assert evals["sft"]["all"]["n"] == 24
     loss = [v for _, v in record["curves"]["sft"]["loss"]]
     assert len(loss) >= 6 and sum(loss[-3:]) < 0.8 * sum(loss[:3]), loss
