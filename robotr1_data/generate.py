@@ -29,7 +29,7 @@ from robotr1_data.errors import GenerationError, UsageError, output_dir
 from robotr1_data.files import OutputLock, remove_partial_files
 from robotr1_data.jobs import run_jobs
 from robotr1_data.ray_address import check_ray_address
-from robotr1_data.views import ViewConfig
+from robotr1_data.views import ViewConfig, check_tessellation_backend
 
 
 # GenerateConfig fields that say how a run executes, not what it produces.
@@ -119,9 +119,7 @@ class GenerateConfig(ViewConfig):
         # Fail before any work starts: the backend's dependencies missing, or a task name it
         # does not know.
         backend = get_backend(self.backend)
-        if self.tessellation is not None and not backend.needs_gl:
-            raise UsageError(f"--tessellation draws MuJoCo's shapes coarser; the {self.backend} "
-                             "backend renders with its own simulator: drop --tessellation")
+        check_tessellation_backend(self.tessellation, backend)
         backend.require()
         backend.check_tasks(self.tasks)
         known = backend.known_cameras()

@@ -71,3 +71,11 @@ def check_tessellation(t: Optional[Tuple[int, int]]) -> None:
                          f"STACKS >= {TESSELLATION_MIN[1]}, both <= {TESSELLATION_MAX}, e.g. "
                          "--tessellation 8 4 (leave it out for the model's exact "
                          f"{MODEL_TESSELLATION[0]} {MODEL_TESSELLATION[1]})")
+
+
+def check_tessellation_backend(t: Optional[Tuple[int, int]], backend) -> None:
+    """``UsageError`` when ``t`` is set for a backend that does not draw with MuJoCo (its
+    ``needs_gl`` is false): generate's and eval-sim's check."""
+    if t is not None and not backend.needs_gl:
+        raise UsageError(f"--tessellation draws MuJoCo's shapes coarser; the {backend.name} "
+                         "backend renders with its own simulator: drop --tessellation")

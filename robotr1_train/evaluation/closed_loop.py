@@ -38,7 +38,7 @@ from robotr1_data.backends import backend_choices
 from robotr1_data.config import check_bounds, comma_list, opt
 from robotr1_data.errors import UsageError, output_dir
 from robotr1_data.jobs import run_jobs
-from robotr1_data.views import check_tessellation
+from robotr1_data.views import check_tessellation, check_tessellation_backend
 
 FAILURE_REASONS = ("unparseable", "unreachable", "timeout", "fail_condition", "error")
 RESULTS_FILE = "results.json"
@@ -146,9 +146,7 @@ class EvalSimConfig:
 
         self.validate()
         backend = get_backend(self.backend)
-        if self.tessellation is not None and not backend.needs_gl:
-            raise UsageError(f"--tessellation draws MuJoCo's shapes coarser; the {self.backend} "
-                             "backend renders with its own simulator: drop --tessellation")
+        check_tessellation_backend(self.tessellation, backend)
         for p in self.policies:
             if parse_policy_spec(p)[0] in NEEDS_EXPERT_WAYPOINTS and not backend.has_expert_waypoints:
                 raise UsageError(f"policy '{p}' replays the expert's waypoints, which the {self.backend} "
@@ -431,7 +429,8 @@ def evaluate(cfg: EvalSimConfig) -> dict:
     t0 = time.perf_counter()
     # The workers get the resolved size; with a vlm policy results.json's config and view_check
     # say which size was rendered and where it came from (without one, the flag as given).
-    units = plan_units(dataclasses.replace(cfg, render_size=render_size) if runs else cfg, tasks)
+    run_cfg = dataclasses.replace(cfg, render_size=render_size) if runs else cfg
+    units = plan_units(run_cfg, tasks)
     show = _print_episode if cfg.show_progress else None
     if cfg.workers == 1:  # in this process: each episode shown as it finishes
         unit_results = run_jobs(_worker if show is None else (lambda u: _run_shown(u, show)),
@@ -450,12 +449,9 @@ def evaluate(cfg: EvalSimConfig) -> dict:
         episodes.extend(res["episodes"])
     order = {lab: i for i, lab in enumerate(labels)}
     episodes.sort(key=lambda r: (order[r["policy"]], tasks.index(r["task"]), r["episode"]))
-    config = cfg.to_json()
-    if runs:  # the size used, so the stored config reruns it; where it came from is in view_check
-        config.update(render_size=list(render_size))
     results = {
         "kind": "eval-sim", "version": RESULTS_VERSION,
-        "config": config,
+        "config": run_cfg.to_json(),
         "policies": {lab: spec for lab, spec in zip(labels, cfg.policies)},
         "tasks": tasks,
         "failure_reasons": list(FAILURE_REASONS),
