@@ -45,6 +45,8 @@ def main():
     p.add_argument("--max-workers", type=int, default=os.cpu_count())
     p.add_argument("--cameras", nargs="*", default=["front"])
     p.add_argument("--size", type=int, default=224, help="Robot-R1 setting: front 224² RGB")
+    p.add_argument("--workers", type=int, nargs="+", default=None,
+                   help="worker counts to run (default: 1 to --max-workers)")
     p.add_argument("--ray", action="store_true", help="also run with Ray at the max worker count")
     p.add_argument("--markdown", default=None)
     args = p.parse_args()
@@ -52,7 +54,7 @@ def main():
     demos = args.episodes * len(args.tasks)
     rows, ref = [], None
     try:
-        for w in range(1, args.max_workers + 1):
+        for w in args.workers or range(1, args.max_workers + 1):
             out = work / f"w{w}"
             secs = run(out, args.tasks, args.episodes, w, args.cameras, args.size)
             same = ref is None or shas(out) == ref

@@ -38,7 +38,7 @@ SHAPES = {
 }
 
 
-def big_config(size: str, tokenizer):
+def big_config(size: str, tokenizer, layers: int | None = None):
     from transformers import Qwen2_5_VLConfig
 
     from robotr1_train.testing import SPECIAL_TOKENS
@@ -46,13 +46,15 @@ def big_config(size: str, tokenizer):
     s = SHAPES[size]
     t = dict(s["text"])
     mrope, tie = t.pop("mrope"), t.pop("tie")
+    if layers:  # a shallower copy of the same widths: checks the script's path on a CPU in seconds
+        t["num_hidden_layers"] = layers
     ids = {k: tokenizer.convert_tokens_to_ids(k) for k in SPECIAL_TOKENS}
     text = dict(t, max_position_embeddings=128000,
                 rope_parameters={"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": mrope},
                 bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"])
-    vision = dict(depth=32, hidden_size=1280, intermediate_size=3420, num_heads=16, out_hidden_size=s["vision_out"],
+    vision = dict(depth=layers or 32, hidden_size=1280, intermediate_size=3420, num_heads=16, out_hidden_size=s["vision_out"],
                   patch_size=14, spatial_merge_size=2, temporal_patch_size=2, window_size=112,
-                  fullatt_block_indexes=[7, 15, 23, 31], tokens_per_second=2)
+                  fullatt_block_indexes=[7, 15, 23, 31] if not layers else [layers - 1], tokens_per_second=2)
     return Qwen2_5_VLConfig(text_config=text, vision_config=vision, image_token_id=ids["<|image_pad|>"],
                             video_token_id=ids["<|video_pad|>"], vision_start_token_id=ids["<|vision_start|>"],
                             vision_end_token_id=ids["<|vision_end|>"], tie_word_embeddings=tie)
@@ -69,13 +71,14 @@ def build_policy(args, workdir):
         from transformers import Qwen2_5_VLForConditionalGeneration
 
         tok = build_tokenizer()
-        cfg = big_config(args.size, tok)
+        cfg = big_config(args.size, tok, args.layers)
         dtype = torch.bfloat16 if cuda else torch.float32
         with torch.device("cuda" if cuda else "cpu"):
             model = Qwen2_5_VLForConditionalGeneration._from_config(cfg, dtype=dtype)
         model.generation_config.eos_token_id = cfg.text_config.eos_token_id
         model.generation_config.pad_token_id = cfg.text_config.pad_token_id
-        return model, build_processor(tok, image_pixels=224 * 224), f"random Qwen2.5-VL-{args.size.upper()}"
+        name = f"random Qwen2.5-VL-{args.size.upper()}" + (f" ({args.layers} layers)" if args.layers else "")
+        return model, build_processor(tok, image_pixels=224 * 224), name
     path = args.model or build_tiny_vlm(os.path.join(workdir, "tiny"), seed=0)
     lp = load_model_and_processor(path, dtype="fp32", device="cpu", gradient_checkpointing=False)
     return lp.model, lp.processor, ("tiny Qwen2.5-VL" if not args.model else args.model)
@@ -115,6 +118,9 @@ def main(argv=None) -> int:
     ap.add_argument("--micro-batch-size", type=int, default=None)
     ap.add_argument("--steps", type=int, default=2, help="timed steps (after one warm-up step)")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--layers", type=int, default=None,
+                    help="with --config-*: this many text and vision layers instead of the published depth "
+                         "(a quick check of the path; the numbers are then not the model's)")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
 
