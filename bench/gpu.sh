@@ -6,9 +6,11 @@
 #   - bench/scaling.py: whole `generate` jobs with 1, 4 and 8 processes sharing the card.
 # Each part has its own time limit, so one that hangs does not cost the others.
 #
-#   bash bench/gpu.sh OUT_DIR            # needs torch with CUDA, the `train` extra, mujoco, libEGL
+#   bash bench/gpu.sh OUT_DIR [PART ...]   # needs torch with CUDA, the `train` extra, mujoco, libEGL
+# PARTs: train_7b render_128 render_224 scaling train_3b (the default), train_7b_8x5 (8 prompts), record.
 set -u
-out=${1:?usage: bash bench/gpu.sh OUT_DIR}
+out=${1:?usage: bash bench/gpu.sh OUT_DIR [PART ...]}
+[ $# -gt 1 ] || set -- "$1" train_7b render_128 render_224 scaling train_3b
 mkdir -p "$out"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1 MUJOCO_GL=${MUJOCO_GL:-egl}
 py=${PYTHON:-python3}
@@ -35,10 +37,18 @@ print("GL_RENDERER", GL.glGetString(GL.GL_RENDERER).decode(), "| GL_VERSION", GL
 } >"$out/machine.txt" 2>&1
 cat "$out/machine.txt"
 
-part train_7b 180 "$py" bench/train_step.py --config-7b --lora --steps 2 --json "$out/train_7b.json"
-part render_128 70 "$py" bench/render.py --size 128 --rounds 3 --markdown "$out/render.md"
-part render_224 70 "$py" bench/render.py --size 224 --rounds 3 --markdown "$out/render.md"
-part scaling 100 "$py" bench/scaling.py --workers 1 4 8 --episodes 8 --size 128 \
-    --cameras front left_shoulder right_shoulder overhead wrist --markdown "$out/scaling.md"
-part train_3b 130 "$py" bench/train_step.py --config-3b --lora --steps 2 --json "$out/train_3b.json"
-grep -h '"step_s"\|"rollout_s"\|"update_s"\|peak_memory_gib\|"gpu"' "$out"/train_*.json 2>/dev/null
+for p in "${@:2}"; do
+    case $p in
+    train_7b) part train_7b 180 "$py" bench/train_step.py --config-7b --lora --steps 2 --json "$out/train_7b.json" ;;
+    train_7b_8x5) part train_7b_8x5 180 "$py" bench/train_step.py --config-7b --lora --prompts 8 --micro-batch-size 10 \
+        --steps 1 --json "$out/train_7b_8x5.json" ;;
+    train_3b) part train_3b 130 "$py" bench/train_step.py --config-3b --lora --steps 2 --json "$out/train_3b.json" ;;
+    render_128) part render_128 70 "$py" bench/render.py --size 128 --rounds 3 --markdown "$out/render.md" ;;
+    render_224) part render_224 70 "$py" bench/render.py --size 224 --rounds 3 --markdown "$out/render.md" ;;
+    record) part record 90 "$py" bench/record.py --episodes 2 --markdown "$out/record.md" ;;
+    scaling) part scaling 120 "$py" bench/scaling.py --workers 1 4 8 --episodes 8 --size 128 \
+        --cameras front left_shoulder right_shoulder overhead wrist --markdown "$out/scaling.md" ;;
+    *) echo "unknown part $p" ;;
+    esac
+done
+grep -h '"model"\|"step_s"\|"rollout_s"\|"update_s"\|peak_memory_gib\|"gpu"' "$out"/train_*.json 2>/dev/null

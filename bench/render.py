@@ -51,24 +51,23 @@ def methods(sim, cams, size):
     m, d = sim.model, sim.data
     ref = reference_renderer(m, size)
     gb = np.append(m.geom_bodyid, -1).astype(np.int32)
-    rigs = {key: CameraRig(m, cams, size, **modes) for key, modes in {
+    rigs = {key: CameraRig(m, cams, size, cull=True, **modes) for key, modes in {
         "rgb": dict(rgb=True, depth=False, mask=False),
         "depth": dict(rgb=False, depth=True, mask=False),
         "mask": dict(rgb=False, depth=False, mask=True),
         "rgbd": dict(rgb=True, depth=True, mask=False),
         "all": dict(rgb=True, depth=True, mask=True),
-        "all_frustum": dict(rgb=True, depth=True, mask=True),
-        "all_noskip": dict(rgb=True, depth=True, mask=True)}.items()}
+        "all_frustum": dict(rgb=True, depth=True, mask=True)}.items()}
     all_modes = dict(rgb=True, depth=True, mask=True)
-    rigs["plane_quads"] = PlaneQuadRig(m, cams, size, **all_modes)
-    rigs["pipelined"] = PipelinedRig(m, cams, size, **all_modes)
+    rigs["all_noskip"] = CameraRig(m, cams, size, cull=False, **all_modes)
+    rigs["default"] = CameraRig(m, cams, size, **all_modes)  # cull or not, as the GL renderer decides
+    rigs["plane_quads"] = PlaneQuadRig(m, cams, size, cull=True, **all_modes)
+    rigs["pipelined"] = PipelinedRig(m, cams, size, cull=True, **all_modes)
     for t in TESSELLATIONS:
-        rigs[t] = CameraRig(m, cams, size, tessellation=t, **all_modes)
+        rigs[t] = CameraRig(m, cams, size, tessellation=t, cull=True, **all_modes)
     rigs["rgb", COARSE] = CameraRig(m, cams, size, rgb=True, depth=False, mask=False,
-                                    tessellation=COARSE)
+                                    tessellation=COARSE, cull=True)
     rigs["all_frustum"]._skip_unseen = False  # skips geoms outside the view, draws hidden ones
-    rigs["all_noskip"]._skip_unseen = False  # draws every geom
-    rigs["all_noskip"]._half_angles = {}
     parts = rigs["all"]
     scn, con, rect = parts.scene, parts._con, parts._rect
     h, w = size
@@ -123,9 +122,11 @@ def methods(sim, cams, size):
         "new: depth alone": lambda: rigs["depth"].render(d),
         "new: mask alone": lambda: rigs["mask"].render(d),
         "new: rgb + depth": lambda: rigs["rgbd"].render(d),
-        "**new: rgb + depth + mask**": lambda: rigs["all"].render(d),
+        "**new: rgb + depth + mask (cull=True)**": lambda: rigs["all"].render(d),
         "new: rgb + depth + mask, drawing hidden geoms": lambda: rigs["all_frustum"].render(d),
-        "new: rgb + depth + mask, drawing every geom": lambda: rigs["all_noskip"].render(d),
+        "new: rgb + depth + mask, drawing every geom (cull=False)": lambda: rigs["all_noskip"].render(d),
+        f"**default: rgb + depth + mask (cull={rigs['default']._skip_unseen}: {rigs['default'].gl_renderer})**":
+            lambda: rigs["default"].render(d),
         "idea (exact, not kept): + floor quads outside the view not drawn":
             lambda: rigs["plane_quads"].render(d),
         "idea (exact, not kept): + one buffer per camera, passes pipelined":
@@ -202,7 +203,7 @@ def check(sim, states, rigs, ref, cams):
     """Before timing: the exact methods' arrays equal the old path's bit for bit; the opt-in
     tessellations' differences from them, over a few states."""
     gb = np.append(sim.model.geom_bodyid, -1).astype(np.int32)
-    exact = ["all", "plane_quads", "pipelined"]
+    exact = ["all", "all_noskip", "default", "plane_quads", "pipelined"]
     differ = dict.fromkeys(exact, 0)
     rgb_diff = {t: [] for t in TESSELLATIONS}
     mask_diff = {t: [] for t in TESSELLATIONS}

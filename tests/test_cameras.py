@@ -28,9 +28,9 @@ def states():
         yield out
 
 
-def _compare(states, size, quality=False, task="pick_up_cup", **modes):
+def _compare(states, size, quality=False, task="pick_up_cup", cull=None, **modes):
     with MujocoSim(get_task(task)) as sim:
-        rig = CameraRig(sim.model, CAMERAS, size, quality=quality, **modes)
+        rig = CameraRig(sim.model, CAMERAS, size, quality=quality, cull=cull, **modes)
         ref = reference_renderer(sim.model, size, quality=quality)
         try:
             for state in states:
@@ -79,6 +79,34 @@ def test_skipping_geoms_outside_the_view_changes_no_pixel(task):
         rig.close()
     assert skipped > 0, "the test scene has geoms outside the last camera's view"
     _compare(states, (72, 96), task=task, rgb=True, depth=True, mask=True)
+
+
+@pytest.mark.parametrize("name, software", [
+    ("llvmpipe (LLVM 15.0.6, 256 bits)", True), ("Mesa OffScreen", True), ("softpipe", True),
+    ("", True), ("NVIDIA H200/PCIe/SSE2", False), ("AMD Radeon Pro W7900 (radeonsi, gfx1100)", False)])
+def test_cpu_rasterisers_are_recognised(name, software):
+    from robotr1_data.backends.mujoco.gl import is_software_renderer
+
+    assert is_software_renderer(name) is software
+
+
+def test_culling_follows_the_gl_renderer_and_changes_no_pixel(states, monkeypatch):
+    """Culling is on for this machine's CPU rasteriser and off when the context reports a GPU;
+    the arrays are the same bit for bit either way (so shards do not depend on the card)."""
+    import robotr1_data.backends.mujoco.cameras as cameras
+
+    with MujocoSim(get_task("pick_up_cup")) as sim:
+        rig = CameraRig(sim.model, CAMERAS, (64, 64))
+        assert rig.gl_renderer and rig._skip_unseen  # llvmpipe or OSMesa here
+        rig.close()
+        monkeypatch.setattr(cameras, "renderer_name", lambda: "NVIDIA H200/PCIe/SSE2")
+        rig = CameraRig(sim.model, CAMERAS, (64, 64))
+        assert not rig._skip_unseen and not rig._half_angles
+        rig.close()
+        rig = CameraRig(sim.model, CAMERAS, (64, 64), cull=True)
+        assert rig._skip_unseen
+        rig.close()
+    _compare(states, (64, 64), cull=False, rgb=True, depth=True, mask=True)
 
 
 def test_render_quality_is_bit_identical_to_mujoco_renderer(states):

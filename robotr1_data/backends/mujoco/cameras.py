@@ -19,7 +19,7 @@ import mujoco
 import numpy as np
 
 from robotr1_data.errors import UsageError
-from robotr1_data.backends.mujoco.gl import check_rendering, no_gl_message
+from robotr1_data.backends.mujoco.gl import check_rendering, is_software_renderer, no_gl_message, renderer_name
 from robotr1_data.views import check_tessellation
 
 # MuJoCo cameras look along -z with x right, y up; RLBench's vision sensors look along +z with
@@ -44,7 +44,11 @@ def depth_coefficients(model: mujoco.MjModel) -> Tuple[np.float32, np.float32]:
 class CameraRig:
     def __init__(self, model: mujoco.MjModel, cameras: Sequence[str], image_size: Tuple[int, int],
                  rgb: bool = True, depth: bool = True, mask: bool = True, quality: bool = False,
-                 tessellation: Optional[Tuple[int, int]] = None):
+                 tessellation: Optional[Tuple[int, int]] = None, cull: Optional[bool] = None):
+        """``cull``: skip drawing geoms that cannot show (outside the view, or owning no pixel of
+        the mask pass); exact either way. None: on for CPU rasterisers (llvmpipe, OSMesa), where
+        it saves most of a frame, off on a GPU, where the Python-side test costs more than the
+        drawing it saves. Never with ``quality`` (shadows and reflections show unseen geoms)."""
         height, width = image_size
         missing = [c for c in cameras if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) < 0]
         if missing:
@@ -98,7 +102,10 @@ class CameraRig:
         # own no pixel, are not drawn: _skip_outside, _skip_hidden. Shadows and reflections can
         # bring an unseen geom into the picture, so not with --render-quality; no frustum test
         # for cameras whose projection comes from sensor intrinsics rather than fovy.
-        self._skip_unseen = not quality
+        self.gl_renderer = renderer_name()
+        if cull is None:
+            cull = is_software_renderer(self.gl_renderer)
+        self._skip_unseen = cull and not quality
         self._half_angles = {}
         for c, cid in self._cam_ids.items():
             if self._skip_unseen and not np.any(model.cam_sensorsize[cid]):
