@@ -87,6 +87,8 @@ def parse_args(argv=None):
     e.add_argument("--eval-samples", type=int, default=-1, help="held-out questions per stage (-1: all)")
     e.add_argument("--max-new-tokens", type=int, default=None,
                    help="response length for GRPO and evaluation (default: longest SFT target + 16)")
+    e.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                   help="torch CPU threads for training and evaluation (default: every core)")
     e.add_argument("--sft-share", type=float, default=0.6, help="share of the training time that SFT gets")
     e.add_argument("--eval-share", type=float, default=0.25, help="time planned for the three evaluations")
     args = p.parse_args(argv)
@@ -304,7 +306,10 @@ def smooth(points, k: int = 10):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)  # read by torch's pool before its first op
+    import torch
+
+    torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
     budget = args.minutes * 60.0
     out = args.out or os.path.join(args.work, "runs", time.strftime("%Y%m%d-%H%M%S"))

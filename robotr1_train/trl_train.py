@@ -88,6 +88,28 @@ def _resume_point(out_dir: str, resume: bool) -> Optional[str]:
     return ckpt
 
 
+def _restore_weights(trainer, ckpt: Optional[str]) -> None:
+    """Put a full fine-tune's checkpoint weights into ``trainer.model`` before TRL resumes.
+
+    transformers' Trainer restores weights on resume with a non-strict ``load_state_dict`` of the
+    raw file, but ``save_pretrained`` writes Qwen2.5-VL under its original key names
+    (``model.layers.*``, ``visual.*``) while the loaded model's are ``model.language_model.*`` and
+    ``model.visual.*``: no key matched, nothing was loaded, and the run went on from the *base*
+    weights with the checkpoint's optimizer state. ``from_pretrained`` applies the key mapping; the
+    copy is strict, so a mismatch is an error rather than a silent restart. LoRA checkpoints hold
+    only the adapter, which the Trainer restores through PEFT (tested). The GRPO reference is built
+    from the model's original path, so it stays the base model."""
+    if ckpt is None or not os.path.isfile(os.path.join(ckpt, "config.json")):
+        return
+    if getattr(trainer, "is_deepspeed_enabled", False) or getattr(trainer, "is_fsdp_enabled", False):
+        return  # these resume from the engine's own sharded state, not from model.safetensors
+    model = trainer.model
+    saved = type(model).from_pretrained(ckpt, dtype=next(model.parameters()).dtype)
+    model.load_state_dict(saved.state_dict(), strict=True)
+    del saved
+    trainer._load_from_checkpoint = lambda *a, **k: None  # done above; its own load matched no key
+
+
 def _step_of(ckpt: Optional[str]) -> int:
     return int(os.path.basename(ckpt).split("-")[-1]) if ckpt else 0
 
@@ -152,6 +174,8 @@ def train_grpo(cfg, model_path: str, records: list, qa_dir, out_dir: str, *, res
     trainer = build_grpo_trainer(cfg, model, processor, peft_config, records, qa_dir, out_dir,
                                  image_loader=image_loader, rollout_func=rollout_func, resumed_step=_step_of(ckpt),
                                  run_info=run_info, cuda=cuda)
+    if not cfg.lora:
+        _restore_weights(trainer, ckpt)
     trainer.train(resume_from_checkpoint=ckpt)
     return trainer, _save_final(trainer, processor, out_dir)
 
@@ -183,6 +207,8 @@ def train_sft(cfg, model_path: str, records: list, qa_dir, out_dir: str, *, resu
     _tensorboard_dir(out_dir, cfg)
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=processor,
                          peft_config=peft_config, callbacks=make_callbacks(out_dir, _step_of(ckpt)))
+    if not cfg.lora:
+        _restore_weights(trainer, ckpt)
     trainer.train(resume_from_checkpoint=ckpt)
     return trainer, _save_final(trainer, processor, out_dir)
 

@@ -276,6 +276,56 @@ def test_resume_skips_a_truncated_newest_checkpoint(tiny_path, tmp_path, capsys,
     assert [s for s in steps if s <= 3][:3] == [1, 2, 3]  # step 2 was redone from checkpoint-1, logged once
 
 
+@pytest.mark.parametrize("lora", [False, True])
+def test_resume_goes_on_from_the_checkpoint_weights(tiny_path, tmp_path, lora):
+    """An interrupted run resumed from checkpoint-2 ends with the weights of the same run done in
+    one go. transformers' Trainer alone restored no weight of a full fine-tune here (save_pretrained
+    writes Qwen2.5-VL under its original key names, which its strict=False load did not match), so
+    the resumed run trained on from the base model with the checkpoint's optimizer state."""
+    from robotr1_train.trl_train import train_sft
+
+    recs = synthetic_records(8)
+
+    def run(out, steps, resume=False):
+        cfg = SFTConfig(global_batch_size=2, micro_batch_size=2, learning_rate=1e-2, max_steps=steps, save_steps=2,
+                        progress_bar=False, report_to="none", seed=0, target="direct", lora=lora, lora_r=4)
+        return train_sft(cfg, tiny_path, recs, None, str(out), resume=resume, image_loader=synthetic_image_loader)
+
+    whole, _ = run(tmp_path / "whole", 4)
+    shutil.copytree(tmp_path / "whole" / "checkpoint-2", tmp_path / "cut" / "checkpoint-2")
+    resumed, _ = run(tmp_path / "cut", 4, resume=True)
+    assert resumed.state.global_step == 4
+    want, got = _params(whole.model), _params(resumed.model)
+    assert want.keys() == got.keys()
+    changed = [n for n in want if not torch.allclose(want[n], got[n], atol=1e-5)]
+    assert not changed, f"{len(changed)} tensors differ from the uninterrupted run, e.g. {changed[:3]}"
+    loss = lambda t: [r["loss"] for r in t.state.log_history if "loss" in r and r.get("step") in (3, 4)]  # noqa: E731
+    assert loss(resumed) == pytest.approx(loss(whole), rel=1e-4)
+
+
+def test_grpo_resume_goes_on_from_the_checkpoint_weights(tiny_path, tmp_path):
+    from robotr1_train.trl_train import train_grpo
+
+    recs = synthetic_records(2)
+
+    def run(out, steps, resume=False):
+        return train_grpo(small_grpo(max_steps=steps, save_steps=1, kl_coef=1e-2), tiny_path, recs, None, str(out),
+                          resume=resume, image_loader=synthetic_image_loader,
+                          rollout_func=scripted_rollout(recs, answer_even_right))
+
+    whole, _ = run(tmp_path / "whole", 2)
+    shutil.copytree(tmp_path / "whole" / "checkpoint-1", tmp_path / "cut" / "checkpoint-1")
+    resumed, _ = run(tmp_path / "cut", 2, resume=True)
+    want, got = _params(whole.model), _params(resumed.model)
+    # atol: the lm_head differs by ~4e-5 after the resumed step (summation order), a step is ~1e-2
+    assert not [n for n in want if not torch.allclose(want[n], got[n], atol=1e-4)]
+    base = _params(resumed.ref_model)  # the KL reference stays the base model, not the checkpoint
+    from robotr1_train.models import load_model_and_processor
+
+    start = _params(load_model_and_processor(tiny_path, dtype="fp32", device="cpu").model)
+    assert all(torch.equal(base[n], start[n]) for n in start if n in base)
+
+
 def test_resume_with_no_complete_checkpoint_is_one_line(tiny_path, tmp_path):
     from robotr1_data.errors import UsageError
     from robotr1_train.trl_train import train_grpo
