@@ -339,20 +339,19 @@ def main(argv=None) -> int:
     left = budget - (time.perf_counter() - t_start) - max(2 * t_eval, args.eval_share * budget)
     sft_budget, grpo_budget = args.sft_share * left, (1 - args.sft_share) * left
 
-    sft_cmd = ["sft", "--qa", train_qa, "--model", model, "--target", args.sft_target,
-               "--set", f"learning_rate={args.sft_lr}", "--set", f"epochs={args.sft_epochs}",
-               "--set", f"global_batch_size={args.sft_batch}", "--set", "micro_batch_size=16",
-               "--set", f"max_response_length={max_new}", "--set", f"seed={args.train_seed}"]
+    def sft_cmd(start: str, target: str) -> list:
+        return ["sft", "--qa", train_qa, "--model", start, "--target", target,
+                "--set", f"learning_rate={args.sft_lr}", "--set", f"epochs={args.sft_epochs}",
+                "--set", f"global_batch_size={args.sft_batch}", "--set", "micro_batch_size=16",
+                "--set", f"max_response_length={max_new}", "--set", f"seed={args.train_seed}"]
+
     sft_steps = args.sft_epochs * max(1, n_train // args.sft_batch)
-    info["sft"] = train(sft_cmd, sft_steps, sft_budget, os.path.join(out, "sft"))
+    info["sft"] = train(sft_cmd(model, args.sft_target), sft_steps, sft_budget, os.path.join(out, "sft"))
     sft_model = os.path.join(out, "sft", "final")
     if args.format_steps > 0:  # a fixed count, not budgeted: the format needs its few updates whole
         t_fmt = time.perf_counter()
-        cli("train", ["sft", "--qa", train_qa, "--model", sft_model, "--target", "direct",
-                      "--set", f"learning_rate={args.sft_lr}", "--set", f"global_batch_size={args.sft_batch}",
-                      "--set", "micro_batch_size=16", "--set", f"max_response_length={max_new}",
-                      "--set", f"seed={args.train_seed}", "--set", f"max_steps={args.format_steps}",
-                      "--out", os.path.join(out, "sft-format")])
+        cli("train", sft_cmd(sft_model, "direct") + ["--set", f"max_steps={args.format_steps}",
+                                                     "--out", os.path.join(out, "sft-format")])
         sft_model = os.path.join(out, "sft-format", "final")
         info["sft_format"] = {"steps": args.format_steps, "seconds": round(time.perf_counter() - t_fmt, 1)}
         sft_budget -= info["sft_format"]["seconds"]  # GRPO gets what SFT and this stage left
