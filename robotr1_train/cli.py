@@ -3,7 +3,7 @@
     robotr1-train grpo --qa QA_DIR --model PATH_OR_ID --out RUN_DIR [--config configs/robot_r1.yaml]
                        [--lora] [--resume] [--set key=value ...] [--<field-name> value ...]
     robotr1-train sft  --qa QA_DIR --model PATH_OR_ID --out RUN_DIR --target direct|answer|cot [...]
-    robotr1-train make-tiny-model --out DIR [--seed N]
+    robotr1-train make-tiny-model --out DIR [--seed N] [--tokenizer-qa QA_DIR --vocab-size N]
     robotr1-train eval-sim | eval-qa | eval-bench ...
 
 Every command is built from its config dataclass by ``robotr1_data.config`` (the generator the data
@@ -55,8 +55,20 @@ class RunConfig:
 class TinyModelConfig:
     out: str = opt(help="directory to write the model, tokenizer and processor to")
     seed: int = opt(0, "seed of the random weights (same seed, same model)", min=0)
+    tokenizer_qa: str = opt("", "train the tokenizer on this QA store's prompts and targets (fixed "
+                                "sentences become a few tokens: ~4x shorter prompts, cheaper CPU steps); "
+                                "default: the built-in corpus")
+    vocab_size: int = opt(512, "tokenizer vocabulary size (the byte alphabet and special tokens take 263)", min=512)
+    hidden_size: int = opt(64, "language model width (a multiple of 16)", min=32)
+    layers: int = opt(2, "language model layers", min=1)
 
     def validate(self) -> None:
+        if self.hidden_size % 16:
+            raise UsageError(f"--hidden-size {self.hidden_size} is not a multiple of 16 (4 heads of an even "
+                             "size, 3 rotary sections); pass e.g. 64 or 128")
+        if self.tokenizer_qa and not os.path.isfile(os.path.join(self.tokenizer_qa, "questions.jsonl")):
+            raise UsageError(f"--tokenizer-qa '{self.tokenizer_qa}' holds no questions.jsonl; pass a QA store "
+                             "(robotr1-data build-qa writes one)")
         if not self.out.strip():
             raise UsageError("--out is empty; name a directory for the tiny model")
         if os.path.exists(self.out) and not os.path.isdir(self.out):
@@ -146,9 +158,11 @@ def register_sft(sub) -> None:
 def run_make_tiny_model(args) -> int:
     cfg = from_args(TinyModelConfig, args)
     output_dir(cfg.out, "model directory")  # read-only or unwritable: one line, before any work
-    from robotr1_train.testing import build_tiny_vlm
+    from robotr1_train.testing import build_tiny_vlm, qa_corpus
 
-    path = build_tiny_vlm(cfg.out, cfg.seed)
+    corpus = qa_corpus(cfg.tokenizer_qa) if cfg.tokenizer_qa else None
+    path = build_tiny_vlm(cfg.out, cfg.seed, corpus=corpus, vocab_size=cfg.vocab_size,
+                          text_hidden=cfg.hidden_size, layers=cfg.layers)
     print(f"tiny Qwen2.5-VL in {path}")
     return 0
 

@@ -7,6 +7,11 @@ processor, all with ``save_pretrained``, so the directory loads exactly like a h
 
 Images are resized to 56x56 (4 image tokens each) so a multi-image prompt stays a few dozen tokens.
 The directory is cache-friendly: a second call with the same seed returns at once.
+
+``build_tiny_vlm(..., corpus=texts, vocab_size=N)`` trains the tokenizer on ``texts`` instead (e.g. a
+QA store's prompts and targets, ``qa_corpus``), merging across spaces so a store's fixed sentences
+become a few tokens, with digits split one by one as Qwen's tokenizer splits them: a Robot-R1 prompt is
+~120 tokens instead of ~520, which makes a CPU training step about 2.3x cheaper (bench/learning.py).
 """
 
 from __future__ import annotations
@@ -81,21 +86,44 @@ def _corpus() -> list[str]:
     return lines
 
 
-def build_tokenizer(vocab_size: int = 512):
-    """Train a byte-level BPE on the built-in corpus; returns a ``PreTrainedTokenizerFast``."""
+def qa_corpus(qa_dir) -> list[str]:
+    """The texts a tokenizer for ``qa_dir`` should know: every prompt and every SFT target."""
+    texts = []
+    with open(Path(qa_dir) / "questions.jsonl", encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                q = json.loads(line)
+                texts.extend(q[k] for k in ("prompt", "sft_direct", "sft_cot") if isinstance(q.get(k), str))
+    return texts
+
+
+def build_tokenizer(vocab_size: int = 512, corpus: list[str] | None = None):
+    """Train a byte-level BPE; returns a ``PreTrainedTokenizerFast``.
+
+    Without ``corpus``: on the built-in few KB, split into words first (the tokenizer tests and the
+    demo use). With ``corpus``: merges may cross spaces (a fixed sentence becomes one or a few tokens)
+    and every digit stays its own token, so numbers read digit by digit as in Qwen's tokenizer.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if corpus is None:
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    else:
+        tok.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
+        **({} if corpus is None else {"max_token_length": 64}),
     )
-    tok.train_from_iterator(_corpus(), trainer=trainer)
+    tok.train_from_iterator(_corpus() if corpus is None else corpus, trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|im_end|>",
@@ -167,18 +195,29 @@ def build_processor(tokenizer, image_pixels: int = 56 * 56):
     return make_processor(tokenizer, image_processor, CHAT_TEMPLATE)
 
 
-def build_tiny_vlm(out_dir, seed: int = 0) -> str:
+def build_tiny_vlm(out_dir, seed: int = 0, corpus: list[str] | None = None, vocab_size: int = 512,
+                   text_hidden: int = 64, layers: int = 2) -> str:
     """Write the tiny Qwen2.5-VL, tokenizer and processor to ``out_dir``; return the path (str).
 
-    Idempotent: when ``out_dir`` already holds a tiny model built with the same seed and recipe
-    version, nothing is rebuilt.
+    ``corpus``/``vocab_size``: see ``build_tokenizer``; ``text_hidden``/``layers``: the language
+    model's width and depth. Idempotent: when ``out_dir`` already holds a tiny model built with the
+    same seed, recipe version and settings, nothing is rebuilt.
     """
+    import hashlib
+
     import torch
     from transformers import Qwen2_5_VLForConditionalGeneration
 
     out = Path(out_dir)
     stamp = out / "robotr1_tiny.json"
     want = {"seed": int(seed), "version": TINY_VERSION}
+    if corpus is not None:
+        digest = hashlib.sha256("\n".join(corpus).encode()).hexdigest()[:16]
+        want.update(corpus_sha256=digest, vocab_size=int(vocab_size))
+    elif vocab_size != 512:
+        want["vocab_size"] = int(vocab_size)
+    if (text_hidden, layers) != (64, 2):
+        want.update(text_hidden=int(text_hidden), layers=int(layers))
     if stamp.exists():
         try:
             if json.loads(stamp.read_text()) == want:
@@ -192,8 +231,8 @@ def build_tiny_vlm(out_dir, seed: int = 0) -> str:
         hf_logging.disable_progress_bar()
     except Exception:  # noqa: BLE001
         pass
-    tokenizer = build_tokenizer()
-    config = tiny_config(tokenizer)
+    tokenizer = build_tokenizer(vocab_size, corpus)
+    config = tiny_config(tokenizer, text_hidden=text_hidden, layers=layers)
     devnull_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:

@@ -89,6 +89,38 @@ def test_make_tiny_model_cli(tmp_path, capsys):
     assert json.loads((tmp_path / "m" / "robotr1_tiny.json").read_text())["seed"] == 3  # --seed is stored
 
 
+def test_make_tiny_model_with_a_tokenizer_trained_on_the_questions(qa_dir, tiny_path, tmp_path, capsys):
+    from transformers import AutoConfig, AutoTokenizer
+
+    out = tmp_path / "m"
+    assert main(["make-tiny-model", "--out", str(out), "--tokenizer-qa", qa_dir, "--vocab-size", "600",
+                 "--hidden-size", "32", "--layers", "1"]) == 0
+    tok, base = AutoTokenizer.from_pretrained(out), AutoTokenizer.from_pretrained(tiny_path)
+    prompt = json.loads(open(os.path.join(qa_dir, "questions.jsonl")).readline())["prompt"]
+    ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    assert len(ids) < len(base(prompt, add_special_tokens=False)["input_ids"]) / 2  # fixed text merged
+    assert tok.decode(ids) == prompt  # lossless
+    pieces = tok.convert_ids_to_tokens(tok("[0.123, 1.000]", add_special_tokens=False)["input_ids"])
+    assert [p for p in pieces if any(c.isdigit() for c in p)] == list("0123" "1000")  # digit by digit
+    cfg = AutoConfig.from_pretrained(out)
+    assert (cfg.text_config.hidden_size, cfg.text_config.num_hidden_layers) == (32, 1)
+    assert cfg.text_config.vocab_size == len(tok) <= 600
+    stamp = json.loads((out / "robotr1_tiny.json").read_text())
+    assert stamp["vocab_size"] == 600 and "corpus_sha256" in stamp
+    # other questions, another tokenizer: the cached model is rebuilt, not reused
+    with open(os.path.join(qa_dir, "questions.jsonl"), "a") as f:
+        f.write(json.dumps(dict(json.loads(open(os.path.join(qa_dir, "questions.jsonl")).readline()),
+                                prompt="An entirely different sentence repeated. " * 20)) + "\n")
+    assert main(["make-tiny-model", "--out", str(out), "--tokenizer-qa", qa_dir, "--vocab-size", "600",
+                 "--hidden-size", "32", "--layers", "1"]) == 0
+    assert json.loads((out / "robotr1_tiny.json").read_text())["corpus_sha256"] != stamp["corpus_sha256"]
+    capsys.readouterr()
+    assert main(["make-tiny-model", "--out", str(tmp_path / "n"), "--tokenizer-qa", str(tmp_path)]) == 2
+    one_line_error(capsys, "--tokenizer-qa", "questions.jsonl")
+    assert main(["make-tiny-model", "--out", str(tmp_path / "n"), "--hidden-size", "40"]) == 2
+    one_line_error(capsys, "--hidden-size", "multiple of 16")
+
+
 def test_missing_qa(tiny_path, tmp_path, capsys):
     assert main(["grpo", "--qa", str(tmp_path / "nope"), "--model", tiny_path, "--out", str(tmp_path / "o")]) == 2
     one_line_error(capsys, "does not exist")
