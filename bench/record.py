@@ -8,12 +8,15 @@ afterwards (record / replay); replayed renders run back to back on warm caches, 
 higher and noisier.
 Also reports ms per control step (recording time over recorded frames, one frame per 0.05 s
 control step; also its CPU time, steadier on a loaded machine) and how many times faster that
-is than RLBench's ~0.12 s per step, demos per minute per core (this runs on one core), frames
+is than RLBench's ~0.12 s per step, demos per minute per core (one process), frames
 and keypoints per demo and the expert failure rate. ``all_cams_three_pass`` (``robot_r1_three_pass``) records like ``all_cams``
 (``robot_r1``) through the previous render path (one ``mujoco.Renderer`` pass per mode and
 camera), so the render change is measured in the same run. ``all_cams_coarse``
 (``robot_r1_coarse``) records like ``all_cams`` (``robot_r1``) with the opt-in coarser
-tessellation of MuJoCo's built-in shapes (changes pixels).
+tessellation of MuJoCo's built-in shapes (changes pixels). ``all_cams_one_thread`` renders
+the five cameras in one GL context (``CameraRig(threads=1)``), as before the default on a CPU
+rasteriser became two contexts in two threads: then a step uses up to two cores, and the CPU
+column is the time summed over them.
 
     python bench/record.py [--tasks ...] [--episodes N] [--markdown docs/benchmarks.md]
 """
@@ -44,6 +47,8 @@ SETTINGS = {
     "no_cams": dict(cameras=[], image_size=(128, 128)),
 }
 SETTINGS["all_cams_three_pass"] = SETTINGS["all_cams"]
+# The render path before its cameras were split over two GL contexts in two threads.
+SETTINGS["all_cams_one_thread"] = dict(SETTINGS["all_cams"], render_threads=1)
 # Opt-in, changes pixels: MuJoCo's built-in shapes drawn with (12, 6) slices and stacks instead of
 # (28, 16) (generate/render --tessellation; bench/render.py measures the pixel difference).
 COARSE = (12, 6)

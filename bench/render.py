@@ -3,7 +3,9 @@ alone, the old three-pass path (one ``mujoco.Renderer`` pass per mode and camera
 (``CameraRig``: masks from one segmentation pass, RGB + depth from one ordinary pass, geoms
 outside a camera's view or owning no pixel not drawn), the new path drawing more geoms, its
 parts (scene updates, GL passes, copies and dtype conversions), ideas measured and not kept
-(bench/_render_ideas.py: exact, no CPU saved), and the opt-in coarser tessellation of MuJoCo's
+(bench/_render_ideas.py: exact, no CPU saved), the default (on a CPU rasteriser: the cameras split
+over two GL contexts rendering in two threads; every other row uses one context), and the opt-in
+coarser tessellation of MuJoCo's
 built-in shapes (``CameraRig(tessellation=(slices, stacks))``: changes pixels; how much is
 printed under the table). Before timing, every exact method's arrays are checked against the
 old path's, bit for bit, on a few states.
@@ -51,7 +53,8 @@ def methods(sim, cams, size):
     m, d = sim.model, sim.data
     ref = reference_renderer(m, size)
     gb = np.append(m.geom_bodyid, -1).astype(np.int32)
-    rigs = {key: CameraRig(m, cams, size, cull=True, **modes) for key, modes in {
+    one = dict(threads=1)  # every row but the default's: one GL context, as before threads
+    rigs = {key: CameraRig(m, cams, size, cull=True, **one, **modes) for key, modes in {
         "rgb": dict(rgb=True, depth=False, mask=False),
         "depth": dict(rgb=False, depth=True, mask=False),
         "mask": dict(rgb=False, depth=False, mask=True),
@@ -59,14 +62,14 @@ def methods(sim, cams, size):
         "all": dict(rgb=True, depth=True, mask=True),
         "all_frustum": dict(rgb=True, depth=True, mask=True)}.items()}
     all_modes = dict(rgb=True, depth=True, mask=True)
-    rigs["all_noskip"] = CameraRig(m, cams, size, cull=False, **all_modes)
-    rigs["default"] = CameraRig(m, cams, size, **all_modes)  # cull or not, as the GL renderer decides
-    rigs["plane_quads"] = PlaneQuadRig(m, cams, size, cull=True, **all_modes)
-    rigs["pipelined"] = PipelinedRig(m, cams, size, cull=True, **all_modes)
+    rigs["all_noskip"] = CameraRig(m, cams, size, cull=False, **one, **all_modes)
+    rigs["default"] = CameraRig(m, cams, size, **all_modes)  # cull and threads as the GL renderer decides
+    rigs["plane_quads"] = PlaneQuadRig(m, cams, size, cull=True, **one, **all_modes)
+    rigs["pipelined"] = PipelinedRig(m, cams, size, cull=True, **one, **all_modes)
     for t in TESSELLATIONS:
-        rigs[t] = CameraRig(m, cams, size, tessellation=t, cull=True, **all_modes)
+        rigs[t] = CameraRig(m, cams, size, tessellation=t, cull=True, **one, **all_modes)
     rigs["rgb", COARSE] = CameraRig(m, cams, size, rgb=True, depth=False, mask=False,
-                                    tessellation=COARSE, cull=True)
+                                    tessellation=COARSE, cull=True, **one)
     rigs["all_frustum"]._skip_unseen = False  # skips geoms outside the view, draws hidden ones
     parts = rigs["all"]
     scn, con, rect = parts.scene, parts._con, parts._rect
@@ -125,7 +128,8 @@ def methods(sim, cams, size):
         "**new: rgb + depth + mask (cull=True)**": lambda: rigs["all"].render(d),
         "new: rgb + depth + mask, drawing hidden geoms": lambda: rigs["all_frustum"].render(d),
         "new: rgb + depth + mask, drawing every geom (cull=False)": lambda: rigs["all_noskip"].render(d),
-        f"**default: rgb + depth + mask (cull={rigs['default']._skip_unseen}: {rigs['default'].gl_renderer})**":
+        f"**default: rgb + depth + mask (cull={rigs['default']._skip_unseen}, threads={rigs['default'].threads}: "
+        f"{rigs['default'].gl_renderer})**":
             lambda: rigs["default"].render(d),
         "idea (exact, not kept): + floor quads outside the view not drawn":
             lambda: rigs["plane_quads"].render(d),

@@ -109,6 +109,36 @@ def test_culling_follows_the_gl_renderer_and_changes_no_pixel(states, monkeypatc
     _compare(states, (64, 64), cull=False, rgb=True, depth=True, mask=True)
 
 
+def test_threads_render_the_same_arrays_in_the_same_order(states):
+    """Cameras spread over several GL contexts in their own threads: the same bytes, keys in the
+    one-context order; the default uses two on this machine's CPU rasteriser; close ends them."""
+    import threading
+
+    with MujocoSim(get_task("pick_up_cup")) as sim:
+        rigs = {n: CameraRig(sim.model, CAMERAS, (64, 64), threads=n) for n in (1, 2, 3)}
+        default = CameraRig(sim.model, CAMERAS, (64, 64))
+        one_cam = CameraRig(sim.model, ["front"], (64, 64), threads=2)
+        try:
+            assert default.threads == 2 and rigs[3].threads == 3 and one_cam.threads == 1
+            assert rigs[2]._own == ["front", "right_shoulder", "wrist"]
+            workers = [t for t in threading.enumerate() if t.name.startswith("camera-rig-")]
+            assert len(workers) == 1 + 2 + 1  # threads=2, threads=3, the default
+            for state in states:
+                sim.set_state(state)
+                want = rigs[1].render(sim.data)
+                for n in (2, 3):
+                    got = rigs[n].render(sim.data)
+                    assert list(got) == list(want)
+                    assert all(got[k].tobytes() == want[k].tobytes() for k in want), n
+        finally:
+            for r in (*rigs.values(), default, one_cam):
+                r.close()
+        assert not [t for t in threading.enumerate() if t.name.startswith("camera-rig-")]
+    with pytest.raises(ValueError, match="threads"):
+        with MujocoSim(get_task("pick_up_cup")) as sim:
+            CameraRig(sim.model, CAMERAS, (32, 32), threads=0)
+
+
 def test_render_quality_is_bit_identical_to_mujoco_renderer(states):
     # Multisampling and reflections change the ordinary pass's z-buffer, so depth must come
     # from the segmentation pass there; a small size keeps the slow quality renders short.

@@ -293,7 +293,7 @@ TRAIN_SAMPLES = {
                      vllm_mode="server", vllm_server_base_url="http://127.0.0.1:8000",
                      vllm_gpu_memory_utilization=0.5),
     SFTConfig: dict(_COMMON, target="cot", global_batch_size=4, max_response_length=16),
-    train_cli.TinyModelConfig: dict(out="OUT", seed=3),
+    train_cli.TinyModelConfig: dict(out="OUT", seed=3, tokenizer_qa="QA", vocab_size=1024, hidden_size=128, layers=3),
     EvalSimConfig: dict(policies=["oracle", "noop"], tasks=["push_button", "reach_target"],
                         episodes=2, seed=3, out="OUT", variation=0, max_keypoints=5,
                         max_steps_per_keypoint=60, workers=2, camera="wrist", image_size=(64, 96),

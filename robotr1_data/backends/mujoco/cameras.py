@@ -1,6 +1,7 @@
 """Render the named RLBench cameras from a MuJoCo model: RGB, depth in metres, body-id masks.
 
-One GL context serves every camera. Per camera and frame: one segmentation pass gives the
+One GL context serves the cameras (two, each in its own thread, on a CPU rasteriser: ``threads``).
+Per camera and frame: one segmentation pass gives the
 body-id mask (and depth where the ordinary pass cannot), then one ordinary pass gives RGB (and,
 in the default CPU settings, depth from the same z-buffer), drawing only the geoms that can show. Every array is bit-identical to what
 ``mujoco.Renderer`` returns in its rgb / depth / segmentation modes (tests/test_cameras.py);
@@ -13,6 +14,9 @@ focal lengths (RLBench's ``VisionSensor.intrinsic_matrix``).
 from __future__ import annotations
 
 import math
+import os
+import queue
+import threading
 from typing import Dict, Optional, Sequence, Tuple
 
 import mujoco
@@ -44,11 +48,18 @@ def depth_coefficients(model: mujoco.MjModel) -> Tuple[np.float32, np.float32]:
 class CameraRig:
     def __init__(self, model: mujoco.MjModel, cameras: Sequence[str], image_size: Tuple[int, int],
                  rgb: bool = True, depth: bool = True, mask: bool = True, quality: bool = False,
-                 tessellation: Optional[Tuple[int, int]] = None, cull: Optional[bool] = None):
+                 tessellation: Optional[Tuple[int, int]] = None, cull: Optional[bool] = None,
+                 threads: Optional[int] = None):
         """``cull``: skip drawing geoms that cannot show (outside the view, or owning no pixel of
         the mask pass); exact either way. None: on for CPU rasterisers (llvmpipe, OSMesa), where
         it saves most of a frame, off on a GPU, where the Python-side test costs more than the
-        drawing it saves. Never with ``quality`` (shadows and reflections show unseen geoms)."""
+        drawing it saves. Never with ``quality`` (shadows and reflections show unseen geoms).
+
+        ``threads``: GL contexts that render the cameras side by side, each in its own thread
+        (the cameras dealt round-robin); exact either way. None: two on a CPU rasteriser with EGL
+        or OSMesa when there are two cameras or more and two cores, else one. On llvmpipe most of
+        a small frame is vertex work in the thread that calls ``mjr_render``, which MuJoCo runs
+        without the GIL, so a second context puts the second core to work (bench/render.py)."""
         height, width = image_size
         missing = [c for c in cameras if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) < 0]
         if missing:
@@ -120,6 +131,22 @@ class CameraRig:
         self._depth_in_seg = depth and (mask or quality or not rgb)
         self._color_pass = rgb or (depth and not self._depth_in_seg)
         self._seg_pass = mask or self._depth_in_seg
+        if threads is None:
+            threads = 2 if (is_software_renderer(self.gl_renderer) and len(self.cameras) >= 2
+                            and (os.cpu_count() or 1) >= 2
+                            and os.environ.get("MUJOCO_GL") in ("egl", "osmesa")) else 1
+        if int(threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        self.threads = min(int(threads), len(self.cameras)) if self.cameras else 1
+        self._own = self.cameras[::self.threads]
+        kw = dict(rgb=rgb, depth=depth, mask=mask, quality=quality, tessellation=tessellation, cull=cull)
+        self._helpers = []
+        try:
+            for k in range(1, self.threads):
+                self._helpers.append(_RigThread(model, self.cameras[k::self.threads], image_size, kw))
+        except BaseException:
+            self.close()
+            raise
 
     @staticmethod
     def _make_context(model: mujoco.MjModel, tessellation) -> mujoco.MjrContext:
@@ -161,12 +188,23 @@ class CameraRig:
     def render(self, data: mujoco.MjData) -> Dict[str, np.ndarray]:
         if self._con is None:
             raise RuntimeError("render after close")
+        if not self._helpers:
+            return self._render(data, self.cameras)
+        for h in self._helpers:  # they read ``data`` while this thread draws its own cameras
+            h.submit(data)
+        own = self._render(data, self._own)
+        parts = [h.result() for h in self._helpers]
+        merged = {**own, **{k: v for part in parts for k, v in part.items()}}
+        # the keys in camera order, as one context would have produced them
+        return {k: merged[k] for cam in self.cameras for k in merged if k.rpartition("_")[0] == cam}
+
+    def _render(self, data: mujoco.MjData, cameras) -> Dict[str, np.ndarray]:
         self._gl.make_current()
         out: Dict[str, np.ndarray] = {}
         m, scn, con, rect = self.model, self.scene, self._con, self._rect
         h, w = self.height, self.width
         want_rgb, want_depth, want_mask = self.modes["rgb"], self.modes["depth"], self.modes["mask"]
-        for cam in self.cameras:
+        for cam in cameras:
             mujoco.mjv_updateScene(m, data, self._option, None, self._mjv_cams[cam],
                                    mujoco.mjtCatBit.mjCAT_ALL.value, scn)
             geoms = [scn.geoms[i] for i in range(scn.ngeom)]
@@ -258,6 +296,9 @@ class CameraRig:
         return (self._depth_d / (zbuf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
 
     def close(self):
+        for h in getattr(self, "_helpers", ()):
+            h.close()
+        self._helpers = []
         if self._con is not None:
             if self._gl is not None:
                 self._gl.make_current()
@@ -272,6 +313,54 @@ class CameraRig:
             self.close()
         except Exception:  # interpreter shutdown: the GL library may already be gone
             pass
+
+
+class _RigThread:
+    """A one-context ``CameraRig`` for some of the cameras, made, used and freed in its own thread
+    (a GL context is current in one thread at a time, so it never leaves this one)."""
+
+    def __init__(self, model, cameras, image_size, kw):
+        self._in: queue.Queue = queue.Queue()
+        self._out: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, args=(model, cameras, image_size, kw),
+                                        name=f"camera-rig-{'-'.join(cameras)}", daemon=True)
+        self._thread.start()
+        ok, err = self._out.get()
+        if not ok:
+            raise err
+
+    def _run(self, model, cameras, image_size, kw):
+        try:
+            rig = CameraRig(model, cameras, image_size, threads=1, **kw)
+        except BaseException as exc:  # noqa: BLE001 - handed to the constructing thread
+            self._out.put((False, exc))
+            return
+        self._out.put((True, None))
+        try:
+            while True:
+                data = self._in.get()
+                if data is None:
+                    return
+                try:
+                    self._out.put((True, rig._render(data, rig.cameras)))
+                except BaseException as exc:  # noqa: BLE001 - re-raised by result()
+                    self._out.put((False, exc))
+        finally:
+            rig.close()
+
+    def submit(self, data) -> None:
+        self._in.put(data)
+
+    def result(self) -> Dict[str, np.ndarray]:
+        ok, value = self._out.get()
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._in.put(None)
+            self._thread.join()
 
 
 def reference_renderer(model: mujoco.MjModel, image_size: Tuple[int, int],

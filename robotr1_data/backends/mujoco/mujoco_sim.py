@@ -31,9 +31,10 @@ class MujocoSim(Closing):
     def __init__(self, task_cls, cameras: Sequence[str] = (), image_size: Tuple[int, int] = (128, 128),
                  rgb: bool = True, depth: bool = True, mask: bool = True,
                  render_quality: bool = False,
-                 tessellation: Optional[Tuple[int, int]] = None):
+                 tessellation: Optional[Tuple[int, int]] = None, render_threads: Optional[int] = None):
         """``tessellation``: opt-in (slices, stacks) for the built-in shapes' drawing
-        (``CameraRig``); None draws them as the model says."""
+        (``CameraRig``); None draws them as the model says. ``render_threads``: GL contexts
+        rendering the cameras side by side (``CameraRig``'s ``threads``; None: its choice)."""
         from robotr1_data.backends.mujoco.scene import SceneBuilder, home_arm_q
 
         self.mj = mujoco
@@ -70,7 +71,7 @@ class MujocoSim(Closing):
         if cameras:
             from robotr1_data.backends.mujoco.cameras import CameraRig
             self.rig = CameraRig(m, cameras, image_size, rgb=rgb, depth=depth, mask=mask,
-                                 quality=render_quality, tessellation=tessellation)
+                                 quality=render_quality, tessellation=tessellation, threads=render_threads)
 
     # --- episode lifecycle -------------------------------------------------------------------
     def reset(self, variation: int, rng: np.random.Generator) -> List[str]:
