@@ -120,7 +120,8 @@ def test_threads_render_the_same_arrays_in_the_same_order(states):
         one_cam = CameraRig(sim.model, ["front"], (64, 64), threads=2)
         try:
             assert default.threads == 2 and rigs[3].threads == 3 and one_cam.threads == 1
-            assert rigs[2]._own == ["front", "right_shoulder", "wrist"]
+            assert rigs[2]._deal() == [["front", "right_shoulder"], ["left_shoulder", "overhead", "wrist"]]
+            assert rigs[3]._deal() == [["front"], ["left_shoulder", "wrist"], ["right_shoulder", "overhead"]]
             workers = [t for t in threading.enumerate() if t.name.startswith("camera-rig-")]
             assert len(workers) == 1 + 2 + 1  # threads=2, threads=3, the default
             for state in states:
