@@ -131,6 +131,15 @@ def test_threads_render_the_same_arrays_in_the_same_order(states):
                     got = rigs[n].render(sim.data)
                     assert list(got) == list(want)
                     assert all(got[k].tobytes() == want[k].tobytes() for k in want), n
+            # a failure in the calling thread leaves no helper's arrays behind for the next frame
+            real = rigs[2]._render
+            rigs[2]._render = lambda data, cams: (_ for _ in ()).throw(RuntimeError("boom"))
+            with pytest.raises(RuntimeError, match="boom"):
+                rigs[2].render(sim.data)
+            rigs[2]._render = real
+            sim.set_state(states[0])
+            got, want = rigs[2].render(sim.data), rigs[1].render(sim.data)
+            assert list(got) == list(want) and all(got[k].tobytes() == want[k].tobytes() for k in want)
         finally:
             for r in (*rigs.values(), default, one_cam):
                 r.close()

@@ -139,6 +139,7 @@ class CameraRig:
             raise ValueError(f"threads must be >= 1, got {threads}")
         self.threads = min(int(threads), len(self.cameras)) if self.cameras else 1
         kw = dict(rgb=rgb, depth=depth, mask=mask, quality=quality, tessellation=tessellation, cull=cull)
+        self._bins = self._deal()
         self._helpers = []
         try:
             for k in range(1, self.threads):  # every context can draw every camera
@@ -189,10 +190,15 @@ class CameraRig:
             raise RuntimeError("render after close")
         if not self._helpers:
             return self._render(data, self.cameras)
-        own, *theirs = self._deal()
+        own, *theirs = self._bins
         for h, cams in zip(self._helpers, theirs):  # they read ``data`` while this thread draws
             h.submit(data, cams)
-        merged = self._render(data, own)
+        try:
+            merged = self._render(data, own)
+        except BaseException:
+            for h in self._helpers:  # no frame's arrays may be left behind for the next call
+                h.drain()
+            raise
         for h in self._helpers:
             merged.update(h.result())
         # the keys in camera order, as one context would have produced them
@@ -365,6 +371,10 @@ class _RigThread:
 
     def submit(self, data, cameras) -> None:
         self._in.put((data, cameras))
+
+    def drain(self) -> None:
+        """Wait for the frame submitted last and drop it, error or arrays."""
+        self._out.get()
 
     def result(self) -> Dict[str, np.ndarray]:
         """The arrays of the frame submitted last."""
