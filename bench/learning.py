@@ -6,7 +6,7 @@
    seed and, separately, with the held-out seed; ``robotr1-data build-qa`` on each.
 2. ``robotr1-train make-tiny-model --tokenizer-qa TRAIN_QA``: the tiny offline Qwen2.5-VL, random
    weights, with a tokenizer trained on the training questions (fixed sentences become a few tokens,
-   digits one by one): ~120-token prompts instead of ~520, so each step costs ~2.3x less.
+   digits one by one): ~120-token prompts instead of ~520, so an SFT update costs ~2.4x less.
 3. ``robotr1-train eval-qa`` on the held-out questions (base); the warm start: ``robotr1-train sft``
    on the ``direct`` target (the answer after an empty ``<think></think>``: the
    ``<think>…</think><answer>…</answer>`` format GRPO's format reward asks for; 8 epochs at lr 1e-3,
@@ -158,7 +158,7 @@ def tiny_model(args, train_qa: str) -> str:
         cli("train", ["make-tiny-model", "--out", out, "--seed", "0"])
         return out
     # A tokenizer trained on the training questions (the built-in one splits this prompt into ~520
-    # tokens, this one ~120): a real VLM's tokenizer knows these words, and each step gets ~2.3x cheaper.
+    # tokens, this one ~120): a real VLM's tokenizer knows these words, and each SFT update gets ~2.4x cheaper.
     out = os.path.join(args.work, "tiny-vlm-qa", f"{os.path.basename(train_qa)}-v{args.vocab_size}")
     cli("train", ["make-tiny-model", "--out", out, "--seed", "0", "--tokenizer-qa", train_qa,
                   "--vocab-size", str(args.vocab_size)])
