@@ -14,7 +14,8 @@
    per step, lr 2e-4, sampling temperature 2.0); eval again.
 
 Why temperature 2.0: after SFT the model is confident, and at 1.0 most groups of five samples give
-the same answer (60–87 % of groups: zero advantage, no gradient); at 2.0 nearly every group differs.
+the same answer (half the groups at first, nine in ten by the end: zero advantage, no gradient);
+at 2.0 nearly every group differs (docs/benchmarks.md, "GRPO on top").
 ``--sft-target answer --format-steps N`` is the older two-stage start (the answer tag alone, then N
 ``direct`` updates), which the built-in tokenizer needed. Results and what they show are in
 docs/benchmarks.md ("Learning").

@@ -72,7 +72,7 @@ def test_skipping_geoms_outside_the_view_changes_no_pixel(task):
             sim.step(HOME_Q + 0.25 * k * np.array([1, 1, -1, -1, 1, 1, 1]), None)
             states.append(sim.get_state())
     with MujocoSim(get_task(task)) as sim:
-        rig = CameraRig(sim.model, CAMERAS, (72, 96))
+        rig = CameraRig(sim.model, CAMERAS, (72, 96), threads=1)  # its scene ends on the wrist camera
         sim.set_state(states[-1])
         rig.render(sim.data)
         skipped = sum(g.type == mujoco.mjtGeom.mjGEOM_NONE for g in rig.scene.geoms[:rig.scene.ngeom])
@@ -113,6 +113,7 @@ def test_threads_render_the_same_arrays_in_the_same_order(states):
     """Cameras spread over several GL contexts in their own threads: the same bytes, keys in the
     one-context order; the default uses two on this machine's CPU rasteriser; close ends them."""
     import threading
+    import time
 
     with MujocoSim(get_task("pick_up_cup")) as sim:
         rigs = {n: CameraRig(sim.model, CAMERAS, (64, 64), threads=n) for n in (1, 2, 3)}
@@ -132,11 +133,15 @@ def test_threads_render_the_same_arrays_in_the_same_order(states):
                     assert list(got) == list(want)
                     assert all(got[k].tobytes() == want[k].tobytes() for k in want), n
             # a failure in the calling thread leaves no helper's arrays behind for the next frame
-            real = rigs[2]._render
-            rigs[2]._render = lambda data, cams: (_ for _ in ()).throw(RuntimeError("boom"))
+            def boom(data, cams):
+                while rigs[2]._helpers[0]._out.empty():  # the helper has drawn this frame's state
+                    time.sleep(0.001)
+                raise RuntimeError("boom")
+
+            rigs[2]._render = boom
             with pytest.raises(RuntimeError, match="boom"):
                 rigs[2].render(sim.data)
-            rigs[2]._render = real
+            del rigs[2]._render  # the class's method again
             sim.set_state(states[0])
             got, want = rigs[2].render(sim.data), rigs[1].render(sim.data)
             assert list(got) == list(want) and all(got[k].tobytes() == want[k].tobytes() for k in want)

@@ -201,8 +201,9 @@ class CameraRig:
             raise
         for h in self._helpers:
             merged.update(h.result())
-        # the keys in camera order, as one context would have produced them
-        return {k: merged[k] for cam in self.cameras for k in merged if k.rpartition("_")[0] == cam}
+        # the keys in the order one context writes them: per camera, mask, rgb, depth
+        return {k: merged[k] for cam in self.cameras
+                for k in (f"{cam}_mask", f"{cam}_rgb", f"{cam}_depth") if k in merged}
 
     def _deal(self):
         """The cameras over the contexts (the calling thread's first): round-robin, and the
