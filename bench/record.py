@@ -16,7 +16,10 @@ camera), so the render change is measured in the same run. ``all_cams_coarse``
 tessellation of MuJoCo's built-in shapes (changes pixels). ``all_cams_one_thread`` renders
 the five cameras in one GL context (``CameraRig(threads=1)``), as before the default on a CPU
 rasteriser became two contexts in two threads: then a step uses up to two cores, and the CPU
-column is the time summed over them.
+column is the time summed over them. ``*_no_pipeline`` draws each frame while the recorder
+waits, as before the default became drawing it in background threads while the expert and
+physics run the next control step (``CameraRig.submit``); for pipelined settings the renders'
+share of "bare (in run)" is the same frames drawn through the same pipeline on their own.
 
     python bench/record.py [--tasks ...] [--episodes N] [--markdown docs/benchmarks.md]
 """
@@ -46,15 +49,23 @@ SETTINGS = {
                      image_size=(128, 128), rgb=True, depth=True, mask=True),
     "no_cams": dict(cameras=[], image_size=(128, 128)),
 }
-SETTINGS["all_cams_three_pass"] = SETTINGS["all_cams"]
+# The previous render path, drawn while the recorder waits (its patched rig.render is what a
+# synchronous submit calls).
+SETTINGS["all_cams_three_pass"] = dict(SETTINGS["all_cams"], render_pipeline=False)
 # The render path before its cameras were split over two GL contexts in two threads.
-SETTINGS["all_cams_one_thread"] = dict(SETTINGS["all_cams"], render_threads=1)
+SETTINGS["all_cams_one_thread"] = dict(SETTINGS["all_cams"], render_threads=1, render_pipeline=False)
+# Drawn in background threads while the recorder goes on (CameraRig.submit): two contexts of
+# their own, or one; measured against the defaults (only one context is pipelined by default).
+SETTINGS["all_cams_pipeline"] = dict(SETTINGS["all_cams"], render_pipeline=True)
+SETTINGS["all_cams_one_thread_pipeline"] = dict(SETTINGS["all_cams"], render_threads=1, render_pipeline=True)
+# The front camera drawn while the recorder waits, as before the eighth session.
+SETTINGS["robot_r1_no_pipeline"] = dict(SETTINGS["robot_r1"], render_pipeline=False)
 # Opt-in, changes pixels: MuJoCo's built-in shapes drawn with (12, 6) slices and stacks instead of
 # (28, 16) (generate/render --tessellation; bench/render.py measures the pixel difference).
 COARSE = (12, 6)
 SETTINGS["all_cams_coarse"] = dict(SETTINGS["all_cams"], tessellation=COARSE)
 SETTINGS["robot_r1_coarse"] = dict(SETTINGS["robot_r1"], tessellation=COARSE)
-SETTINGS["robot_r1_three_pass"] = SETTINGS["robot_r1"]  # one pass per mode: RGB only, one pass
+SETTINGS["robot_r1_three_pass"] = SETTINGS["robot_r1_no_pipeline"]  # one pass per mode: RGB only, one pass
 THREE_PASS = {"all_cams_three_pass", "robot_r1_three_pass"}
 RLBENCH_S_PER_STEP = 0.12  # RLBench's published cost of one control step with its cameras
 
@@ -84,7 +95,10 @@ def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> 
         # recording performs, measured while it runs (resets, with their settling physics,
         # count as overhead: conservative).
         inside = {"t": 0.0}
-        for method in ("step", "render"):
+        # Pipelined renders are drawn in other threads while the recording goes on: their cost
+        # is taken below, from the same frames through the same pipeline on their own.
+        pipelined = sim.rig is not None and sim.rig._pipeline
+        for method in ("step",) if pipelined else ("step", "render", "render_async"):
             setattr(sim, method, _timed(getattr(sim, method), inside))
         eps, failures, t_rec = [], 0, 0.0
         seed = 0
@@ -126,13 +140,20 @@ def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> 
         t_render = 0.0
         if sim.rig is not None:
             for e in eps:
+                jobs = []
                 for i in e.image_frames:  # the frames that were rendered
                     sim.set_state(e.sim_state[i])
                     t0 = time.perf_counter()
-                    sim.render()
-                    t_render += time.perf_counter() - t0
+                    jobs.append(sim.rig.submit(sim.data))  # the recorder's path: drawn here
+                    t_render += time.perf_counter() - t0  # unless pipelined
+                t0 = time.perf_counter()
+                for job in jobs:
+                    job.result()
+                t_render += time.perf_counter() - t0
         if ref is not None:
             ref.close()
+    if pipelined:
+        t_inside += t_render
     bare = t_phys + t_render
     return {"task": task, "setting": setting, "demos": len(eps), "failures": failures,
             "failure_rate": failures / (len(eps) + failures),

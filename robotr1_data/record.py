@@ -7,7 +7,7 @@ of it, rendered at every ``image_every``-th frame and at every keypoint.
 from __future__ import annotations
 
 import zlib
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -43,9 +43,12 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
     rng = np.random.default_rng(seed)
     descriptions = sim.reset(variation, rng)
     frames: List[Dict[str, np.ndarray]] = []
-    snapshots: Dict[int, Dict[str, np.ndarray]] = {}
+    snapshots: Dict[int, Callable[[], Dict[str, np.ndarray]]] = {}  # frame -> its arrays, when ready
     extrinsics: Dict[int, Dict[str, np.ndarray]] = {}
     rendering = bool(getattr(sim, "cameras", None))
+    # A simulator that can draw in the background (MujocoSim.render_async) does, while the
+    # expert and physics go on to the next control step; its frames are collected at the end.
+    start_render = getattr(sim, "render_async", None) or _rendered_now(sim)
 
     every = max(1, int(image_every))
 
@@ -53,7 +56,7 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
         index = len(frames)
         frames.append(sim.observe())
         if rendering and index % every == 0:
-            snapshots[index] = sim.render()
+            snapshots[index] = start_render()
             extrinsics[index] = sim.camera_extrinsics()
 
     capture()
@@ -72,10 +75,11 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
         for i in image_frames:
             if int(i) not in snapshots:
                 sim.set_state(stacked["sim_state"][i])
-                snapshots[int(i)] = sim.render()
+                snapshots[int(i)] = start_render()
                 extrinsics[int(i)] = sim.camera_extrinsics()
-        for key in snapshots[0]:
-            images[key] = np.stack([snapshots[i][key] for i in image_frames])
+        arrays = {i: collect() for i, collect in snapshots.items()}
+        for key in arrays[0]:
+            images[key] = np.stack([arrays[i][key] for i in image_frames])
         params = sim.camera_parameters()
         for cam, p in params.items():
             intrinsics[cam] = p["intrinsics"]
@@ -95,6 +99,13 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
         mask_names=sim.mask_names() if rendering else [],
         extra={"backend": sim.name, "model_overrides": sim.overrides},
     )
+
+
+def _rendered_now(sim) -> Callable[[], Callable[[], Dict[str, np.ndarray]]]:
+    def start():
+        arrays = sim.render()
+        return lambda: arrays
+    return start
 
 
 class AttemptLog:

@@ -154,6 +154,60 @@ def test_threads_render_the_same_arrays_in_the_same_order(states):
             CameraRig(sim.model, CAMERAS, (32, 32), threads=0)
 
 
+def test_submitted_frames_are_the_states_at_submit_time(states):
+    """``submit`` copies the state and draws in the background: stepping on before collecting
+    changes no frame; every frame equals ``render``'s arrays for its state, in key order; more
+    frames than IN_FLIGHT wait rather than share a copy; a failure reaches only its frame."""
+    import threading
+
+    with MujocoSim(get_task("pick_up_cup")) as sim:
+        ref = CameraRig(sim.model, CAMERAS, (64, 64), threads=1, pipeline=False)
+        rigs = [CameraRig(sim.model, CAMERAS, (64, 64), pipeline=True),
+                CameraRig(sim.model, ["front"], (64, 64))]
+        try:
+            # the default on this machine's CPU rasteriser: one context in the background, not
+            # two contexts that already split the cameras
+            split = CameraRig(sim.model, CAMERAS, (8, 8))
+            assert rigs[1]._pipeline and split.threads == 2 and not split._pipeline
+            split.close()
+            for rig in rigs:
+                want, jobs = [], []
+                for state in states * 2:  # more frames than IN_FLIGHT
+                    sim.set_state(state)
+                    jobs.append(rig.submit(sim.data))
+                    want.append({k: v for k, v in ref.render(sim.data).items()
+                                 if k.startswith(tuple(rig.cameras))})
+                    sim.set_state(states[0])  # the caller moves on at once
+                assert len(jobs) > rig.IN_FLIGHT
+                for job, w in zip(jobs, want):
+                    got = job.result()
+                    assert list(got) == list(w)
+                    assert all(got[k].tobytes() == w[k].tobytes() for k in w)
+                assert rig._spare.qsize() == rig.IN_FLIGHT  # every copy came back
+            workers = [t for t in threading.enumerate() if t.name.startswith("camera-rig-")]
+            assert len(workers) == 1 + 2 + 1  # the split helper + its two pool threads + one
+            rig = rigs[0]  # one context's part fails: its frame raises, the next is whole
+            rig._pool[1].submit = lambda data, cams, sink: sink(False, RuntimeError("boom"))
+            with pytest.raises(RuntimeError, match="boom"):
+                rig.submit(sim.data).result()
+            del rig._pool[1].submit
+            assert rig._spare.qsize() == rig.IN_FLIGHT
+            sim.set_state(states[1])
+            assert rig.submit(sim.data).result()["wrist_rgb"].tobytes() == ref.render(sim.data)["wrist_rgb"].tobytes()
+        finally:
+            for r in (ref, *rigs):
+                r.close()
+        assert not [t for t in threading.enumerate() if t.name.startswith("camera-rig-")]
+        off = CameraRig(sim.model, ["front"], (32, 32), pipeline=False)
+        try:
+            sim.set_state(states[2])
+            job = off.submit(sim.data)  # not pipelined: drawn before submit returns
+            assert job.done() and job.result()["front_rgb"].tobytes() == off.render(sim.data)["front_rgb"].tobytes()
+            assert not off._pool
+        finally:
+            off.close()
+
+
 def test_render_quality_is_bit_identical_to_mujoco_renderer(states):
     # Multisampling and reflections change the ordinary pass's z-buffer, so depth must come
     # from the segmentation pass there; a small size keeps the slow quality renders short.

@@ -49,7 +49,7 @@ class CameraRig:
     def __init__(self, model: mujoco.MjModel, cameras: Sequence[str], image_size: Tuple[int, int],
                  rgb: bool = True, depth: bool = True, mask: bool = True, quality: bool = False,
                  tessellation: Optional[Tuple[int, int]] = None, cull: Optional[bool] = None,
-                 threads: Optional[int] = None):
+                 threads: Optional[int] = None, pipeline: Optional[bool] = None):
         """``cull``: skip drawing geoms that cannot show (outside the view, or owning no pixel of
         the mask pass); exact either way. None: on for CPU rasterisers (llvmpipe, OSMesa), where
         it saves most of a frame, off on a GPU, where the Python-side test costs more than the
@@ -59,7 +59,12 @@ class CameraRig:
         (the cameras dealt round-robin); exact either way. None: two on a CPU rasteriser with EGL
         or OSMesa when there are two cameras or more and two cores, else one. On llvmpipe most of
         a small frame is vertex work in the thread that calls ``mjr_render``, which MuJoCo runs
-        without the GIL, so a second context puts the second core to work (bench/render.py)."""
+        without the GIL, so a second context puts the second core to work (bench/render.py).
+
+        ``pipeline``: whether ``submit`` renders in background threads (``threads`` contexts of
+        their own, made on the first call) while the caller goes on, e.g. with the next control
+        step. None: when one context draws the cameras on a CPU rasteriser with EGL or OSMesa
+        and two cores; else ``submit`` renders before returning."""
         height, width = image_size
         missing = [c for c in cameras if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) < 0]
         if missing:
@@ -131,16 +136,27 @@ class CameraRig:
         self._depth_in_seg = depth and (mask or quality or not rgb)
         self._color_pass = rgb or (depth and not self._depth_in_seg)
         self._seg_pass = mask or self._depth_in_seg
+        # Contexts in threads other than the one that made the first are measured (and safe) only
+        # with the headless platforms; GLFW wants its windows in the main thread.
+        spare_core = (is_software_renderer(self.gl_renderer) and (os.cpu_count() or 1) >= 2
+                      and os.environ.get("MUJOCO_GL") in ("egl", "osmesa"))
         if threads is None:
-            threads = 2 if (is_software_renderer(self.gl_renderer) and len(self.cameras) >= 2
-                            and (os.cpu_count() or 1) >= 2
-                            and os.environ.get("MUJOCO_GL") in ("egl", "osmesa")) else 1
+            threads = 2 if spare_core and len(self.cameras) >= 2 else 1
         if int(threads) < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         self.threads = min(int(threads), len(self.cameras)) if self.cameras else 1
         kw = dict(rgb=rgb, depth=depth, mask=mask, quality=quality, tessellation=tessellation, cull=cull)
         self._bins = self._deal()
         self._helpers = []
+        self._kw = kw
+        # Pipelining pays where one context draws every camera (the Robot-R1 front camera: 7.0 ->
+        # 5.0 ms per recorded step); with the cameras already split over two contexts the two
+        # cores are busy and it measured no faster (bench/record.py).
+        if pipeline is None:
+            pipeline = spare_core and self.threads == 1
+        self._pipeline = bool(pipeline) and bool(self.cameras)
+        self._pool = []  # submit's contexts, made on its first call
+        self._spare: "queue.Queue[mujoco.MjData]" = queue.Queue()
         try:
             for k in range(1, self.threads):  # every context can draw every camera
                 self._helpers.append(_RigThread(model, self.cameras, image_size, kw, k))
@@ -201,9 +217,38 @@ class CameraRig:
             raise
         for h in self._helpers:
             merged.update(h.result())
-        # the keys in the order one context writes them: per camera, mask, rgb, depth
-        return {k: merged[k] for cam in self.cameras
-                for k in (f"{cam}_mask", f"{cam}_rgb", f"{cam}_depth") if k in merged}
+        return _in_key_order(self.cameras, merged)
+
+    def submit(self, data: mujoco.MjData) -> "RenderJob":
+        """Start rendering ``data``'s present state and return at once (pipelined) or when done;
+        ``.result()`` gives the arrays ``render`` would, in the same order. The state is copied
+        first (``mj_copyData``, ~12 us), so the caller may step the simulation on while the
+        frame is drawn: recording overlaps a control step's physics and expert with the
+        previous frame's renders (bench/record.py). At most ``IN_FLIGHT`` frames are pending;
+        the next ``submit`` waits for the oldest."""
+        if self._con is None:
+            raise RuntimeError("render after close")
+        if not self._pipeline:
+            job = RenderJob(self.cameras, 1, None)
+            try:
+                job._deliver(True, self.render(data))
+            except BaseException as exc:  # noqa: BLE001 - re-raised by result(), as pipelined
+                job._deliver(False, exc)
+            return job
+        if not self._pool:
+            for k in range(self.threads):
+                self._pool.append(_RigThread(self.model, self.cameras, (self.height, self.width),
+                                             self._kw, 100 + k))
+            for _ in range(self.IN_FLIGHT):
+                self._spare.put(mujoco.MjData(self.model))
+        state = self._spare.get()  # waits while IN_FLIGHT frames are being drawn
+        mujoco.mj_copyData(state, self.model, data)
+        job = RenderJob(self.cameras, len(self._bins), lambda: self._spare.put(state))
+        for worker, cams in zip(self._pool, self._bins):
+            worker.submit(state, cams, job._deliver)
+        return job
+
+    IN_FLIGHT = 3
 
     def _deal(self):
         """The cameras over the contexts (the calling thread's first): round-robin, and the
@@ -317,9 +362,9 @@ class CameraRig:
         return (self._depth_d / (zbuf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
 
     def close(self):
-        for h in getattr(self, "_helpers", ()):
-            h.close()
-        self._helpers = []
+        for h in getattr(self, "_helpers", ()) + getattr(self, "_pool", []):
+            h.close()  # a pool thread draws the frames queued before it stops
+        self._helpers, self._pool = [], []
         if self._con is not None:
             if self._gl is not None:
                 self._gl.make_current()
@@ -334,6 +379,47 @@ class CameraRig:
             self.close()
         except Exception:  # interpreter shutdown: the GL library may already be gone
             pass
+
+
+class RenderJob:
+    """A frame that ``CameraRig.submit`` is drawing, in parts (one per context)."""
+
+    def __init__(self, cameras, parts: int, release):
+        self._cameras = cameras
+        self._left = parts
+        self._release = release
+        self._arrays: Dict[str, np.ndarray] = {}
+        self._error: Optional[BaseException] = None
+        self._done = threading.Condition()
+
+    def _deliver(self, ok: bool, value) -> None:
+        with self._done:
+            if ok:
+                self._arrays.update(value)
+            elif self._error is None:
+                self._error = value
+            self._left -= 1
+            if self._left == 0:
+                if self._release is not None:
+                    self._release()  # the state copy may serve the next frame
+                self._done.notify_all()
+
+    def done(self) -> bool:
+        with self._done:
+            return self._left == 0
+
+    def result(self) -> Dict[str, np.ndarray]:
+        with self._done:
+            self._done.wait_for(lambda: self._left == 0)
+        if self._error is not None:
+            raise self._error
+        return _in_key_order(self._cameras, self._arrays)
+
+
+def _in_key_order(cameras, merged: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """The keys in the order one context writes them: per camera, mask, rgb, depth."""
+    return {k: merged[k] for cam in cameras
+            for k in (f"{cam}_mask", f"{cam}_rgb", f"{cam}_depth") if k in merged}
 
 
 class _RigThread:
@@ -363,15 +449,20 @@ class _RigThread:
                 job = self._in.get()
                 if job is None:
                     return
+                data, cams, sink = job
                 try:
-                    self._out.put((True, rig._render(*job)))
+                    arrays = rig._render(data, cams)
                 except BaseException as exc:  # noqa: BLE001 - re-raised by result()
-                    self._out.put((False, exc))
+                    sink(False, exc)
+                else:
+                    sink(True, arrays)
         finally:
             rig.close()
 
-    def submit(self, data, cameras) -> None:
-        self._in.put((data, cameras))
+    def submit(self, data, cameras, sink=None) -> None:
+        """Draw ``cameras`` from ``data``; the outcome goes to ``sink(ok, arrays or error)``
+        (called in this rig's thread), or by default to ``result()``."""
+        self._in.put((data, cameras, sink or (lambda ok, value: self._out.put((ok, value)))))
 
     def drain(self) -> None:
         """Wait for the frame submitted last and drop it, error or arrays."""

@@ -6,7 +6,7 @@ targets through position actuators with gravity compensation, the fingers throug
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -31,10 +31,13 @@ class MujocoSim(Closing):
     def __init__(self, task_cls, cameras: Sequence[str] = (), image_size: Tuple[int, int] = (128, 128),
                  rgb: bool = True, depth: bool = True, mask: bool = True,
                  render_quality: bool = False,
-                 tessellation: Optional[Tuple[int, int]] = None, render_threads: Optional[int] = None):
+                 tessellation: Optional[Tuple[int, int]] = None, render_threads: Optional[int] = None,
+                 render_pipeline: Optional[bool] = None):
         """``tessellation``: opt-in (slices, stacks) for the built-in shapes' drawing
         (``CameraRig``); None draws them as the model says. ``render_threads``: GL contexts
-        rendering the cameras side by side (``CameraRig``'s ``threads``; None: its choice)."""
+        rendering the cameras side by side (``CameraRig``'s ``threads``; None: its choice).
+        ``render_pipeline``: whether ``render_async`` draws in the background (``CameraRig``'s
+        ``pipeline``; None: its choice)."""
         from robotr1_data.backends.mujoco.scene import SceneBuilder, home_arm_q
 
         self.mj = mujoco
@@ -71,7 +74,8 @@ class MujocoSim(Closing):
         if cameras:
             from robotr1_data.backends.mujoco.cameras import CameraRig
             self.rig = CameraRig(m, cameras, image_size, rgb=rgb, depth=depth, mask=mask,
-                                 quality=render_quality, tessellation=tessellation, threads=render_threads)
+                                 quality=render_quality, tessellation=tessellation, threads=render_threads,
+                                 pipeline=render_pipeline)
 
     # --- episode lifecycle -------------------------------------------------------------------
     def reset(self, variation: int, rng: np.random.Generator) -> List[str]:
@@ -282,6 +286,13 @@ class MujocoSim(Closing):
 
     def render(self) -> Dict[str, np.ndarray]:
         return self.rig.render(self.data) if self.rig is not None else {}
+
+    def render_async(self) -> Callable[[], Dict[str, np.ndarray]]:
+        """Start rendering the present state; the returned call gives ``render()``'s arrays.
+        The state is copied, so stepping on does not change the frame (``CameraRig.submit``)."""
+        if self.rig is None:
+            return dict
+        return self.rig.submit(self.data).result
 
     def camera_parameters(self) -> Dict[str, Dict[str, np.ndarray]]:
         if self.rig is None:
