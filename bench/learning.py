@@ -234,7 +234,8 @@ def train(command: list, planned_steps: int, budget_s: float, out: str) -> dict:
 def evaluate(args, test_qa: str, model: str, out: str, max_new_tokens: int, cached: bool = False) -> dict:
     if not cached:
         cli("train", ["eval-qa", "--qa", test_qa, "--model", model, "--out", out, "--batch-size", "32",
-                      "--max-new-tokens", str(max_new_tokens), "--max-samples", str(args.eval_samples), "--quiet"])
+                      "--max-new-tokens", str(max_new_tokens), "--max-samples", str(args.eval_samples),
+                      "--keep-samples", str(KEEP_ALL), "--quiet"])
     with open(os.path.join(out, "results.json")) as f:
         res = json.load(f)
     rows = dict(res["by_type"], all=res["overall"])
@@ -263,6 +264,26 @@ def n_questions(qa: str) -> int:
 # reporting
 
 
+KEEP_ALL = 10 ** 9  # eval-qa keeps every question's score: the stages are compared question by question
+
+
+def per_question(out: str) -> dict:
+    """question id -> accuracy (0 or 1) of one eval-qa run, from its kept samples."""
+    with open(os.path.join(out, "results.json")) as f:
+        return {s["id"]: float(s["accuracy"]) for s in json.load(f).get("samples", [])}
+
+
+def paired_se(a: dict, b: dict) -> float:
+    """Standard error of the mean of b - a over the questions both runs scored: the same
+    questions in both stages, so their shared difficulty cancels (a paired comparison)."""
+    ids = sorted(set(a) & set(b))
+    if len(ids) < 2:
+        return float("nan")
+    d = [b[i] - a[i] for i in ids]
+    mean = sum(d) / len(d)
+    return math.sqrt(sum((x - mean) ** 2 for x in d) / (len(d) - 1) / len(d))
+
+
 def se(p, n) -> float:
     return math.sqrt(max(p * (1 - p), 0.0) / n) if n else float("nan")
 
@@ -283,8 +304,11 @@ def table(evals: dict, info: dict) -> str:
     a, b = evals["sft"]["all"], evals["grpo"]["all"]
     diff = b["accuracy"] - a["accuracy"]
     sed = math.sqrt(se(a["accuracy"], a["n"]) ** 2 + se(b["accuracy"], b["n"]) ** 2)
+    psd = info.get("paired_se", float("nan"))
+    paired = (f"{diff / psd:+.1f} standard errors of the paired difference, "
+              if psd and math.isfinite(psd) else "")
     lines += ["", f"Chance {CHANCE:.2f}. GRPO − SFT on all held-out questions: {100 * diff:+.1f} points "
-              f"({diff / sed if sed else float('nan'):+.1f} standard errors of the difference, unpaired); "
+              f"({paired}{diff / sed if sed else float('nan'):+.1f} unpaired); "
               f"GRPO − chance: {100 * (b['accuracy'] - CHANCE):+.1f} points. ± is one standard error. "
               f"Wall time {info['seconds'] / 60:.1f} min on {info.get('machine', 'this machine')}; "
               f"SFT {info['sft']['steps']} steps, GRPO {info['grpo']['steps']} steps."]
@@ -385,6 +409,8 @@ def main(argv=None) -> int:
     evals["grpo"] = evaluate(args, test_qa, os.path.join(out, "grpo", "final"), os.path.join(out, "eval-grpo"),
                              max_new)
 
+    info["paired_se"] = paired_se(per_question(os.path.join(out, "eval-sft")),
+                                  per_question(os.path.join(out, "eval-grpo")))
     info["seconds"] = round(time.perf_counter() - t_start, 1)
     info["machine"] = (f"{os.cpu_count()} cores, load average {os.getloadavg()[1]:.1f} (5 min) at the end"
                        if hasattr(os, "getloadavg") else f"{os.cpu_count()} cores")

@@ -16,10 +16,12 @@ camera), so the render change is measured in the same run. ``all_cams_coarse``
 tessellation of MuJoCo's built-in shapes (changes pixels). ``all_cams_one_thread`` renders
 the five cameras in one GL context (``CameraRig(threads=1)``), as before the default on a CPU
 rasteriser became two contexts in two threads: then a step uses up to two cores, and the CPU
-column is the time summed over them. ``*_no_pipeline`` draws each frame while the recorder
-waits, as before the default became drawing it in background threads while the expert and
-physics run the next control step (``CameraRig.submit``); for pipelined settings the renders'
-share of "bare (in run)" is the same frames drawn through the same pipeline on their own.
+column is the time summed over them. ``robot_r1`` draws its frames in a background thread
+while the expert and physics run the next control step (``CameraRig.submit``, the default where
+one context draws); ``robot_r1_no_pipeline`` draws each frame while the recorder waits, as
+before; ``all_cams_pipeline`` / ``all_cams_one_thread_pipeline`` pipeline the five cameras over
+two contexts or one (measured, not the default). For pipelined settings the renders' share of
+"bare (in run)" is the same frames drawn through the same pipeline on their own.
 
     python bench/record.py [--tasks ...] [--episodes N] [--markdown docs/benchmarks.md]
 """
@@ -51,14 +53,14 @@ SETTINGS = {
 }
 # The previous render path, drawn while the recorder waits (its patched rig.render is what a
 # synchronous submit calls).
-SETTINGS["all_cams_three_pass"] = dict(SETTINGS["all_cams"], render_pipeline=False)
+SETTINGS["all_cams_three_pass"] = dict(SETTINGS["all_cams"], render_threads=1, render_pipeline=False)
 # The render path before its cameras were split over two GL contexts in two threads.
 SETTINGS["all_cams_one_thread"] = dict(SETTINGS["all_cams"], render_threads=1, render_pipeline=False)
-# Drawn in background threads while the recorder goes on (CameraRig.submit): two contexts of
-# their own, or one; measured against the defaults (only one context is pipelined by default).
+# Drawn in background threads while the recorder goes on (CameraRig.submit), with two contexts
+# of their own or one: measured against the default (two contexts, drawn while it waits).
 SETTINGS["all_cams_pipeline"] = dict(SETTINGS["all_cams"], render_pipeline=True)
 SETTINGS["all_cams_one_thread_pipeline"] = dict(SETTINGS["all_cams"], render_threads=1, render_pipeline=True)
-# The front camera drawn while the recorder waits, as before the eighth session.
+# Each frame drawn while the recorder waits, as before the eighth session.
 SETTINGS["robot_r1_no_pipeline"] = dict(SETTINGS["robot_r1"], render_pipeline=False)
 # Opt-in, changes pixels: MuJoCo's built-in shapes drawn with (12, 6) slices and stacks instead of
 # (28, 16) (generate/render --tessellation; bench/render.py measures the pixel difference).
@@ -97,7 +99,7 @@ def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> 
         inside = {"t": 0.0}
         # Pipelined renders are drawn in other threads while the recording goes on: their cost
         # is taken below, from the same frames through the same pipeline on their own.
-        pipelined = sim.rig is not None and sim.rig._pipeline
+        pipelined = sim.rig is not None and sim.rig._mode != "sync"
         for method in ("step",) if pipelined else ("step", "render", "render_async"):
             setattr(sim, method, _timed(getattr(sim, method), inside))
         eps, failures, t_rec = [], 0, 0.0

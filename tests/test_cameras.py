@@ -163,13 +163,12 @@ def test_submitted_frames_are_the_states_at_submit_time(states):
     with MujocoSim(get_task("pick_up_cup")) as sim:
         ref = CameraRig(sim.model, CAMERAS, (64, 64), threads=1, pipeline=False)
         rigs = [CameraRig(sim.model, CAMERAS, (64, 64), pipeline=True),
-                CameraRig(sim.model, ["front"], (64, 64))]
+                CameraRig(sim.model, ["front"], (64, 64)),
+                CameraRig(sim.model, CAMERAS, (64, 64))]
         try:
-            # the default on this machine's CPU rasteriser: one context in the background, not
-            # two contexts that already split the cameras
-            split = CameraRig(sim.model, CAMERAS, (8, 8))
-            assert rigs[1]._pipeline and split.threads == 2 and not split._pipeline
-            split.close()
+            # the defaults on this machine's CPU rasteriser: one context in the background;
+            # cameras split over two contexts: drawn before submit returns
+            assert [r._mode for r in rigs] == ["pool", "pool", "sync"] and rigs[2].threads == 2
             for rig in rigs:
                 want, jobs = [], []
                 for state in states * 2:  # more frames than IN_FLIGHT
@@ -183,17 +182,19 @@ def test_submitted_frames_are_the_states_at_submit_time(states):
                     got = job.result()
                     assert list(got) == list(w)
                     assert all(got[k].tobytes() == w[k].tobytes() for k in w)
-                assert rig._spare.qsize() == rig.IN_FLIGHT  # every copy came back
+                assert rig._spare.qsize() == (rig.IN_FLIGHT if rig._pool else 0)  # every copy came back
             workers = [t for t in threading.enumerate() if t.name.startswith("camera-rig-")]
-            assert len(workers) == 1 + 2 + 1  # the split helper + its two pool threads + one
-            rig = rigs[0]  # one context's part fails: its frame raises, the next is whole
-            rig._pool[1].submit = lambda data, cams, sink: sink(False, RuntimeError("boom"))
+            assert len(workers) == (1 + 2) + 1 + 1  # helper + pool of two, pool of one, helper
+            assert not rigs[2]._pool
+            rig, worker = rigs[0], rigs[0]._pool[1]  # one context's part fails: its frame
+            worker.submit = lambda data, cams, sink: sink(False, RuntimeError("boom"))  # raises,
             with pytest.raises(RuntimeError, match="boom"):
                 rig.submit(sim.data).result()
-            del rig._pool[1].submit
-            assert rig._spare.qsize() == rig.IN_FLIGHT
+            del worker.submit
+            assert rig._spare.qsize() == rig.IN_FLIGHT  # its copy came back, the next is whole
             sim.set_state(states[1])
-            assert rig.submit(sim.data).result()["wrist_rgb"].tobytes() == ref.render(sim.data)["wrist_rgb"].tobytes()
+            got, want = rig.submit(sim.data).result(), ref.render(sim.data)
+            assert all(got[k].tobytes() == want[k].tobytes() for k in want)
         finally:
             for r in (ref, *rigs):
                 r.close()

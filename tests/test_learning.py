@@ -61,6 +61,22 @@ def test_learning_bench_toy_run(tmp_path, capsys):
     assert len(loss) >= 6 and sum(loss[-3:]) < 0.8 * sum(loss[:3]), loss
     assert record["curves"]["grpo"]["reward"], "GRPO logged no reward"
     assert (out / "learning.png").stat().st_size > 1000
+    # every held-out question's score is kept, so SFT and GRPO are compared question by question
+    assert len(bench.per_question(str(out / "eval-grpo"))) == 24
+    assert "paired_se" in record["info"]
+
+
+def test_paired_standard_error_counts_only_the_questions_that_changed():
+    bench = load_bench()
+    a = {f"q{i}": 1.0 for i in range(100)}
+    assert bench.paired_se(a, dict(a)) == 0.0  # the same answers: no uncertainty about the difference
+    b = dict(a, **{f"q{i}": 0.0 for i in range(10)})  # 10 of 100 questions lost
+    d = [-1.0] * 10 + [0.0] * 90
+    mean = sum(d) / 100
+    want = (sum((x - mean) ** 2 for x in d) / 99 / 100) ** 0.5
+    assert abs(bench.paired_se(a, b) - want) < 1e-12
+    assert abs(bench.paired_se(a, dict(b, extra=1.0)) - want) < 1e-12  # only questions both scored
+    assert bench.paired_se({"x": 1.0}, {"x": 0.0}) != bench.paired_se({"x": 1.0}, {"x": 0.0})  # nan: too few
 
 
 def test_training_curves_read_both_metric_namings(tmp_path):

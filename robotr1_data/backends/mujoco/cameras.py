@@ -46,6 +46,8 @@ def depth_coefficients(model: mujoco.MjModel) -> Tuple[np.float32, np.float32]:
 
 
 class CameraRig:
+    IN_FLIGHT = 3  # frames ``submit`` may have pending (each holds a copy of the state)
+
     def __init__(self, model: mujoco.MjModel, cameras: Sequence[str], image_size: Tuple[int, int],
                  rgb: bool = True, depth: bool = True, mask: bool = True, quality: bool = False,
                  tessellation: Optional[Tuple[int, int]] = None, cull: Optional[bool] = None,
@@ -61,10 +63,10 @@ class CameraRig:
         a small frame is vertex work in the thread that calls ``mjr_render``, which MuJoCo runs
         without the GIL, so a second context puts the second core to work (bench/render.py).
 
-        ``pipeline``: whether ``submit`` renders in background threads (``threads`` contexts of
-        their own, made on the first call) while the caller goes on, e.g. with the next control
-        step. None: when one context draws the cameras on a CPU rasteriser with EGL or OSMesa
-        and two cores; else ``submit`` renders before returning."""
+        ``pipeline``: whether ``submit`` draws in background threads (``threads`` contexts of
+        their own, made on its first call) while the caller goes on, e.g. with the next control
+        step; else ``submit`` returns when the frame is drawn. None: when one context draws
+        the cameras on a CPU rasteriser with EGL or OSMesa and two cores."""
         height, width = image_size
         missing = [c for c in cameras if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) < 0]
         if missing:
@@ -149,14 +151,15 @@ class CameraRig:
         self._bins = self._deal()
         self._helpers = []
         self._kw = kw
-        # Pipelining pays where one context draws every camera (the Robot-R1 front camera: 7.0 ->
-        # 5.0 ms per recorded step); with the cameras already split over two contexts the two
-        # cores are busy and it measured no faster (bench/record.py).
-        if pipeline is None:
-            pipeline = spare_core and self.threads == 1
-        self._pipeline = bool(pipeline) and bool(self.cameras)
+        # Whether submit draws in background threads with contexts of its own ("pool") or before
+        # it returns ("sync"). The pool pays where one context draws every camera (the Robot-R1
+        # front camera: 8.5 -> 6.1 ms per recorded step, bench/record.py); where the cameras are
+        # split over two contexts the cores are already busy: a pool of two, and the helper
+        # alone drawing in the background, measured no faster.
+        pooled = spare_core and self.threads == 1 if pipeline is None else pipeline
+        self._mode = "pool" if pooled and self.cameras else "sync"
         self._pool = []  # submit's contexts, made on its first call
-        self._spare: "queue.Queue[mujoco.MjData]" = queue.Queue()
+        self._spare: "queue.Queue[mujoco.MjData]" = queue.Queue()  # state copies for submit
         try:
             for k in range(1, self.threads):  # every context can draw every camera
                 self._helpers.append(_RigThread(model, self.cameras, image_size, kw, k))
@@ -228,7 +231,7 @@ class CameraRig:
         the next ``submit`` waits for the oldest."""
         if self._con is None:
             raise RuntimeError("render after close")
-        if not self._pipeline:
+        if self._mode == "sync":
             job = RenderJob(self.cameras, 1, None)
             try:
                 job._deliver(True, self.render(data))
@@ -247,8 +250,6 @@ class CameraRig:
         for worker, cams in zip(self._pool, self._bins):
             worker.submit(state, cams, job._deliver)
         return job
-
-    IN_FLIGHT = 3
 
     def _deal(self):
         """The cameras over the contexts (the calling thread's first): round-robin, and the
