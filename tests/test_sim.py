@@ -251,3 +251,52 @@ def test_image_every_renders_keypoint_frames_from_state_bit_identically():
     for key in ("front_rgb", "front_depth", "front_mask", "wrist_rgb"):
         np.testing.assert_array_equal(sparse.images[key], full.images[key][rows])
     np.testing.assert_array_equal(sparse.camera_extrinsics["wrist"], full.camera_extrinsics["wrist"][rows])
+
+
+def test_frames_drawn_in_the_background_are_the_frames_drawn_in_place():
+    """One camera: recording draws each frame in a background thread while the expert steps on
+    (CameraRig.submit); the episode's arrays are the ones drawn while the recorder waits."""
+    eps = {}
+    for pipeline in (None, False):
+        with MujocoSim(get_task("push_button"), cameras=["front"], image_size=(48, 48),
+                       render_pipeline=pipeline) as sim:
+            assert sim.rig._mode == ("pool" if pipeline is None else "sync")
+            eps[pipeline] = record_demo(sim, Expert(sim), variation=0, seed=4)
+    np.testing.assert_array_equal(eps[None].image_frames, eps[False].image_frames)
+    assert list(eps[None].images) == list(eps[False].images)
+    for key, want in eps[False].images.items():
+        assert eps[None].images[key].tobytes() == want.tobytes(), key
+
+
+def test_a_failed_demo_waits_for_its_pending_frames():
+    """The caller retries a failed demo with a reset, which edits the model: no frame of the
+    failed attempt may still be drawing from it."""
+    from robotr1_data.expert import DemoError
+
+    with MujocoSim(get_task("pick_up_cup"), cameras=["front"], image_size=(32, 32)) as sim:
+        collected, started = [], []
+        submit = sim.render_async
+
+        def tracked():
+            result = submit()
+            started.append(result)
+
+            def collect():
+                collected.append(result)
+                return result()
+            return collect
+
+        sim.render_async = tracked
+        expert = Expert(sim)
+
+        def fails(capture):
+            for _ in range(4):
+                sim.step()
+                capture()
+            raise DemoError("planned failure")
+
+        expert.run = fails
+        with pytest.raises(DemoError, match="planned"):
+            record_demo(sim, expert, variation=0, seed=1)
+        assert len(started) == 5 and collected == started
+        assert sim.rig._spare.qsize() == sim.rig.IN_FLIGHT
