@@ -153,7 +153,7 @@ class CameraRig:
         self._kw = kw
         # Whether submit draws in background threads with contexts of its own ("pool") or before
         # it returns ("sync"). The pool pays where one context draws every camera (the Robot-R1
-        # front camera: 8.5 -> 6.1 ms per recorded step, bench/record.py); where the cameras are
+        # front camera: 7.6 -> 6.6 ms per recorded step, bench/record.py); where the cameras are
         # split over two contexts the cores are already busy: a pool of two, and the helper
         # alone drawing in the background, measured no faster.
         pooled = spare_core and self.threads == 1 if pipeline is None else pipeline
@@ -363,7 +363,7 @@ class CameraRig:
         return (self._depth_d / (zbuf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
 
     def close(self):
-        for h in getattr(self, "_helpers", ()) + getattr(self, "_pool", []):
+        for h in [*getattr(self, "_helpers", []), *getattr(self, "_pool", [])]:
             h.close()  # a pool thread draws the frames queued before it stops
         self._helpers, self._pool = [], []
         if self._con is not None:
