@@ -353,3 +353,21 @@ def test_image_size_outside_the_offscreen_buffer_is_a_usage_error(size):
 
     with pytest.raises(UsageError, match="--image-size H W"):
         MujocoSim(get_task("reach_target"), cameras=["front"], image_size=size)
+
+
+def test_close_of_a_half_made_rig_frees_what_was_made():
+    """__init__ calls close() when making the GL context fails, before the thread lists exist:
+    it must still reach the context's own clean-up (an error there was swallowed and leaked it)."""
+    rig = CameraRig.__new__(CameraRig)
+    freed = []
+
+    class GL:
+        def make_current(self):
+            pass
+
+        def free(self):
+            freed.append("gl")
+
+    rig._con, rig._gl = None, GL()
+    rig.close()
+    assert freed == ["gl"] and rig._gl is None
