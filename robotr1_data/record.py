@@ -59,18 +59,8 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
             snapshots[index] = start_render()
             extrinsics[index] = sim.camera_extrinsics()
 
-    try:
-        capture()
-        planner_keypoints = expert.run(capture)
-    except BaseException:
-        # The caller retries with a reset, which edits the model the pending frames are drawn
-        # from: let them finish first (their arrays are dropped).
-        for collect in snapshots.values():
-            try:
-                collect()
-            except Exception:  # noqa: BLE001 - the expert's error is the one to report
-                pass
-        raise
+    capture()
+    planner_keypoints = expert.run(capture)
     stacked = {k: np.stack([f[k] for f in frames]) for k in frames[0]}
     keypoints = discover_keypoints(stacked["joint_velocities"], stacked["gripper_open"])
 

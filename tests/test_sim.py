@@ -268,35 +268,15 @@ def test_frames_drawn_in_the_background_are_the_frames_drawn_in_place():
         assert eps[None].images[key].tobytes() == want.tobytes(), key
 
 
-def test_a_failed_demo_waits_for_its_pending_frames():
-    """The caller retries a failed demo with a reset, which edits the model: no frame of the
-    failed attempt may still be drawing from it."""
-    from robotr1_data.expert import DemoError
-
-    with MujocoSim(get_task("pick_up_cup"), cameras=["front"], image_size=(32, 32)) as sim:
-        collected, started = [], []
-        submit = sim.render_async
-
-        def tracked():
-            result = submit()
-            started.append(result)
-
-            def collect():
-                collected.append(result)
-                return result()
-            return collect
-
-        sim.render_async = tracked
-        expert = Expert(sim)
-
-        def fails(capture):
-            for _ in range(4):
-                sim.step()
-                capture()
-            raise DemoError("planned failure")
-
-        expert.run = fails
-        with pytest.raises(DemoError, match="planned"):
-            record_demo(sim, expert, variation=0, seed=1)
-        assert len(started) == 5 and collected == started
-        assert sim.rig._spare.qsize() == sim.rig.IN_FLIGHT
+def test_a_model_edit_waits_for_the_frames_still_drawing():
+    """Frames drawn in the background read the model too: a colour change (as a failed demo's
+    retry makes at its reset) must not reach frames submitted before it."""
+    with MujocoSim(get_task("push_button"), cameras=["front"], image_size=(128, 128)) as sim:
+        sim.reset(0, np.random.default_rng(0))
+        assert sim.rig._mode == "pool"
+        before = sim.render()["front_rgb"]
+        pending = [sim.render_async() for _ in range(sim.rig.IN_FLIGHT)]
+        sim.set_color("push_button_target_cap", (0.0, 0.0, 1.0))  # in view
+        assert sim.render()["front_rgb"].tobytes() != before.tobytes()
+        for collect in pending:
+            assert collect()["front_rgb"].tobytes() == before.tobytes()

@@ -251,6 +251,14 @@ class CameraRig:
             worker.submit(state, cams, job._deliver)
         return job
 
+    def wait(self) -> None:
+        """Return when no ``submit``ted frame is still being drawn (before the model changes:
+        the frames read it as well as their copy of the state)."""
+        if self._pool:
+            held = [self._spare.get() for _ in range(self.IN_FLIGHT)]  # every copy back = idle
+            for state in held:
+                self._spare.put(state)
+
     def _deal(self):
         """The cameras over the contexts (the calling thread's first): round-robin, and the
         calling thread, which also merges the arrays, never holds the most. For the five RLBench

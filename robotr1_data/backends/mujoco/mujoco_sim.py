@@ -84,6 +84,7 @@ class MujocoSim(Closing):
             raise UsageError(f"task {self.task.name} has {count} variation(s); variation "
                              f"{variation} is out of range 0..{count - 1}")
         mj, m, d = self.mj, self.model, self.data
+        self._before_model_edit()
         mj.mj_resetData(m, d)
         for key, value in self._defaults.items():
             getattr(m, key)[:] = value
@@ -129,8 +130,15 @@ class MujocoSim(Closing):
         self.data.ctrl[self._finger_act] = self.finger_target
 
     # --- scene edits used by tasks (recorded so the scene can be rebuilt for re-rendering) ---
+    def _before_model_edit(self) -> None:
+        """Frames from ``render_async`` still being drawn read the model (colours, fixed body
+        poses) as well as their copy of the state: let them finish before it changes."""
+        if self.rig is not None:
+            self.rig.wait()
+
     def set_body_pose(self, body: str, pos: Sequence[float], quat: Optional[Sequence[float]] = None):
         m, d = self.model, self.data
+        self._before_model_edit()
         b = m.body(body)
         if b.jntnum[0] > 0 and m.jnt_type[b.jntadr[0]] == self.mj.mjtJoint.mjJNT_FREE:
             adr = m.jnt_qposadr[b.jntadr[0]]
@@ -147,6 +155,7 @@ class MujocoSim(Closing):
     def set_color(self, body: str, rgba: Sequence[float], geoms: Optional[Sequence[str]] = None):
         """Colour a body's geoms (or only the named ones), as RLBench tasks set_color()."""
         m = self.model
+        self._before_model_edit()
         bid = m.body(body).id
         ids = [m.geom(g).id for g in geoms] if geoms else [
             g for g in range(m.ngeom) if m.geom_bodyid[g] == bid]
@@ -158,6 +167,7 @@ class MujocoSim(Closing):
     def apply_overrides(self, overrides: Dict[str, Dict[str, list]]) -> None:
         """Re-apply the scene edits recorded for an episode (for re-rendering stored states)."""
         m = self.model
+        self._before_model_edit()
         for key, values in overrides.items():
             for name, value in values.items():
                 if key == "geom_rgba":
