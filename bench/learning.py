@@ -96,6 +96,8 @@ def parse_args(argv=None):
     g.add_argument("--kl-coef", type=float, default=0.0)
     g.add_argument("--temperature", type=float, default=2.0,
                    help="rollout sampling temperature (1.0 leaves most groups of a confident model unanimous)")
+    g.add_argument("--top-k", type=int, default=0,
+                   help="sample rollouts from the k likeliest tokens only (0: all)")
     e = p.add_argument_group("evaluation and budget")
     e.add_argument("--eval-samples", type=int, default=-1, help="held-out questions per stage (-1: all)")
     e.add_argument("--max-new-tokens", type=int, default=None,
@@ -402,6 +404,7 @@ def main(argv=None) -> int:
     grpo_cmd = ["grpo", "--qa", train_qa, "--model", sft_model,
                 "--set", f"learning_rate={args.grpo_lr}", "--set", "epochs=100",
                 "--set", f"num_generations={args.num_generations}", "--set", f"temperature={args.temperature}",
+                "--set", f"top_k={args.top_k}",
                 "--set", f"max_response_length={max_new}", "--set", f"rollout_batch_size={args.grpo_prompts}",
                 "--set", f"global_batch_size={args.grpo_prompts}", "--set", "micro_batch_size=32",
                 "--set", f"kl_coef={args.kl_coef}", "--set", f"seed={args.train_seed}"]

@@ -59,6 +59,7 @@ SETTINGS["all_cams_one_thread"] = dict(SETTINGS["all_cams"], render_threads=1, r
 # Drawn in background threads while the recorder goes on (CameraRig.submit), with two contexts
 # of their own or one: measured against the default (two contexts, drawn while it waits).
 SETTINGS["all_cams_pipeline"] = dict(SETTINGS["all_cams"], render_pipeline=True)
+SETTINGS["all_cams_split"] = dict(SETTINGS["all_cams"], render_pipeline="split")
 SETTINGS["all_cams_one_thread_pipeline"] = dict(SETTINGS["all_cams"], render_threads=1, render_pipeline=True)
 # Each frame drawn while the recorder waits, as before the eighth session.
 SETTINGS["robot_r1_no_pipeline"] = dict(SETTINGS["robot_r1"], render_pipeline=False)

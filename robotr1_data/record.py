@@ -49,15 +49,27 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
     # A simulator that can draw in the background (MujocoSim.render_async) does, while the
     # expert and physics go on to the next control step; its frames are collected at the end.
     start_render = getattr(sim, "render_async", None) or _rendered_now(sim)
+    # One that can draw into given arrays (image_specs) writes each frame straight into the
+    # demo's stacked arrays, which are then not copied again at the end.
+    specs = getattr(sim, "image_specs", None)
+    store = FrameStore(specs()) if rendering and specs and hasattr(sim, "render_async") else None
+    slots: Dict[int, int] = {}  # frame -> its slot in ``store``
 
     every = max(1, int(image_every))
+
+    def render(index: int):
+        if store is None:
+            snapshots[index] = start_render()
+        else:
+            slots[index], out = store.slot()
+            snapshots[index] = start_render(out)
+        extrinsics[index] = sim.camera_extrinsics()
 
     def capture():
         index = len(frames)
         frames.append(sim.observe())
         if rendering and index % every == 0:
-            snapshots[index] = start_render()
-            extrinsics[index] = sim.camera_extrinsics()
+            render(index)
 
     capture()
     planner_keypoints = expert.run(capture)
@@ -75,11 +87,13 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
         for i in image_frames:
             if int(i) not in snapshots:
                 sim.set_state(stacked["sim_state"][i])
-                snapshots[int(i)] = start_render()
-                extrinsics[int(i)] = sim.camera_extrinsics()
-        arrays = {i: collect() for i, collect in snapshots.items()}
-        for key in arrays[0]:
-            images[key] = np.stack([arrays[i][key] for i in image_frames])
+                render(int(i))
+        arrays = {i: collect() for i, collect in snapshots.items()}  # every frame drawn
+        if store is not None:
+            images = store.arrays([slots[int(i)] for i in image_frames])
+        else:
+            for key in arrays[0]:
+                images[key] = np.stack([arrays[i][key] for i in image_frames])
         params = sim.camera_parameters()
         for cam, p in params.items():
             intrinsics[cam] = p["intrinsics"]
@@ -99,6 +113,55 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
         mask_names=sim.mask_names() if rendering else [],
         extra={"backend": sim.name, "model_overrides": sim.overrides},
     )
+
+
+class FrameStore:
+    """A demo's frames, rendered straight into their place in its stacked image arrays.
+
+    Stacking a demo's frames at its end copied every image once more into fresh memory (five
+    128² cameras with depth and masks: ~1 MB a frame), a cost the recorder paid on top of its
+    renders (docs/benchmarks.md, Recording). Here each image key gets one array of ``capacity``
+    frames up front; untouched pages of it are never mapped, so a generous capacity costs
+    address space, not memory. A demo longer than that opens a second block (then, at the end,
+    one copy joins them); slots never move, so frames drawn in the background stay valid."""
+
+    MAX_BLOCK_BYTES = 1 << 30
+
+    def __init__(self, specs: Dict[str, tuple], capacity: Optional[int] = None):
+        self.specs = dict(specs)
+        frame_bytes = sum(int(np.prod(shape)) * np.dtype(dtype).itemsize for shape, dtype in self.specs.values())
+        if capacity is None:
+            capacity = min(4096, max(16, self.MAX_BLOCK_BYTES // max(1, frame_bytes)))
+        self.capacity = int(capacity)
+        self._blocks: List[Dict[str, np.ndarray]] = []
+        self._used = 0  # slots taken in the last block
+        self.count = 0
+
+    def slot(self):
+        """(slot index, {key: that slot's array}): where the next frame's arrays go."""
+        if not self._blocks or self._used == len(next(iter(self._blocks[-1].values()))):
+            size = self.capacity << len(self._blocks)
+            self._blocks.append({k: np.empty((size, *shape), dtype) for k, (shape, dtype) in self.specs.items()})
+            self._used = 0
+        block = self._blocks[-1]
+        index, self.count = self.count, self.count + 1
+        views = {k: a[self._used] for k, a in block.items()}
+        self._used += 1
+        return index, views
+
+    def arrays(self, order: Sequence[int]) -> Dict[str, np.ndarray]:
+        """The frames of the slots in ``order``, stacked per key (a view where no copy is needed)."""
+        order = list(order)
+        out = {}
+        for key in self.specs:
+            parts = [b[key] for b in self._blocks]
+            if len(parts) == 1:
+                joined = parts[0][:self.count]
+            else:
+                sizes = [len(p) for p in parts[:-1]] + [self._used]
+                joined = np.concatenate([p[:n] for p, n in zip(parts, sizes)])
+            out[key] = joined if order == list(range(self.count)) else joined[order]
+        return out
 
 
 def _rendered_now(sim) -> Callable[[], Callable[[], Dict[str, np.ndarray]]]:

@@ -77,6 +77,9 @@ class GRPOConfig(CommonConfig):
                                min=2)
     temperature: float = opt(1.0, "rollout sampling temperature (> 0)", min=0)
     top_p: float = opt(1.0, "nucleus sampling of rollouts, in (0, 1]", min=0, max=1)
+    top_k: int = opt(0, "sample rollouts from the k likeliest tokens only (0: all); with a high "
+                     "temperature it spreads the samples over the plausible answers without "
+                     "breaking the format tokens (docs/benchmarks.md, Learning)", min=0)
     max_response_length: int = opt(2048, "longest completion in tokens", min=1)
     rollout_batch_size: int = opt(512, "prompts per rollout (one generation phase)", min=1)
     global_batch_size: int = opt(128, "prompts per optimiser update (a rollout splits into "
@@ -118,6 +121,8 @@ class GRPOConfig(CommonConfig):
         _positive(self, "temperature", "GRPO samples its rollouts")
         if not (0.0 < self.top_p <= 1.0):
             raise UsageError(f"top_p must be in (0, 1], got {self.top_p}")
+        if int(self.top_k) < 0:
+            raise UsageError(f"top_k must be >= 0 (0: off), got {self.top_k}")
         if self.global_batch_size > self.rollout_batch_size:
             raise UsageError(f"global_batch_size {self.global_batch_size} > rollout_batch_size "
                              f"{self.rollout_batch_size}: an update cannot use more prompts than a rollout makes")

@@ -109,7 +109,7 @@ def grpo_args(cfg: GRPOConfig, out_dir: str, *, n_prompts: int, world_size: int 
         num_iterations=cfg.num_iterations,
         temperature=cfg.temperature,
         top_p=cfg.top_p,
-        top_k=0,
+        top_k=int(cfg.top_k),
         max_completion_length=cfg.max_response_length,
         beta=cfg.kl_coef,
         epsilon=cfg.clip_ratio,

@@ -133,7 +133,7 @@ def test_threads_render_the_same_arrays_in_the_same_order(states):
                     assert list(got) == list(want)
                     assert all(got[k].tobytes() == want[k].tobytes() for k in want), n
             # a failure in the calling thread leaves no helper's arrays behind for the next frame
-            def boom(data, cams):
+            def boom(data, cams, out=None):
                 while rigs[2]._helpers[0]._out.empty():  # the helper has drawn this frame's state
                     time.sleep(0.001)
                 raise RuntimeError("boom")
@@ -187,7 +187,7 @@ def test_submitted_frames_are_the_states_at_submit_time(states):
             assert len(workers) == (1 + 2) + 1 + 1  # helper + pool of two, pool of one, helper
             assert not rigs[2]._pool
             rig, worker = rigs[0], rigs[0]._pool[1]  # one context's part fails: its frame
-            worker.submit = lambda data, cams, sink: sink(False, RuntimeError("boom"))  # raises,
+            worker.submit = lambda data, cams, sink, out=None: sink(False, RuntimeError("boom"))  # raises,
             with pytest.raises(RuntimeError, match="boom"):
                 rig.submit(sim.data).result()
             del worker.submit
@@ -371,3 +371,25 @@ def test_close_of_a_half_made_rig_frees_what_was_made():
     rig._con, rig._gl = None, GL()
     rig.close()
     assert freed == ["gl"] and rig._gl is None
+
+
+def test_render_writes_into_the_arrays_it_is_given():
+    """render / submit with ``out``: the frame lands in the caller's arrays (record_demo's slots
+    of a demo's stacked arrays), equal to a fresh render, whichever way the cameras are drawn."""
+    with MujocoSim(get_task("pick_up_cup")) as sim:
+        sim.reset(0, np.random.default_rng(1))
+        for kw in (dict(threads=1, pipeline=False), dict(threads=2, pipeline=False), dict(pipeline=True)):
+            rig = CameraRig(sim.model, CAMERAS, (32, 48), **kw)
+            try:
+                specs = rig.image_specs()
+                want = rig.render(sim.data)
+                assert list(specs) == list(want)
+                assert all(specs[k] == (v.shape, v.dtype) for k, v in want.items())
+                for call in (rig.render, lambda d, out: rig.submit(d, out).result()):
+                    out = {k: np.full(shape, 7, dtype) for k, (shape, dtype) in specs.items()}
+                    got = call(sim.data, out)
+                    assert list(got) == list(want)
+                    for k in want:
+                        assert got[k] is out[k] and out[k].tobytes() == want[k].tobytes(), (kw, k)
+            finally:
+                rig.close()

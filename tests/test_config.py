@@ -284,7 +284,7 @@ _COMMON = dict(seed=3, epochs=2, learning_rate=2e-5, weight_decay=0.05, adam_bet
                gradient_checkpointing=True, progress_bar=False)
 TRAIN_SAMPLES = {
     train_cli.RunConfig: dict(qa="QA", model="M", out="RUN", resume=True),
-    GRPOConfig: dict(_COMMON, num_generations=2, temperature=0.7, top_p=0.9, max_response_length=16,
+    GRPOConfig: dict(_COMMON, num_generations=2, temperature=0.7, top_p=0.9, top_k=4, max_response_length=16,
                      rollout_batch_size=4, global_batch_size=2, num_iterations=2,
                      advantage_estimator="rloo", std_normalize=False, kl_coef=0.0,
                      kl_estimator="low_var_kl", clip_ratio=0.3, clip_ratio_high=0.28,

@@ -280,3 +280,55 @@ def test_a_model_edit_waits_for_the_frames_still_drawing():
         assert sim.render()["front_rgb"].tobytes() != before.tobytes()
         for collect in pending:
             assert collect()["front_rgb"].tobytes() == before.tobytes()
+
+
+@pytest.mark.parametrize("every", [1, 3])
+def test_frames_written_into_the_demos_arrays_are_the_frames_stacked_at_the_end(monkeypatch, every):
+    """record_demo renders each frame into its slot of the demo's stacked arrays (FrameStore);
+    small blocks (a demo longer than one block) and keypoint frames drawn out of order (every 3)
+    give the arrays that stacking the frames at the end gives."""
+    import robotr1_data.record as rec
+
+    def record():
+        with MujocoSim(get_task("push_button"), cameras=["front", "wrist", "overhead"],
+                       image_size=(32, 32)) as sim:
+            return record_demo(sim, Expert(sim), variation=0, seed=4, image_every=every)
+
+    eps = {"store": record()}
+    monkeypatch.setattr(rec.FrameStore, "MAX_BLOCK_BYTES", 1)  # 16 frames a block
+    eps["blocks"] = record()
+    monkeypatch.setattr(MujocoSim, "image_specs", None)  # no store: frames stacked at the end
+    eps["stacked"] = record()
+    want = eps["stacked"]
+    assert want.length > 32 or every > 1
+    for name in ("store", "blocks"):
+        got = eps[name]
+        np.testing.assert_array_equal(got.image_frames, want.image_frames)
+        assert list(got.images) == list(want.images)
+        for key, arr in want.images.items():
+            assert got.images[key].dtype == arr.dtype and got.images[key].shape == arr.shape, key
+            assert got.images[key].tobytes() == arr.tobytes(), (name, key)
+
+
+def test_frame_store_slots_stay_put_across_blocks_and_come_back_in_any_order():
+    from robotr1_data.record import FrameStore
+
+    store = FrameStore({"a_rgb": ((2, 2, 3), np.uint8), "a_depth": ((2, 2), np.float32)}, capacity=2)
+    views = []
+    for i in range(7):  # blocks of 2, 4, 8
+        index, out = store.slot()
+        assert index == i
+        out["a_rgb"][...] = i
+        out["a_depth"][...] = i + 0.5
+        views.append(out)
+    assert all(int(v["a_rgb"][0, 0, 0]) == i for i, v in enumerate(views))  # earlier slots kept
+    order = [6, 0, 3, 1, 5, 2, 4]
+    got = store.arrays(order)
+    assert list(got) == ["a_rgb", "a_depth"]
+    np.testing.assert_array_equal(got["a_rgb"][:, 0, 0, 0], order)
+    np.testing.assert_array_equal(got["a_depth"][:, 1, 1], np.array(order) + 0.5)
+    one = FrameStore({"a_rgb": ((1, 1, 3), np.uint8)}, capacity=8)
+    for i in range(3):
+        one.slot()[1]["a_rgb"][...] = i
+    same = one.arrays([0, 1, 2])["a_rgb"]
+    assert same.shape == (3, 1, 1, 3) and np.shares_memory(same, one._blocks[0]["a_rgb"])  # no copy

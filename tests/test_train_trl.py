@@ -121,6 +121,7 @@ def test_every_paper_setting_reaches_the_trl_config(tmp_path):
         "num_generations": ("num_generations", 5),
         "temperature": ("temperature", 1.0),
         "top_p": ("top_p", 1.0),
+        "top_k": ("top_k", 0),
         "learning_rate": ("learning_rate", 1e-6),
         "weight_decay": ("weight_decay", 1e-2),
         "max_grad_norm": ("max_grad_norm", 1.0),
@@ -143,7 +144,10 @@ def test_every_paper_setting_reaches_the_trl_config(tmp_path):
     # TRL derives steps_per_generation with the world size it sees (1 here, 4 under the launcher)
     assert args.steps_per_generation * args.per_device_train_batch_size * args.world_size == 512 * G
     assert args.reward_weights == [1.0, 1.0]
-    assert args.top_k == 0 and args.bf16 is False  # CPU here; on CUDA bf16 mixed precision
+    assert args.bf16 is False  # CPU here; on CUDA bf16 mixed precision
+    k4 = grpo_args(build_config(GRPOConfig, CONFIG, "grpo", {"top_k": 4}), str(tmp_path),
+                   n_prompts=10_000, world_size=world, log=lambda m: None)
+    assert k4.top_k == 4 and k4.temperature == 1.0  # reaches TRL's sampler, not just our config
     # keys with no TRL field of their own are checked where they act
     rest = set(g) - set(expect) - {"kl_estimator", "max_prompt_length", "global_batch_size",
                                    "advantage_estimator", "format_weight", "accuracy_weight", "lora"}

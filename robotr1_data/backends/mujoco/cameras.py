@@ -79,6 +79,8 @@ class CameraRig:
         self.cameras = list(cameras)
         self.height, self.width = height, width
         self.modes = {"rgb": rgb, "depth": depth, "mask": mask}
+        self._specs = self.image_specs()
+        self._scratch = None  # GL read buffers, made on the first frame
         check_rendering()
         if quality:
             model.vis.quality.offsamples = 4  # multisampling: read when the GL buffers are made
@@ -157,9 +159,13 @@ class CameraRig:
         # split over two contexts the cores are already busy: a pool of two, and the helper
         # alone drawing in the background, measured no faster.
         pooled = spare_core and self.threads == 1 if pipeline is None else pipeline
-        self._mode = "pool" if pooled and self.cameras else "sync"
+        if pooled == "split":  # the helpers draw a copy in the background, this thread its cameras now
+            self._mode = "split" if self.threads > 1 else "sync"
+        else:
+            self._mode = "pool" if pooled and self.cameras else "sync"
         self._pool = []  # submit's contexts, made on its first call
         self._spare: "queue.Queue[mujoco.MjData]" = queue.Queue()  # state copies for submit
+        self._made_spares = False
         try:
             for k in range(1, self.threads):  # every context can draw every camera
                 self._helpers.append(_RigThread(model, self.cameras, image_size, kw, k))
@@ -203,17 +209,29 @@ class CameraRig:
         extent = self.model.stat.extent
         return float(self.model.vis.map.znear * extent), float(self.model.vis.map.zfar * extent)
 
+    def image_specs(self) -> Dict[str, Tuple[Tuple[int, ...], np.dtype]]:
+        """Each array ``render`` returns: key -> (shape, dtype), in ``render``'s key order; what
+        an ``out=`` dict must hold."""
+        h, w = self.height, self.width
+        kinds = {"mask": ((h, w), np.dtype(np.int32)), "rgb": ((h, w, 3), np.dtype(np.uint8)),
+                 "depth": ((h, w), np.dtype(np.float32))}
+        specs = {f"{cam}_{m}": kinds[m] for cam in self.cameras for m in ("mask", "rgb", "depth")
+                 if self.modes[m]}
+        return _in_key_order(self.cameras, specs)
+
     # --- the render path ------------------------------------------------------------------------
-    def render(self, data: mujoco.MjData) -> Dict[str, np.ndarray]:
+    def render(self, data: mujoco.MjData, out: Optional[Dict[str, np.ndarray]] = None) -> Dict[str, np.ndarray]:
+        """The cameras' arrays (``image_specs``). ``out``: arrays to write them into (e.g. one
+        frame's slots of a demo's stacked arrays, so no copy is made at the end; record_demo)."""
         if self._con is None:
             raise RuntimeError("render after close")
         if not self._helpers:
-            return self._render(data, self.cameras)
+            return self._render(data, self.cameras, out)
         own, *theirs = self._bins
         for h, cams in zip(self._helpers, theirs):  # they read ``data`` while this thread draws
-            h.submit(data, cams)
+            h.submit(data, cams, out=out)
         try:
-            merged = self._render(data, own)
+            merged = self._render(data, own, out)
         except BaseException:
             for h in self._helpers:  # no frame's arrays may be left behind for the next call
                 h.drain()
@@ -222,9 +240,10 @@ class CameraRig:
             merged.update(h.result())
         return _in_key_order(self.cameras, merged)
 
-    def submit(self, data: mujoco.MjData) -> "RenderJob":
+    def submit(self, data: mujoco.MjData, out: Optional[Dict[str, np.ndarray]] = None) -> "RenderJob":
         """Start rendering ``data``'s present state and return at once (pipelined) or when done;
-        ``.result()`` gives the arrays ``render`` would, in the same order. The state is copied
+        ``.result()`` gives the arrays ``render`` would, in the same order (written into ``out``
+        when given: it must not be read or reused before ``.result()``). The state is copied
         first (``mj_copyData``, ~12 us), so the caller may step the simulation on while the
         frame is drawn: recording overlaps a control step's physics and expert with the
         previous frame's renders (bench/record.py). At most ``IN_FLIGHT`` frames are pending;
@@ -234,9 +253,27 @@ class CameraRig:
         if self._mode == "sync":
             job = RenderJob(self.cameras, 1, None)
             try:
-                job._deliver(True, self.render(data))
+                job._deliver(True, self.render(data, out))
             except BaseException as exc:  # noqa: BLE001 - re-raised by result(), as pipelined
                 job._deliver(False, exc)
+            return job
+        if self._mode == "split":
+            if not self._made_spares:
+                for _ in range(self.IN_FLIGHT):
+                    self._spare.put(mujoco.MjData(self.model))
+                self._made_spares = True
+            state = self._spare.get()
+            mujoco.mj_copyData(state, self.model, data)
+            job = RenderJob(self.cameras, len(self._bins), lambda: self._spare.put(state))
+            own, *theirs = self._bins
+            for h, cams in zip(self._helpers, theirs):
+                h.submit(state, cams, job._deliver, out)
+            try:
+                arrays = self._render(data, own, out)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by result()
+                job._deliver(False, exc)
+            else:
+                job._deliver(True, arrays)
             return job
         if not self._pool:
             for k in range(self.threads):
@@ -248,13 +285,13 @@ class CameraRig:
         mujoco.mj_copyData(state, self.model, data)
         job = RenderJob(self.cameras, len(self._bins), lambda: self._spare.put(state))
         for worker, cams in zip(self._pool, self._bins):
-            worker.submit(state, cams, job._deliver)
+            worker.submit(state, cams, job._deliver, out)
         return job
 
     def wait(self) -> None:
         """Return when no ``submit``ted frame is still being drawn (before the model changes:
         the frames read it as well as their copy of the state)."""
-        if self._pool:
+        if self._pool or self._made_spares:
             held = [self._spare.get() for _ in range(self.IN_FLIGHT)]  # every copy back = idle
             for state in held:
                 self._spare.put(state)
@@ -273,21 +310,29 @@ class CameraRig:
             bins[0] = bins[0][:-1]
         return [[c for c in self.cameras if c in b] for b in bins]
 
-    def _render(self, data: mujoco.MjData, cameras) -> Dict[str, np.ndarray]:
+    def _render(self, data: mujoco.MjData, cameras, dest=None) -> Dict[str, np.ndarray]:
         self._gl.make_current()
         out: Dict[str, np.ndarray] = {}
         m, scn, con, rect = self.model, self.scene, self._con, self._rect
         h, w = self.height, self.width
         want_rgb, want_depth, want_mask = self.modes["rgb"], self.modes["depth"], self.modes["mask"]
+        if self._scratch is None:  # GL read buffers, reused every frame (this rig's thread only)
+            self._scratch = dict(seg=np.empty((h, w, 3), np.uint8), rgb=np.empty((h, w, 3), np.uint8),
+                                 z=np.empty((h, w), np.float32), z64=np.empty((h, w), np.float64))
+        specs = self._specs
+
+        def target(key):
+            return dest[key] if dest is not None else np.empty(*specs[key])
+
         for cam in cameras:
             mujoco.mjv_updateScene(m, data, self._option, None, self._mjv_cams[cam],
                                    mujoco.mjtCatBit.mjCAT_ALL.value, scn)
             geoms = [scn.geoms[i] for i in range(scn.ngeom)]
             if cam in self._half_angles:
                 self._skip_outside(geoms, data, cam)
-            zbuf = np.empty((h, w), np.float32) if want_depth else None
+            zbuf = self._scratch["z"] if want_depth else None
             if self._seg_pass:
-                seg = np.empty((h, w, 3), np.uint8) if want_mask else None
+                seg = self._scratch["seg"] if want_mask else None
                 saved = [scn.flags[f] for f in _SEG_FLAGS]
                 for f in _SEG_FLAGS:
                     scn.flags[f] = 1
@@ -299,17 +344,23 @@ class CameraRig:
                         scn.flags[f] = v
                 if want_mask:
                     ids = self._segment_ids(seg, len(geoms))
-                    out[f"{cam}_mask"] = self._body_lut(geoms)[ids]
+                    key = f"{cam}_mask"
+                    out[key] = target(key)
+                    np.take(self._body_lut(geoms), ids, out=out[key], mode="clip")  # ids < len(lut)
                     if self._color_pass and self._skip_unseen:
                         self._skip_hidden(geoms, ids)
             if self._color_pass:
-                rgb = np.empty((h, w, 3), np.uint8) if want_rgb else None
+                rgb = self._scratch["rgb"] if want_rgb else None
                 mujoco.mjr_render(rect, scn, con)
                 mujoco.mjr_readPixels(rgb, None if self._depth_in_seg else zbuf, rect, con)
                 if want_rgb:
-                    out[f"{cam}_rgb"] = rgb[::-1].copy()  # GL rows run bottom-up
+                    key = f"{cam}_rgb"
+                    out[key] = target(key)
+                    np.copyto(out[key], rgb[::-1])  # GL rows run bottom-up
             if want_depth:
-                out[f"{cam}_depth"] = self._metres(zbuf)
+                key = f"{cam}_depth"
+                out[key] = target(key)
+                self._metres(zbuf, out[key])
         return out
 
     def _skip_outside(self, geoms, data: mujoco.MjData, cam: str) -> None:
@@ -366,9 +417,16 @@ class CameraRig:
             ids |= flipped[..., 2].astype(np.intp) << 16
         return ids
 
-    def _metres(self, zbuf: np.ndarray) -> np.ndarray:
-        # float64 arithmetic with float32 coefficients, then float32: mujoco.Renderer's steps.
-        return (self._depth_d / (zbuf[::-1].astype(np.float64) + self._depth_c)).astype(np.float32)
+    def _metres(self, zbuf: np.ndarray, dest: Optional[np.ndarray] = None) -> np.ndarray:
+        # float64 arithmetic with float32 coefficients, then float32: mujoco.Renderer's steps
+        # (d / (z.astype(float64) + c)).astype(float32), through this rig's scratch buffer.
+        z64 = self._scratch["z64"] if self._scratch is not None else np.empty(zbuf.shape, np.float64)
+        np.add(zbuf[::-1], self._depth_c, out=z64, dtype=np.float64)
+        np.divide(self._depth_d, z64, out=z64)
+        if dest is None:
+            return z64.astype(np.float32)
+        np.copyto(dest, z64, casting="same_kind")
+        return dest
 
     def close(self):
         for h in [*getattr(self, "_helpers", []), *getattr(self, "_pool", [])]:
@@ -458,9 +516,9 @@ class _RigThread:
                 job = self._in.get()
                 if job is None:
                     return
-                data, cams, sink = job
+                data, cams, sink, out = job
                 try:
-                    arrays = rig._render(data, cams)
+                    arrays = rig._render(data, cams, out)
                 except BaseException as exc:  # noqa: BLE001 - re-raised by result()
                     sink(False, exc)
                 else:
@@ -468,10 +526,10 @@ class _RigThread:
         finally:
             rig.close()
 
-    def submit(self, data, cameras, sink=None) -> None:
-        """Draw ``cameras`` from ``data``; the outcome goes to ``sink(ok, arrays or error)``
-        (called in this rig's thread), or by default to ``result()``."""
-        self._in.put((data, cameras, sink or (lambda ok, value: self._out.put((ok, value)))))
+    def submit(self, data, cameras, sink=None, out=None) -> None:
+        """Draw ``cameras`` from ``data`` (into ``out``'s arrays when given); the outcome goes to
+        ``sink(ok, arrays or error)`` (called in this rig's thread), or by default to ``result()``."""
+        self._in.put((data, cameras, sink or (lambda ok, value: self._out.put((ok, value))), out))
 
     def drain(self) -> None:
         """Wait for the frame submitted last and drop it, error or arrays."""

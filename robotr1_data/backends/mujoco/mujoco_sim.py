@@ -294,15 +294,20 @@ class MujocoSim(Closing):
             "task_low_dim_state": np.asarray(self.task.get_low_dim_state(), dtype=np.float64),
         }
 
-    def render(self) -> Dict[str, np.ndarray]:
-        return self.rig.render(self.data) if self.rig is not None else {}
+    def render(self, out: Optional[Dict[str, np.ndarray]] = None) -> Dict[str, np.ndarray]:
+        """The cameras' arrays; written into ``out`` (``image_specs``' keys) when given."""
+        return self.rig.render(self.data, out) if self.rig is not None else {}
 
-    def render_async(self) -> Callable[[], Dict[str, np.ndarray]]:
+    def render_async(self, out: Optional[Dict[str, np.ndarray]] = None) -> Callable[[], Dict[str, np.ndarray]]:
         """Start rendering the present state; the returned call gives ``render()``'s arrays.
         The state is copied, so stepping on does not change the frame (``CameraRig.submit``)."""
         if self.rig is None:
             return dict
-        return self.rig.submit(self.data).result
+        return self.rig.submit(self.data, out).result
+
+    def image_specs(self) -> Dict[str, Tuple[Tuple[int, ...], np.dtype]]:
+        """key -> (shape, dtype) of each array ``render`` returns, in its order."""
+        return self.rig.image_specs() if self.rig is not None else {}
 
     def camera_parameters(self) -> Dict[str, Dict[str, np.ndarray]]:
         if self.rig is None:
