@@ -56,12 +56,16 @@ SETTINGS = {
 SETTINGS["all_cams_three_pass"] = dict(SETTINGS["all_cams"], render_threads=1, render_pipeline=False)
 # The render path before its cameras were split over two GL contexts in two threads.
 SETTINGS["all_cams_one_thread"] = dict(SETTINGS["all_cams"], render_threads=1, render_pipeline=False)
-# Drawn in background threads while the recorder goes on (CameraRig.submit), with two contexts
-# of their own or one: measured against the default (two contexts, drawn while it waits).
-SETTINGS["all_cams_pipeline"] = dict(SETTINGS["all_cams"], render_pipeline=True)
-SETTINGS["all_cams_split"] = dict(SETTINGS["all_cams"], render_pipeline="split")
-SETTINGS["all_cams_one_thread_pipeline"] = dict(SETTINGS["all_cams"], render_threads=1, render_pipeline=True)
-# Each frame drawn while the recorder waits, as before the eighth session.
+# The cameras split over two contexts while the recorder waits: the default of the seventh and
+# eighth sessions (since the ninth, whole frames go to two background contexts).
+SETTINGS["all_cams_sync"] = dict(SETTINGS["all_cams"], render_pipeline=False)
+SETTINGS["all_cams_pool_of_one"] = dict(SETTINGS["all_cams"], render_threads=1, render_pipeline=True)
+SETTINGS["all_cams_pool_of_four"] = dict(SETTINGS["all_cams"], render_threads=4, render_pipeline=True)
+# Frames stacked at the demo's end, as before the ninth session (no FrameStore).
+SETTINGS["all_cams_stacked"] = dict(SETTINGS["all_cams"], frame_store=False)
+SETTINGS["robot_r1_stacked"] = dict(SETTINGS["robot_r1"], frame_store=False)
+# One background context for the front camera (the eighth session's default) / drawn in place.
+SETTINGS["robot_r1_pool_of_one"] = dict(SETTINGS["robot_r1"], render_threads=1)
 SETTINGS["robot_r1_no_pipeline"] = dict(SETTINGS["robot_r1"], render_pipeline=False)
 # Opt-in, changes pixels: MuJoCo's built-in shapes drawn with (12, 6) slices and stacks instead of
 # (28, 16) (generate/render --tessellation; bench/render.py measures the pixel difference).
@@ -85,7 +89,10 @@ def _timed(fn, acc):
 
 def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> dict:
     opts = dict(SETTINGS[setting])
+    frame_store = opts.pop("frame_store", True)
     with MujocoSim(get_task(task), **opts) as sim:  # tessellation: what --tessellation passes
+        if not frame_store:
+            sim.image_specs = None  # record_demo then stacks the frames at the end
         ref = None
         if setting in THREE_PASS:
             rig = sim.rig

@@ -124,6 +124,10 @@ def test_threads_render_the_same_arrays_in_the_same_order(states):
             assert rigs[2]._deal() == [["front", "right_shoulder"], ["left_shoulder", "overhead", "wrist"]]
             assert rigs[3]._deal() == [["front"], ["left_shoulder", "wrist"], ["right_shoulder", "overhead"]]
             workers = [t for t in threading.enumerate() if t.name.startswith("camera-rig-")]
+            assert not workers  # render's helpers are made on its first call
+            for r in (rigs[2], rigs[3], default, one_cam):
+                r.render(sim.data)
+            workers = [t for t in threading.enumerate() if t.name.startswith("camera-rig-")]
             assert len(workers) == 1 + 2 + 1  # threads=2, threads=3, the default
             for state in states:
                 sim.set_state(state)
@@ -155,43 +159,55 @@ def test_threads_render_the_same_arrays_in_the_same_order(states):
 
 
 def test_submitted_frames_are_the_states_at_submit_time(states):
-    """``submit`` copies the state and draws in the background: stepping on before collecting
-    changes no frame; every frame equals ``render``'s arrays for its state, in key order; more
-    frames than IN_FLIGHT wait rather than share a copy; a failure reaches only its frame."""
+    """``submit`` copies the state and draws whole frames in background contexts (the first free
+    one takes the next frame): stepping on before collecting changes no frame; every frame
+    equals ``render``'s arrays for its state, in key order; more frames than ``in_flight`` wait
+    rather than share a copy; a failure reaches only its frame."""
     import threading
 
     with MujocoSim(get_task("pick_up_cup")) as sim:
         ref = CameraRig(sim.model, CAMERAS, (64, 64), threads=1, pipeline=False)
-        rigs = [CameraRig(sim.model, CAMERAS, (64, 64), pipeline=True),
+        rigs = [CameraRig(sim.model, CAMERAS, (64, 64)),
                 CameraRig(sim.model, ["front"], (64, 64)),
-                CameraRig(sim.model, CAMERAS, (64, 64))]
+                CameraRig(sim.model, CAMERAS, (64, 64), threads=1, pipeline=True),
+                CameraRig(sim.model, CAMERAS, (64, 64), pipeline=False)]
         try:
-            # the defaults on this machine's CPU rasteriser: one context in the background;
-            # cameras split over two contexts: drawn before submit returns
-            assert [r._mode for r in rigs] == ["pool", "pool", "sync"] and rigs[2].threads == 2
+            # the defaults on this machine's CPU rasteriser: two background contexts, whatever
+            # the cameras; pipeline=False: drawn before submit returns
+            assert [r._mode for r in rigs] == ["pool", "pool", "pool", "sync"]
+            assert [r.pool_size for r in rigs[:3]] == [2, 2, 1] and rigs[1].threads == 1
             for rig in rigs:
                 want, jobs = [], []
-                for state in states * 2:  # more frames than IN_FLIGHT
+                for state in states * 2:  # more frames than in_flight
                     sim.set_state(state)
                     jobs.append(rig.submit(sim.data))
                     want.append({k: v for k, v in ref.render(sim.data).items()
                                  if k.startswith(tuple(rig.cameras))})
                     sim.set_state(states[0])  # the caller moves on at once
-                assert len(jobs) > rig.IN_FLIGHT
+                assert len(jobs) > rig.in_flight
                 for job, w in zip(jobs, want):
                     got = job.result()
                     assert list(got) == list(w)
                     assert all(got[k].tobytes() == w[k].tobytes() for k in w)
-                assert rig._spare.qsize() == (rig.IN_FLIGHT if rig._pool else 0)  # every copy came back
+                assert rig._spare.qsize() == (rig.in_flight if rig._pool else 0)  # every copy came back
             workers = [t for t in threading.enumerate() if t.name.startswith("camera-rig-")]
-            assert len(workers) == (1 + 2) + 1 + 1  # helper + pool of two, pool of one, helper
-            assert not rigs[2]._pool
-            rig, worker = rigs[0], rigs[0]._pool[1]  # one context's part fails: its frame
-            worker.submit = lambda data, cams, sink, out=None: sink(False, RuntimeError("boom"))  # raises,
-            with pytest.raises(RuntimeError, match="boom"):
-                rig.submit(sim.data).result()
-            del worker.submit
-            assert rig._spare.qsize() == rig.IN_FLIGHT  # its copy came back, the next is whole
+            assert len(workers) == 2 + 2 + 1 + 1  # pools of two, two, one; the sync rig's helper
+            assert not rigs[3]._pool
+            both = {w.name for w in workers if w.name.startswith("camera-rig-10")}
+            assert both == {"camera-rig-100", "camera-rig-101"}
+            rig = rigs[0]
+
+            def boom(self, data, cams, out=None):
+                raise RuntimeError("boom")
+
+            saved = CameraRig._render
+            CameraRig._render = boom  # the context that takes the next frame fails it
+            try:
+                with pytest.raises(RuntimeError, match="boom"):
+                    rig.submit(sim.data).result()
+            finally:
+                CameraRig._render = saved
+            assert rig._spare.qsize() == rig.in_flight  # its copy came back, the next is whole
             sim.set_state(states[1])
             got, want = rig.submit(sim.data).result(), ref.render(sim.data)
             assert all(got[k].tobytes() == want[k].tobytes() for k in want)

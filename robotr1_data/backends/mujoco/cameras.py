@@ -1,6 +1,7 @@
 """Render the named RLBench cameras from a MuJoCo model: RGB, depth in metres, body-id masks.
 
-One GL context serves the cameras (two, each in its own thread, on a CPU rasteriser: ``threads``).
+One GL context serves the cameras (two, each in its own thread, on a CPU rasteriser: ``threads``;
+``submit`` draws whole frames in background contexts while the caller steps on: ``pipeline``).
 Per camera and frame: one segmentation pass gives the
 body-id mask (and depth where the ordinary pass cannot), then one ordinary pass gives RGB (and,
 in the default CPU settings, depth from the same z-buffer), drawing only the geoms that can show. Every array is bit-identical to what
@@ -57,16 +58,19 @@ class CameraRig:
         it saves most of a frame, off on a GPU, where the Python-side test costs more than the
         drawing it saves. Never with ``quality`` (shadows and reflections show unseen geoms).
 
-        ``threads``: GL contexts that render the cameras side by side, each in its own thread
-        (the cameras dealt round-robin); exact either way. None: two on a CPU rasteriser with EGL
-        or OSMesa when there are two cameras or more and two cores, else one. On llvmpipe most of
-        a small frame is vertex work in the thread that calls ``mjr_render``, which MuJoCo runs
-        without the GIL, so a second context puts the second core to work (bench/render.py).
+        ``threads``: GL contexts that draw side by side, each in its own thread: ``render``
+        deals them a frame's cameras round-robin (at most one context per camera), the pipeline
+        whole frames; exact either way. None: two on a CPU rasteriser with EGL or OSMesa and two
+        cores (for ``render``, with two cameras or more), else one. On llvmpipe most of a small
+        frame is vertex work in the thread that calls ``mjr_render``, which MuJoCo runs without
+        the GIL, so a second context puts the second core to work (bench/render.py).
 
-        ``pipeline``: whether ``submit`` draws in background threads (``threads`` contexts of
-        their own, made on its first call) while the caller goes on, e.g. with the next control
-        step; else ``submit`` returns when the frame is drawn. None: when one context draws
-        the cameras on a CPU rasteriser with EGL or OSMesa and two cores."""
+        ``pipeline``: whether ``submit`` draws in background threads while the caller goes on,
+        e.g. with the next control step: whole frames, each drawn by whichever of ``threads``
+        background contexts (made on its first call; a frame's cameras all in one) is free;
+        else ``submit`` returns when the frame is drawn. None: on a CPU rasteriser with EGL or
+        OSMesa and two cores. ``threads`` here may exceed the cameras (one camera, two frames
+        at once)."""
         height, width = image_size
         missing = [c for c in cameras if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) < 0]
         if missing:
@@ -145,7 +149,7 @@ class CameraRig:
         spare_core = (is_software_renderer(self.gl_renderer) and (os.cpu_count() or 1) >= 2
                       and os.environ.get("MUJOCO_GL") in ("egl", "osmesa"))
         if threads is None:
-            threads = 2 if spare_core and len(self.cameras) >= 2 else 1
+            threads = 2 if spare_core and (len(self.cameras) >= 2 or pipeline is not False) else 1
         if int(threads) < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         self.threads = min(int(threads), len(self.cameras)) if self.cameras else 1
@@ -153,24 +157,30 @@ class CameraRig:
         self._bins = self._deal()
         self._helpers = []
         self._kw = kw
-        # Whether submit draws in background threads with contexts of its own ("pool") or before
-        # it returns ("sync"). The pool pays where one context draws every camera (the Robot-R1
-        # front camera: 7.6 -> 6.6 ms per recorded step, bench/record.py); where the cameras are
-        # split over two contexts the cores are already busy: a pool of two, and the helper
-        # alone drawing in the background, measured no faster.
-        pooled = spare_core and self.threads == 1 if pipeline is None else pipeline
-        if pooled == "split":  # the helpers draw a copy in the background, this thread its cameras now
-            self._mode = "split" if self.threads > 1 else "sync"
-        else:
-            self._mode = "pool" if pooled and self.cameras else "sync"
+        # Whether submit draws in background threads with contexts of their own ("pool") or
+        # before it returns ("sync"). The pool deals whole frames, not a frame's cameras: no
+        # context waits for another at the end of each frame, and the recorder's expert and
+        # physics run meanwhile (five cameras at 128², bench/record.py: ~0.9x the step time of
+        # the cameras split over two contexts while the recorder waits).
+        pooled = spare_core if pipeline is None else bool(pipeline)
+        self._mode = "pool" if pooled and self.cameras else "sync"
+        self.pool_size = int(threads)
+        self.in_flight = self.pool_size + self.IN_FLIGHT - 1  # every context busy, IN_FLIGHT - 1 queued
         self._pool = []  # submit's contexts, made on its first call
+        self._inbox: queue.Queue = queue.Queue()  # their frames: the first free context takes one
         self._spare: "queue.Queue[mujoco.MjData]" = queue.Queue()  # state copies for submit
-        self._made_spares = False
+
+    def _start_helpers(self) -> None:
+        """``render``'s contexts beside the calling thread's, made on its first call (recording
+        in the pool never needs them)."""
         try:
             for k in range(1, self.threads):  # every context can draw every camera
-                self._helpers.append(_RigThread(model, self.cameras, image_size, kw, k))
+                self._helpers.append(_RigThread(self.model, self.cameras, (self.height, self.width),
+                                                self._kw, k))
         except BaseException:
-            self.close()
+            for h in self._helpers:
+                h.close()
+            self._helpers = []
             raise
 
     @staticmethod
@@ -225,6 +235,8 @@ class CameraRig:
         frame's slots of a demo's stacked arrays, so no copy is made at the end; record_demo)."""
         if self._con is None:
             raise RuntimeError("render after close")
+        if self.threads > 1 and not self._helpers:
+            self._start_helpers()
         if not self._helpers:
             return self._render(data, self.cameras, out)
         own, *theirs = self._bins
@@ -246,8 +258,9 @@ class CameraRig:
         when given: it must not be read or reused before ``.result()``). The state is copied
         first (``mj_copyData``, ~12 us), so the caller may step the simulation on while the
         frame is drawn: recording overlaps a control step's physics and expert with the
-        previous frame's renders (bench/record.py). At most ``IN_FLIGHT`` frames are pending;
-        the next ``submit`` waits for the oldest."""
+        previous frame's renders (bench/record.py). At most ``in_flight`` frames are pending
+        (every background context busy and ``IN_FLIGHT`` - 1 queued); the next ``submit``
+        waits for one to finish."""
         if self._con is None:
             raise RuntimeError("render after close")
         if self._mode == "sync":
@@ -257,42 +270,23 @@ class CameraRig:
             except BaseException as exc:  # noqa: BLE001 - re-raised by result(), as pipelined
                 job._deliver(False, exc)
             return job
-        if self._mode == "split":
-            if not self._made_spares:
-                for _ in range(self.IN_FLIGHT):
-                    self._spare.put(mujoco.MjData(self.model))
-                self._made_spares = True
-            state = self._spare.get()
-            mujoco.mj_copyData(state, self.model, data)
-            job = RenderJob(self.cameras, len(self._bins), lambda: self._spare.put(state))
-            own, *theirs = self._bins
-            for h, cams in zip(self._helpers, theirs):
-                h.submit(state, cams, job._deliver, out)
-            try:
-                arrays = self._render(data, own, out)
-            except BaseException as exc:  # noqa: BLE001 - re-raised by result()
-                job._deliver(False, exc)
-            else:
-                job._deliver(True, arrays)
-            return job
         if not self._pool:
-            for k in range(self.threads):
+            for k in range(self.pool_size):
                 self._pool.append(_RigThread(self.model, self.cameras, (self.height, self.width),
-                                             self._kw, 100 + k))
-            for _ in range(self.IN_FLIGHT):
+                                             self._kw, 100 + k, inbox=self._inbox))
+            for _ in range(self.in_flight):
                 self._spare.put(mujoco.MjData(self.model))
-        state = self._spare.get()  # waits while IN_FLIGHT frames are being drawn
+        state = self._spare.get()  # waits while ``in_flight`` frames are being drawn
         mujoco.mj_copyData(state, self.model, data)
-        job = RenderJob(self.cameras, len(self._bins), lambda: self._spare.put(state))
-        for worker, cams in zip(self._pool, self._bins):
-            worker.submit(state, cams, job._deliver, out)
+        job = RenderJob(self.cameras, 1, lambda: self._spare.put(state))
+        self._inbox.put((state, self.cameras, job._deliver, out))
         return job
 
     def wait(self) -> None:
         """Return when no ``submit``ted frame is still being drawn (before the model changes:
         the frames read it as well as their copy of the state)."""
-        if self._pool or self._made_spares:
-            held = [self._spare.get() for _ in range(self.IN_FLIGHT)]  # every copy back = idle
+        if self._pool:
+            held = [self._spare.get() for _ in range(self.in_flight)]  # every copy back = idle
             for state in held:
                 self._spare.put(state)
 
@@ -429,8 +423,11 @@ class CameraRig:
         return dest
 
     def close(self):
-        for h in [*getattr(self, "_helpers", []), *getattr(self, "_pool", [])]:
-            h.close()  # a pool thread draws the frames queued before it stops
+        threads = [*getattr(self, "_helpers", []), *getattr(self, "_pool", [])]
+        for h in threads:
+            h.stop()  # a pool thread draws the frames queued before it stops
+        for h in threads:
+            h.close()
         self._helpers, self._pool = [], []
         if self._con is not None:
             if self._gl is not None:
@@ -494,8 +491,9 @@ class _RigThread:
     current in one thread at a time, so it never leaves this one); each frame it draws the
     cameras it is handed."""
 
-    def __init__(self, model, cameras, image_size, kw, index: int):
-        self._in: queue.Queue = queue.Queue()
+    def __init__(self, model, cameras, image_size, kw, index: int, inbox: Optional[queue.Queue] = None):
+        self._in: queue.Queue = queue.Queue() if inbox is None else inbox  # shared: a pool's
+        self._stopping = False
         self._out: queue.Queue = queue.Queue()
         self._thread = threading.Thread(target=self._run, args=(model, cameras, image_size, kw),
                                         name=f"camera-rig-{index}", daemon=True)
@@ -542,9 +540,17 @@ class _RigThread:
             raise value
         return value
 
+    def stop(self) -> None:
+        """Ask the thread to stop after the frames queued so far (one stop per thread: in a
+        pool's shared inbox any thread may take any stop)."""
+        if self._thread.is_alive() and not self._stopping:
+            self._stopping = True
+            self._in.put(None)
+
     def close(self) -> None:
         if self._thread.is_alive():
-            self._in.put(None)
+            if not self._stopping:
+                self.stop()
             self._thread.join()
 
 
