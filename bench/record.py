@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -90,6 +91,17 @@ def _timed(fn, acc):
 def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> dict:
     opts = dict(SETTINGS[setting])
     frame_store = opts.pop("frame_store", True)
+    switch = opts.pop("switch_interval", None)
+    saved_switch = sys.getswitchinterval()
+    if switch:
+        sys.setswitchinterval(switch)
+    try:
+        return _bench_task(task, setting, episodes, image_every, opts, frame_store)
+    finally:
+        sys.setswitchinterval(saved_switch)
+
+
+def _bench_task(task, setting, episodes, image_every, opts, frame_store) -> dict:
     with MujocoSim(get_task(task), **opts) as sim:  # tessellation: what --tessellation passes
         if not frame_store:
             sim.image_specs = None  # record_demo then stacks the frames at the end
@@ -98,7 +110,13 @@ def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> 
             rig = sim.rig
             ref = reference_renderer(sim.model, opts["image_size"])
             modes = dict(rgb=opts["rgb"], depth=opts["depth"], mask=opts["mask"])
-            rig.render = lambda data: render_three_pass(ref, data, rig.cameras, rig._geom_body, **modes)
+            def three_pass(data, out=None):
+                arrays = render_three_pass(ref, data, rig.cameras, rig._geom_body, **modes)
+                for key, arr in (out or {}).items():  # the recorder's slots, as CameraRig fills them
+                    arr[...] = arrays[key]
+                return arrays if out is None else out
+
+            rig.render = three_pass
         expert = Expert(sim)
         count = sim.task.variation_count()
         # In-run bare cost: time spent inside the very control steps and renders that the

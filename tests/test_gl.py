@@ -120,3 +120,20 @@ def test_mujoco_imported_first_says_set_mujoco_gl_before_import():
     msg = out.stdout.strip()
     assert "MUJOCO_GL must be set before mujoco is first imported" in msg, msg
     assert "os.environ['MUJOCO_GL']" in msg and "libegl1" not in msg and "\n" not in msg
+
+
+def test_llvmpipe_rasterises_in_the_drawing_threads_on_two_cores_unless_told():
+    """LP_NUM_THREADS: 0 on two cores (each of the recorder's two contexts rasterises in its own
+    thread: faster there than Mesa's one-per-core default, bench/record.py); never above Mesa's
+    default; a user's value is kept. Set before mujoco's first context, where Mesa reads it."""
+    assert [gl.llvmpipe_threads(c) for c in (1, 2, 3, 4, 16)] == [0, 0, 0, 1, 7]
+    assert all(gl.llvmpipe_threads(c) <= c for c in range(1, 65))
+    code = "import os, robotr1_data.backends.mujoco; print(os.environ.get('LP_NUM_THREADS'))"
+    unset = ("PYOPENGL_PLATFORM", "ROBOTR1_GL_VERIFIED", "LP_NUM_THREADS")
+    for platform in ("egl", "osmesa"):
+        out = _fresh(code, {"MUJOCO_GL": platform}, unset=unset)
+        assert out.stdout.strip() == str(gl.llvmpipe_threads(os.cpu_count() or 1)), out.stderr
+    out = _fresh(code, {"MUJOCO_GL": "egl", "LP_NUM_THREADS": "3"}, unset=unset)
+    assert out.stdout.strip() == "3"
+    out = _fresh(code, {"MUJOCO_GL": "glfw"}, unset=unset)  # a display's GL: not ours to tune
+    assert out.stdout.strip() == "None"

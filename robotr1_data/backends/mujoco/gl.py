@@ -72,6 +72,20 @@ def _export(backend: str) -> None:
     os.environ["MUJOCO_GL"] = backend
     if backend == "osmesa":
         os.environ["PYOPENGL_PLATFORM"] = "osmesa"
+    if backend in ("egl", "osmesa"):
+        os.environ.setdefault("LP_NUM_THREADS", str(llvmpipe_threads(os.cpu_count() or 1)))
+
+
+def llvmpipe_threads(cores: int) -> int:
+    """Rasteriser threads for each llvmpipe context (Mesa reads ``LP_NUM_THREADS`` once, when the
+    first context is made; a user's own value is kept). Mesa's default is one per core for every
+    context; the recorder draws in two contexts, each in its own thread (cameras.py), so on two
+    cores that is six busy threads, and rasterising in the drawing thread itself (0) measured
+    faster: five cameras at 128² ~0.8x the step time, the Robot-R1 camera the same
+    (bench/record.py, docs/benchmarks.md). With more cores: what is left after the two drawing
+    threads, shared by the two contexts (a guess, never above Mesa's default; NVIDIA's EGL
+    ignores the variable)."""
+    return max(0, cores // 2 - 1)
 
 
 def select_gl() -> Optional[str]:
