@@ -52,7 +52,8 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
     # One that can draw into given arrays (image_specs) writes each frame straight into the
     # demo's stacked arrays, which are then not copied again at the end.
     specs = getattr(sim, "image_specs", None)
-    store = FrameStore(specs()) if rendering and specs and hasattr(sim, "render_async") else None
+    specs = specs() if rendering and specs is not None and hasattr(sim, "render_async") else {}
+    store = FrameStore(specs) if specs else None
     slots: Dict[int, int] = {}  # frame -> its slot in ``store``
 
     every = max(1, int(image_every))
