@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -91,17 +90,6 @@ def _timed(fn, acc):
 def bench_task(task: str, setting: str, episodes: int, image_every: int = 1) -> dict:
     opts = dict(SETTINGS[setting])
     frame_store = opts.pop("frame_store", True)
-    switch = opts.pop("switch_interval", None)
-    saved_switch = sys.getswitchinterval()
-    if switch:
-        sys.setswitchinterval(switch)
-    try:
-        return _bench_task(task, setting, episodes, image_every, opts, frame_store)
-    finally:
-        sys.setswitchinterval(saved_switch)
-
-
-def _bench_task(task, setting, episodes, image_every, opts, frame_store) -> dict:
     with MujocoSim(get_task(task), **opts) as sim:  # tessellation: what --tessellation passes
         if not frame_store:
             sim.image_specs = None  # record_demo then stacks the frames at the end

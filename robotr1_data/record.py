@@ -89,8 +89,8 @@ def record_demo(sim, expert: Expert, variation: int, seed: int, image_every: int
             if int(i) not in snapshots:
                 sim.set_state(stacked["sim_state"][i])
                 render(int(i))
-        arrays = {i: collect() for i, collect in snapshots.items()}  # every frame drawn
-        if store is not None:
+        arrays = {i: collect() for i, collect in snapshots.items()}  # every frame drawn (or raises)
+        if store is not None:  # the arrays above are views of its slots
             images = store.arrays([slots[int(i)] for i in image_frames])
         else:
             for key in arrays[0]:
@@ -135,14 +135,16 @@ class FrameStore:
             capacity = min(4096, max(16, self.MAX_BLOCK_BYTES // max(1, frame_bytes)))
         self.capacity = int(capacity)
         self._blocks: List[Dict[str, np.ndarray]] = []
+        self._sizes: List[int] = []  # frames each block holds: capacity, then twice the last
         self._used = 0  # slots taken in the last block
         self.count = 0
 
     def slot(self):
         """(slot index, {key: that slot's array}): where the next frame's arrays go."""
-        if not self._blocks or self._used == len(next(iter(self._blocks[-1].values()))):
-            size = self.capacity << len(self._blocks)
-            self._blocks.append({k: np.empty((size, *shape), dtype) for k, (shape, dtype) in self.specs.items()})
+        if not self._blocks or self._used == self._sizes[-1]:
+            self._sizes.append(self.capacity << len(self._blocks))
+            self._blocks.append({k: np.empty((self._sizes[-1], *shape), dtype)
+                                 for k, (shape, dtype) in self.specs.items()})
             self._used = 0
         block = self._blocks[-1]
         index, self.count = self.count, self.count + 1
@@ -159,8 +161,7 @@ class FrameStore:
             if len(parts) == 1:
                 joined = parts[0][:self.count]
             else:
-                sizes = [len(p) for p in parts[:-1]] + [self._used]
-                joined = np.concatenate([p[:n] for p, n in zip(parts, sizes)])
+                joined = np.concatenate([p[:n] for p, n in zip(parts, self._sizes[:-1] + [self._used])])
             out[key] = joined if order == list(range(self.count)) else joined[order]
         return out
 

@@ -275,7 +275,7 @@ def test_a_model_edit_waits_for_the_frames_still_drawing():
         sim.reset(0, np.random.default_rng(0))
         assert sim.rig._mode == "pool"
         before = sim.render()["front_rgb"]
-        pending = [sim.render_async() for _ in range(sim.rig.IN_FLIGHT)]
+        pending = [sim.render_async() for _ in range(sim.rig.in_flight)]
         sim.set_color("push_button_target_cap", (0.0, 0.0, 1.0))  # in view
         assert sim.render()["front_rgb"].tobytes() != before.tobytes()
         for collect in pending:

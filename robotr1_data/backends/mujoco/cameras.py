@@ -47,7 +47,7 @@ def depth_coefficients(model: mujoco.MjModel) -> Tuple[np.float32, np.float32]:
 
 
 class CameraRig:
-    IN_FLIGHT = 3  # frames ``submit`` may have pending (each holds a copy of the state)
+    IN_FLIGHT = 3  # pending frames per pool beyond its contexts + 1 (``in_flight``; each holds a state copy)
 
     def __init__(self, model: mujoco.MjModel, cameras: Sequence[str], image_size: Tuple[int, int],
                  rgb: bool = True, depth: bool = True, mask: bool = True, quality: bool = False,
@@ -548,10 +548,8 @@ class _RigThread:
             self._in.put(None)
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            if not self._stopping:
-                self.stop()
-            self._thread.join()
+        self.stop()
+        self._thread.join()
 
 
 def reference_renderer(model: mujoco.MjModel, image_size: Tuple[int, int],
