@@ -26,6 +26,16 @@ from typing import Callable, Optional
 
 from robotr1_data.errors import UsageError
 
+# TRL reads ``model.is_gradient_checkpointing`` around every generation and transformers 5 flags the
+# name as deprecated, so a GRPO log carried the same two-line FutureWarning once per step (112 times
+# in a 250-step run). It is TRL's call to change, not the user's: silenced by its exact text only.
+_TRL_DEPRECATION = r"`is_gradient_checkpointing` is deprecated"
+
+
+def quiet_trl_deprecations() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", message=_TRL_DEPRECATION, category=FutureWarning)
 
 
 def check_vllm(cfg) -> None:
@@ -168,6 +178,7 @@ def train_grpo(cfg, model_path: str, records: list, qa_dir, out_dir: str, *, res
                run_info: Optional[dict] = None):
     """GRPO (or RLOO) on ``records``; returns ``(trainer, final_dir)``."""
     check_vllm(cfg)
+    quiet_trl_deprecations()
     ckpt = _resume_point(out_dir, resume)
     cuda = _cuda(cfg)
     model, processor, peft_config = _load(model_path, cfg, cuda)
@@ -189,6 +200,7 @@ def train_sft(cfg, model_path: str, records: list, qa_dir, out_dir: str, *, resu
     from robotr1_train.trl_config import sft_args
     from robotr1_train.trl_data import check_prompt_lengths, qa_dataset
 
+    quiet_trl_deprecations()
     ckpt = _resume_point(out_dir, resume)
     cuda = _cuda(cfg)
     # Check every record has its target before loading the model (one line, not a traceback mid-run).

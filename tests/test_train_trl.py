@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 
 import pytest
 import yaml
@@ -222,8 +223,12 @@ def test_rloo_runs_on_trl_rlootrainer(tiny_path, tmp_path):
     from robotr1_train.trl_train import train_grpo
 
     recs = synthetic_records(2)
-    trainer, final = train_grpo(small_grpo(advantage_estimator="rloo", max_response_length=4, kl_coef=0.0),
-                                tiny_path, recs, None, str(tmp_path / "r"), image_loader=synthetic_image_loader)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        trainer, final = train_grpo(small_grpo(advantage_estimator="rloo", max_response_length=4, kl_coef=0.0),
+                                    tiny_path, recs, None, str(tmp_path / "r"), image_loader=synthetic_image_loader)
+    # TRL's once-per-generation deprecation call is silenced; the log keeps every other warning.
+    assert not [w for w in seen if "is_gradient_checkpointing" in str(w.message)]
     assert isinstance(trainer, RLOOTrainer) and trainer.state.global_step == 1
     assert os.path.isfile(os.path.join(final, "config.json"))
 
