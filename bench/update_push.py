@@ -129,10 +129,22 @@ def main(argv=None) -> int:
     if not 2 <= args.generations <= 6 or any(t <= 0 for t in args.temperatures):
         print("error: --generations must be 2..6 and every --temperatures value > 0", file=sys.stderr)
         return 2
+    from robotr1_data.errors import UsageError
     from robotr1_train.data import load_records
     from robotr1_train.engines.hf import HFEngine
 
-    records = [r for r in load_records(args.qa, None, -1) if r.get("answer") in tuple(LETTERS)]
+    try:
+        records = load_records(args.qa, None, -1)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    # Only questions whose direct answer names their letter can be re-scored with another letter.
+    records = [r for r in records if r.get("answer") in tuple(LETTERS)
+               and f"[[{r['answer']}]]" in str(r.get("sft_direct", ""))]
+    if not records:
+        print(f"error: no multiple-choice questions with a direct answer in '{args.qa}'; "
+              "pass a build-qa directory of waypoint/current/movement questions", file=sys.stderr)
+        return 2
     if args.max_questions and len(records) > args.max_questions:
         records = random.Random(args.seed).sample(records, args.max_questions)
     engine = HFEngine.from_checkpoint(args.model, device="cpu")

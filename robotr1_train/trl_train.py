@@ -27,7 +27,7 @@ from typing import Callable, Optional
 from robotr1_data.errors import UsageError
 
 # TRL reads ``model.is_gradient_checkpointing`` around every generation and transformers 5 flags the
-# name as deprecated, so a GRPO log carried the same two-line FutureWarning once per step (112 times
+# name as deprecated, so a GRPO log carried the same two-line FutureWarning once per step (250 times
 # in a 250-step run). It is TRL's call to change, not the user's: silenced by its exact text only.
 _TRL_DEPRECATION = r"`is_gradient_checkpointing` is deprecated"
 

@@ -78,3 +78,12 @@ def test_batched_answer_scores_equal_one_sequence_at_a_time(tmp_path):
                 logits = engine.model(**batch).logits[0, n - 1:-1].float()
             want = torch.log_softmax(logits, -1)[torch.arange(len(target)), torch.tensor(target)].sum().item()
             assert row["scores"][k] == pytest.approx(want, abs=2e-4)
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    pytest.importorskip("torch")
+    up = load()
+    assert up.main(["--qa", str(tmp_path / "missing"), "--model", "x"]) == 2
+    assert up.main(["--qa", str(tmp_path), "--model", "x", "--generations", "7"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
