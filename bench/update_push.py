@@ -26,6 +26,7 @@ JSON object with the numbers.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -49,13 +50,19 @@ def sft_push(scores, c: int) -> np.ndarray:
     return np.eye(len(scores))[c] - _softmax(np.asarray(scores, dtype=float))
 
 
+@functools.lru_cache(maxsize=None)
+def _outcomes(k: int, generations: int) -> np.ndarray:
+    """Every group of ``generations`` answers among ``k`` (made once, not per question)."""
+    return np.array(list(itertools.product(range(k), repeat=generations)))
+
+
 def grpo_push(scores, c: int, temperature: float, generations: int) -> np.ndarray:
     """GRPO's expected update direction on the four answer scores (exact over all 4^G outcomes)."""
     if not 2 <= generations <= 6:
         raise ValueError("generations must be 2..6 (the outcomes are enumerated)")
     k = len(scores)
     q = _softmax(np.asarray(scores, dtype=float) / temperature)
-    outs = np.array(list(itertools.product(range(k), repeat=generations)))
+    outs = _outcomes(k, generations)
     prob = np.prod(q[outs], axis=1)
     r = (outs == c).astype(float)
     adv = (r - r.mean(1, keepdims=True)) / (r.std(1, ddof=1, keepdims=True) + 1e-4)
@@ -107,7 +114,7 @@ def answer_scores(engine, records, qa_dir, batch_size: int = 8, image_loader=Non
 def shares(rows, temperatures, generations) -> dict:
     wrong = np.array([int(np.argmax(r["scores"])) != r["correct"] for r in rows])
     res = {"questions": len(rows), "greedy_accuracy": round(1 - float(wrong.mean()), 4), "share_on_wrong": {}}
-    settings = [("sft", lambda s, c: sft_push(s, c))]
+    settings = [("sft", sft_push)]
     settings += [(f"grpo T={t:g} G={generations}", lambda s, c, t=t: grpo_push(s, c, t, generations))
                  for t in temperatures]
     for name, fn in settings:

@@ -456,7 +456,7 @@ train_grpo(cfg, sys.argv[1], synthetic_records(2), None, sys.argv[2], image_load
 """
 
 
-# In `make test` (issue 12 asks for resume after a kill there); ~45 s on 2 loaded cores.
+# Not marked slow: resuming after a real kill -9 is the contract `make test` must hold (~25-45 s).
 def test_resume_after_kill_9(tiny_path, tmp_path, capsys):
     import signal
     import time

@@ -82,9 +82,9 @@ def llvmpipe_threads(cores: int) -> int:
     context; the recorder draws in two contexts, each in its own thread (cameras.py), so on two
     cores that is six busy threads, and rasterising in the drawing thread itself (0) measured
     faster in most alternating runs: five cameras at 128² ~0.8x the step time, the Robot-R1
-    camera the same (bench/record.py, docs/benchmarks.md; one full run showed no difference). With more cores: what is left after the two drawing
-    threads, shared by the two contexts (a guess, never above Mesa's default; NVIDIA's EGL
-    ignores the variable)."""
+    camera the same (bench/record.py, docs/benchmarks.md; one full run showed no difference).
+    With more cores: what is left after the two drawing threads, shared by the two contexts (a
+    guess, never above Mesa's default; NVIDIA's EGL ignores the variable)."""
     return max(0, cores // 2 - 1)
 
 
